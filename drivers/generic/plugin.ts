@@ -1,0 +1,16 @@
+import type { DriverPlugin } from '../../src/driver/contract.js';
+
+/** Flags of the generic driver; the implementation loads only when a generic machine is used. */
+export const genericPlugin: DriverPlugin = {
+  name: 'generic',
+  description: 'an existing host reachable over SSH (any cloud, bare metal, a VM you made)',
+  flags: [
+    { name: 'generic-ip-address', env: 'GENERIC_IP_ADDRESS', type: 'string', required: true, description: 'IP address or host name of the host' },
+    { name: 'generic-ssh-user', env: 'GENERIC_SSH_USER', type: 'string', default: 'root', description: 'SSH user (non-root users need passwordless sudo)' },
+    { name: 'generic-ssh-key', env: 'GENERIC_SSH_KEY', type: 'string', required: true, description: 'private key that logs in as the SSH user (required); copied into the store' },
+    { name: 'generic-ssh-port', env: 'GENERIC_SSH_PORT', type: 'number', default: 22, description: 'SSH port' },
+    { name: 'generic-engine-port', env: 'GENERIC_ENGINE_PORT', type: 'number', default: 2376, description: 'port the Docker Engine TLS API listens on' },
+    { name: 'generic-internal-ip', env: 'GENERIC_INTERNAL_IP', type: 'string', description: 'address other cluster members use (default: the IP address)' },
+  ],
+  load: () => import('./driver.js'),
+};

@@ -1,0 +1,73 @@
+import { Command, Option } from 'commander';
+import type { DriverPlugin, FlagSpec, FlagValues } from '../driver/contract.js';
+import { drivers } from '../driver/registry.js';
+import { collect, lazy } from './cli-util.js';
+
+/** The driver named on the command line or in the environment, found before commander parses. */
+export function driverFromArgv(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') break;
+    if (a === '--driver' || a === '-d') return argv[i + 1];
+    if (a.startsWith('--driver=')) return a.slice('--driver='.length);
+  }
+  return process.env.SWARMUP_DRIVER || process.env.MACHINE_DRIVER || undefined;
+}
+
+/** commander's attribute name for a flag: `generic-ip-address` → `genericIpAddress`. */
+export const attrName = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+function flagOption(f: FlagSpec): Option {
+  const arg = f.type === 'boolean' ? '' : f.type === 'list' ? ' <value>' : ' <value>';
+  const o = new Option(`--${f.name}${arg}`, f.description + (f.required ? ' (required)' : ''));
+  if (f.env) o.env(f.env);
+  if (f.type === 'number') {
+    o.argParser((v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`--${f.name} must be a whole number, got "${v}"`);
+      return n;
+    });
+  }
+  if (f.type === 'list') o.argParser(collect).default([]);
+  if (f.default !== undefined && f.type !== 'list') o.default(f.default);
+  return o;
+}
+
+/** Pick a driver's flag values out of commander's parsed options, keyed by flag name. */
+export function driverFlagValues(plugin: DriverPlugin, opts: Record<string, unknown>): FlagValues {
+  const out: FlagValues = {};
+  for (const f of plugin.flags) {
+    let v = opts[attrName(f.name)] as FlagValues[string];
+    if (f.type === 'list' && typeof v === 'string') v = v.split(',').filter(Boolean);
+    if (f.type === 'number' && typeof v === 'string') v = Number(v);
+    if (f.type === 'boolean' && typeof v === 'string') v = v === '1' || v === 'true';
+    out[f.name] = v;
+  }
+  return out;
+}
+
+export function registerCreate(program: Command, argv: string[]): void {
+  const chosen = driverFromArgv(argv);
+  const plugin = drivers.find((d) => d.name === chosen);
+  const cmd = program
+    .command('create')
+    .description('create a machine and turn it into a Docker host with TLS')
+    .argument('[name]', 'machine name (letters, digits, "-" and ".")', 'default')
+    .option('-d, --driver <driver>', `driver: ${drivers.map((d) => d.name).join(', ')}`, chosen)
+    .option('--engine-install-url <url>', 'script that installs Docker (default: the distribution packages)')
+    .option('--engine-opt <flag=value>', 'dockerd flag, e.g. dns=10.0.0.2 (repeatable)', collect, [])
+    .option('--engine-insecure-registry <registry>', 'insecure registry (repeatable)', collect, [])
+    .option('--engine-registry-mirror <url>', 'registry mirror (repeatable)', collect, [])
+    .option('--engine-label <key=value>', 'engine label (repeatable)', collect, [])
+    .option('--engine-storage-driver <driver>', 'storage driver for the engine')
+    .option('--engine-env <NAME=value>', "environment variable for dockerd (repeatable)", collect, [])
+    .option('--tls-san <name>', 'extra name or address for the server certificate (repeatable)', collect, [])
+    .action(lazy(() => import('./create.js')));
+  if (plugin) {
+    for (const f of plugin.flags) cmd.addOption(flagOption(f));
+    cmd.addHelpText('after', `\nFlags of the ${plugin.name} driver (${plugin.description}) are listed above.`);
+  } else {
+    const list = drivers.map((d) => `  ${d.name.padEnd(12)} ${d.description}`).join('\n');
+    cmd.addHelpText('after', `\nDrivers:\n${list}\n\nDriver flags: swarmup create --driver <name> --help`);
+  }
+}

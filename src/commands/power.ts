@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { UnsupportedOperation } from '../driver/contract.js';
+import { UserError } from '../errors.js';
+import { loadMachine } from '../machine/machine.js';
+import { info } from '../util/log.js';
+import { forEachMachine, namesOr, storeOf } from './common.js';
+
+export type PowerVerb = 'start' | 'stop' | 'restart' | 'kill';
+
+const PAST: Record<PowerVerb, string> = { start: 'started', stop: 'stopped', restart: 'restarted', kill: 'killed' };
+const ING: Record<PowerVerb, string> = { start: 'Starting', stop: 'Stopping', restart: 'Restarting', kill: 'Killing' };
+
+export async function power(verb: PowerVerb, names: string[], cmd: Command): Promise<void> {
+  const store = storeOf(cmd);
+  await forEachMachine(namesOr(names), async (n) => {
+    const m = await loadMachine(store, n);
+    info(`${ING[verb]} "${n}"...`);
+    try {
+      await m.driver[verb]();
+    } catch (err) {
+      if (err instanceof UnsupportedOperation) throw new UserError(err.message);
+      throw err;
+    }
+    info(`Machine "${n}" was ${PAST[verb]}.`);
+  });
+  if (verb === 'start' || verb === 'restart') {
+    info('Started machines may have new IP addresses; "swarmup provision NAME" renews their certificates if so.');
+  }
+}

@@ -1,0 +1,4 @@
+/** Quote a string for a POSIX shell. */
+export function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,22 @@
+# Written by swarmup: (re)start dockerd under swarmup's supervisor on hosts without systemd.
+SUP={{supervise}}
+PIDF=/run/swarmup-dockerd-supervise.pid
+CHANGED={{changed}}
+sup_alive() { [ -f "$PIDF" ] && kill -0 "$(cat "$PIDF")" 2>/dev/null; }
+stop_dockerd() {
+  pids=$(pidof dockerd || true)
+  [ -z "$pids" ] && return 0
+  kill $pids
+  i=0
+  while [ -n "$(pidof dockerd || true)" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+}
+if sup_alive; then
+  # The supervisor starts dockerd again with the new configuration.
+  [ "$CHANGED" = 1 ] && stop_dockerd
+else
+  # A dockerd not under the supervisor (a package's init script) would hold the socket.
+  stop_dockerd
+  setsid "$SUP" >/dev/null 2>&1 </dev/null &
+  echo $! >"$PIDF"
+fi
+exit 0
