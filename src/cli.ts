@@ -38,7 +38,12 @@ export function buildProgram(argv: string[]): Command {
     .command('ls')
     .description('list machines with their state, URL and Docker version (queried in parallel)')
     .option('-q, --quiet', 'print only machine names')
-    .option('--filter <key=value>', 'filter: driver, state, name (regex), label; repeat a key to OR it', collect, [])
+    .option(
+      '--filter <key=value>',
+      'filter: driver, state, name (regex), label; repeat a key to OR it',
+      collect,
+      [],
+    )
     .option('-t, --timeout <seconds>', 'time to wait for each machine to answer', '10')
     .option('-f, --format <template>', 'Go template per machine, e.g. "{{.Name}}\\t{{.URL}}"')
     .option('--json', 'print a JSON array')

@@ -60,12 +60,15 @@ export function registerCreate(program: Command, argv: string[]): void {
     .option('--engine-registry-mirror <url>', 'registry mirror (repeatable)', collect, [])
     .option('--engine-label <key=value>', 'engine label (repeatable)', collect, [])
     .option('--engine-storage-driver <driver>', 'storage driver for the engine')
-    .option('--engine-env <NAME=value>', "environment variable for dockerd (repeatable)", collect, [])
+    .option('--engine-env <NAME=value>', 'environment variable for dockerd (repeatable)', collect, [])
     .option('--tls-san <name>', 'extra name or address for the server certificate (repeatable)', collect, [])
     .action(lazy(() => import('./create.js')));
   if (plugin) {
     for (const f of plugin.flags) cmd.addOption(flagOption(f));
-    cmd.addHelpText('after', `\nFlags of the ${plugin.name} driver (${plugin.description}) are listed above.`);
+    cmd.addHelpText(
+      'after',
+      `\nFlags of the ${plugin.name} driver (${plugin.description}) are listed above.`,
+    );
   } else {
     const list = drivers.map((d) => `  ${d.name.padEnd(12)} ${d.description}`).join('\n');
     cmd.addHelpText('after', `\nDrivers:\n${list}\n\nDriver flags: swarmup create --driver <name> --help`);

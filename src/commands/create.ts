@@ -4,7 +4,13 @@ import { findDriver } from '../driver/registry.js';
 import { UserError, oneLine } from '../errors.js';
 import { driverContext, saveMachine, type Machine } from '../machine/machine.js';
 import { validateEngineOptions } from '../provision/engine-config.js';
-import { CONFIG_VERSION, defaultAuthOptions, validateMachineName, type EngineOptions, type MachineConfig } from '../store/machine-config.js';
+import {
+  CONFIG_VERSION,
+  defaultAuthOptions,
+  validateMachineName,
+  type EngineOptions,
+  type MachineConfig,
+} from '../store/machine-config.js';
 import { info } from '../util/log.js';
 import { storeOf } from './common.js';
 import { driverFlagValues } from './create-options.js';
@@ -44,7 +50,9 @@ export async function run(name: string, opts: CreateOptions, cmd: Command): Prom
   const flags = driverFlagValues(plugin, opts);
   for (const f of plugin.flags) {
     if (f.required && (flags[f.name] === undefined || flags[f.name] === '')) {
-      throw new UserError(`--${f.name} is required for the ${plugin.name} driver${f.env ? ` (or set ${f.env})` : ''}`);
+      throw new UserError(
+        `--${f.name} is required for the ${plugin.name} driver${f.env ? ` (or set ${f.env})` : ''}`,
+      );
     }
   }
   const store = storeOf(cmd);

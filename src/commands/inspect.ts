@@ -14,7 +14,8 @@ export function presentConfig(store: Store, cfg: MachineConfig): Record<string, 
     if (typeof a[k] === 'string') auth[k] = store.abs(a[k] as string);
   }
   const driver: Record<string, unknown> = { ...cfg.Driver, StorePath: store.root };
-  if (typeof cfg.Driver.SSHKeyPath === 'string') driver.SSHKeyPath = join(store.machineDir(cfg.Name), cfg.Driver.SSHKeyPath);
+  if (typeof cfg.Driver.SSHKeyPath === 'string')
+    driver.SSHKeyPath = join(store.machineDir(cfg.Name), cfg.Driver.SSHKeyPath);
   return { ...cfg, Driver: driver, HostOptions: { ...cfg.HostOptions, AuthOptions: auth } };
 }
 

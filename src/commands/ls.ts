@@ -25,7 +25,10 @@ async function describeEngine(m: Awaited<ReturnType<typeof loadMachine>>, timeou
   const ep = await engineEndpoint(m);
   const r = await engineRequest(ep, 'GET', '/info', timeoutMs);
   if (r.status !== 200) throw new Error(`engine answered ${r.status}`);
-  const i = JSON.parse(r.body) as { ServerVersion: string; Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
+  const i = JSON.parse(r.body) as {
+    ServerVersion: string;
+    Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean };
+  };
   const s = i.Swarm;
   const swarm = s?.LocalNodeState === 'active' ? (s.ControlAvailable ? 'manager' : 'worker') : '';
   return { version: `v${i.ServerVersion}`, swarm };
@@ -122,12 +125,22 @@ const COLUMNS: Array<[string, keyof MachineRow]> = [
 export function formatTable(rows: MachineRow[]): string {
   const cells = [COLUMNS.map(([h]) => h), ...rows.map((r) => COLUMNS.map(([, k]) => String(r[k])))];
   const widths = COLUMNS.map((_, i) => Math.max(5, ...cells.map((c) => c[i].length)) + 3);
-  return cells.map((c) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]))).join('').trimEnd()).join('\n') + '\n';
+  return (
+    cells
+      .map((c) =>
+        c
+          .map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i])))
+          .join('')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 export async function listRows(store: Store, timeoutSec: string): Promise<MachineRow[]> {
   const secs = Number(timeoutSec);
-  if (!Number.isFinite(secs) || secs <= 0) throw new UserError(`invalid --timeout "${timeoutSec}": give seconds > 0`);
+  if (!Number.isFinite(secs) || secs <= 0)
+    throw new UserError(`invalid --timeout "${timeoutSec}": give seconds > 0`);
   const names = await store.list();
   return mapBounded(names, 32, (n) => machineRow(store, n, secs * 1000));
 }

@@ -7,8 +7,18 @@ import { forEachMachine, namesOr, storeOf } from './common.js';
 
 export type PowerVerb = 'start' | 'stop' | 'restart' | 'kill';
 
-const PAST: Record<PowerVerb, string> = { start: 'started', stop: 'stopped', restart: 'restarted', kill: 'killed' };
-const ING: Record<PowerVerb, string> = { start: 'Starting', stop: 'Stopping', restart: 'Restarting', kill: 'Killing' };
+const PAST: Record<PowerVerb, string> = {
+  start: 'started',
+  stop: 'stopped',
+  restart: 'restarted',
+  kill: 'killed',
+};
+const ING: Record<PowerVerb, string> = {
+  start: 'Starting',
+  stop: 'Stopping',
+  restart: 'Restarting',
+  kill: 'Killing',
+};
 
 export async function power(verb: PowerVerb, names: string[], cmd: Command): Promise<void> {
   const store = storeOf(cmd);
@@ -24,6 +34,8 @@ export async function power(verb: PowerVerb, names: string[], cmd: Command): Pro
     info(`Machine "${n}" was ${PAST[verb]}.`);
   });
   if (verb === 'start' || verb === 'restart') {
-    info('Started machines may have new IP addresses; "swarmup provision NAME" renews their certificates if so.');
+    info(
+      'Started machines may have new IP addresses; "swarmup provision NAME" renews their certificates if so.',
+    );
   }
 }

@@ -13,7 +13,11 @@ async function provisionAll(cmd: Command, names: string[], regenerateCerts: bool
     if ((await m.driver.getState()) !== 'Running') throw hostNotRunning();
     const log = (msg: string) => info(names.length > 1 ? `(${n}) ${msg}` : msg);
     const r = await provision(m, { log, regenerateCerts });
-    log(r.changedFiles.length ? `Updated ${r.changedFiles.length} file(s); engine restarted.` : 'Already up to date; nothing changed.');
+    log(
+      r.changedFiles.length
+        ? `Updated ${r.changedFiles.length} file(s); engine restarted.`
+        : 'Already up to date; nothing changed.',
+    );
   });
 }
 
@@ -26,9 +30,12 @@ export async function regenerateCerts(
   opts: { force?: boolean; clientCerts?: boolean },
   cmd: Command,
 ): Promise<void> {
-  if (!opts.force && !(await confirm('Regenerate TLS machine certs? Warning: this is irreversible.', '-f'))) return;
+  if (!opts.force && !(await confirm('Regenerate TLS machine certs? Warning: this is irreversible.', '-f')))
+    return;
   if (opts.clientCerts) {
-    info('Regenerating the CA and client certificates; every machine needs "swarmup regenerate-certs" afterwards.');
+    info(
+      'Regenerating the CA and client certificates; every machine needs "swarmup regenerate-certs" afterwards.',
+    );
     await ensureStoreCerts(storeOf(cmd), true);
   }
   info('Regenerating TLS certificates');

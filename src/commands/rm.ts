@@ -4,7 +4,11 @@ import { loadMachine } from '../machine/machine.js';
 import { info } from '../util/log.js';
 import { confirm, forEachMachine, namesOr, storeOf } from './common.js';
 
-export async function run(names: string[], opts: { force?: boolean; y?: boolean }, cmd: Command): Promise<void> {
+export async function run(
+  names: string[],
+  opts: { force?: boolean; y?: boolean },
+  cmd: Command,
+): Promise<void> {
   const store = storeOf(cmd);
   const list = namesOr(names);
   for (const n of list) if (!(await store.exists(n))) throw machineNotFound(n);
@@ -20,7 +24,8 @@ export async function run(names: string[], opts: { force?: boolean; y?: boolean 
       const m = await loadMachine(store, n);
       await m.driver.remove();
     } catch (err) {
-      if (!opts.force) throw new Error(`removing "${n}" failed: ${oneLine(err)} (use -f to remove the local record anyway)`);
+      if (!opts.force)
+        throw new Error(`removing "${n}" failed: ${oneLine(err)} (use -f to remove the local record anyway)`);
       info(`removing "${n}" failed (${oneLine(err)}); removing the local record because of -f`);
     }
     await store.remove(n);

@@ -15,12 +15,18 @@ function targetOf(m: Awaited<ReturnType<typeof loadMachine>>): SshTarget {
 /** OpenSSH options that use the store's key and pinned host key, never the user's known_hosts. */
 function sshOptions(t: SshTarget): string[] {
   return [
-    '-o', 'IdentitiesOnly=yes',
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', `UserKnownHostsFile=${t.knownHostsPath}`,
-    '-o', 'LogLevel=ERROR',
-    '-o', 'ConnectTimeout=10',
-    '-i', t.keyPath,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${t.knownHostsPath}`,
+    '-o',
+    'LogLevel=ERROR',
+    '-o',
+    'ConnectTimeout=10',
+    '-i',
+    t.keyPath,
   ];
 }
 
@@ -28,13 +34,22 @@ function spawnWait(cmd: string, args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { stdio: 'inherit' });
     p.on('error', (err) =>
-      reject(new UserError(`cannot run ${cmd}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not installed' : err.message}`)),
+      reject(
+        new UserError(
+          `cannot run ${cmd}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not installed' : err.message}`,
+        ),
+      ),
     );
     p.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
 }
 
-export async function ssh(name: string | undefined, command: string[], _o: unknown, cmd: Command): Promise<void> {
+export async function ssh(
+  name: string | undefined,
+  command: string[],
+  _o: unknown,
+  cmd: Command,
+): Promise<void> {
   const m = await loadMachine(storeOf(cmd), nameOr(name));
   if ((await m.driver.getState()) !== 'Running') throw hostNotRunning();
   const t = targetOf(m);
@@ -49,10 +64,21 @@ export async function ssh(name: string | undefined, command: string[], _o: unkno
     }
     return;
   }
-  process.exitCode = await spawnWait('ssh', [...sshOptions(t), '-t', '-p', String(t.port), `${t.user}@${t.host}`]);
+  process.exitCode = await spawnWait('ssh', [
+    ...sshOptions(t),
+    '-t',
+    '-p',
+    String(t.port),
+    `${t.user}@${t.host}`,
+  ]);
 }
 
-export async function scp(src: string, dst: string, opts: { recursive?: boolean; quiet?: boolean }, cmd: Command): Promise<void> {
+export async function scp(
+  src: string,
+  dst: string,
+  opts: { recursive?: boolean; quiet?: boolean },
+  cmd: Command,
+): Promise<void> {
   const store = storeOf(cmd);
   const targets: SshTarget[] = [];
   const convert = async (arg: string): Promise<string> => {
@@ -68,13 +94,24 @@ export async function scp(src: string, dst: string, opts: { recursive?: boolean;
   const to = await convert(dst);
   if (targets.length === 0) throw new UserError('scp needs a machine on one side: NAME:path');
   if (targets.length === 2 && targets[0].port !== targets[1].port) {
-    throw new UserError('scp between two machines needs them on the same SSH port; copy through this host instead');
+    throw new UserError(
+      'scp between two machines needs them on the same SSH port; copy through this host instead',
+    );
   }
   const t = targets[0];
   const args = [
     ...sshOptions(t),
-    ...(targets[1] ? ['-i', targets[1].keyPath, '-o', `UserKnownHostsFile=${t.knownHostsPath} ${targets[1].knownHostsPath}`, '-3'] : []),
-    '-P', String(t.port),
+    ...(targets[1]
+      ? [
+          '-i',
+          targets[1].keyPath,
+          '-o',
+          `UserKnownHostsFile=${t.knownHostsPath} ${targets[1].knownHostsPath}`,
+          '-3',
+        ]
+      : []),
+    '-P',
+    String(t.port),
     ...(opts.recursive ? ['-r'] : []),
     ...(opts.quiet ? ['-q'] : []),
     from,

@@ -4,15 +4,7 @@
  */
 
 export type MachineState =
-  | 'Running'
-  | 'Stopped'
-  | 'Starting'
-  | 'Stopping'
-  | 'Paused'
-  | 'Saved'
-  | 'Error'
-  | 'Timeout'
-  | 'None';
+  'Running' | 'Stopped' | 'Starting' | 'Stopping' | 'Paused' | 'Saved' | 'Error' | 'Timeout' | 'None';
 
 export interface CommandResult {
   stdout: string;

@@ -8,7 +8,9 @@ export const drivers: readonly DriverPlugin[] = [genericPlugin];
 export function findDriver(name: string): DriverPlugin {
   const d = drivers.find((p) => p.name === name);
   if (!d) {
-    throw new UserError(`Driver "${name}" not found. Available drivers: ${drivers.map((p) => p.name).join(', ')}`);
+    throw new UserError(
+      `Driver "${name}" not found. Available drivers: ${drivers.map((p) => p.name).join(', ')}`,
+    );
   }
   return d;
 }

@@ -24,7 +24,16 @@ export function engineRequest(
 ): Promise<EngineResponse> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: ep.host, port: ep.port, method, path, ca: ep.ca, cert: ep.cert, key: ep.key, timeout: timeoutMs },
+      {
+        host: ep.host,
+        port: ep.port,
+        method,
+        path,
+        ca: ep.ca,
+        cert: ep.cert,
+        key: ep.key,
+        timeout: timeoutMs,
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -33,7 +42,9 @@ export function engineRequest(
         res.on('error', reject);
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`no answer from ${ep.host}:${ep.port} within ${timeoutMs} ms`)));
+    req.on('timeout', () =>
+      req.destroy(new Error(`no answer from ${ep.host}:${ep.port} within ${timeoutMs} ms`)),
+    );
     req.on('error', reject);
     req.end();
   });

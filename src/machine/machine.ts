@@ -41,7 +41,10 @@ export async function machineUrl(m: Machine): Promise<string> {
 
 export async function engineEndpoint(m: Machine): Promise<EngineEndpoint> {
   const certs = await readStoreCerts(m.store);
-  if (!certs) throw new UserError(`the store ${m.store.root} has no certificates: run "swarmup regenerate-certs --client-certs"`);
+  if (!certs)
+    throw new UserError(
+      `the store ${m.store.root} has no certificates: run "swarmup regenerate-certs --client-certs"`,
+    );
   const { ca, client } = certs;
   return {
     host: await m.driver.getIP(),

@@ -20,7 +20,9 @@ const ENV_RE = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
 export function engineFlags(opts: EngineOptions): string[] {
   return opts.ArbitraryFlags.map((o) => {
     if (!OPT_RE.test(o)) {
-      throw new UserError(`invalid --engine-opt "${o}": expected name=value (e.g. dns=10.0.0.2) or a bare flag name`);
+      throw new UserError(
+        `invalid --engine-opt "${o}": expected name=value (e.g. dns=10.0.0.2) or a bare flag name`,
+      );
     }
     return `--${o}`;
   });

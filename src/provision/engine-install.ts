@@ -4,7 +4,8 @@ import { delay } from '../util/async.js';
 import { shq } from '../util/shell.js';
 import { isDebianLike, type OsRelease } from './os-release.js';
 
-const APT_LOCK = /Could not get lock|Unable to acquire the dpkg|is another process using it|dpkg frontend lock/;
+const APT_LOCK =
+  /Could not get lock|Unable to acquire the dpkg|is another process using it|dpkg frontend lock/;
 
 /** The command that installs the Docker Engine on this OS, or a clear error when we don't know how. */
 export function installCommand(os: OsRelease, installUrl?: string): string {
@@ -36,7 +37,11 @@ export async function installEngine(
     root: true,
     timeoutMs: 600_000,
   });
-  log(installUrl ? `Installing Docker with ${installUrl}...` : 'Installing Docker from the distribution packages...');
+  log(
+    installUrl
+      ? `Installing Docker with ${installUrl}...`
+      : 'Installing Docker from the distribution packages...',
+  );
   for (let attempt = 1; ; attempt++) {
     const r = await t.exec(cmd, { root: true, timeoutMs: 1_200_000 });
     if (r.code === 0) return true;

@@ -21,5 +21,7 @@ export function parseOsRelease(text: string): OsRelease {
 }
 
 export function isDebianLike(os: OsRelease): boolean {
-  return os.ID === 'debian' || os.ID === 'ubuntu' || os.ID_LIKE.includes('debian') || os.ID_LIKE.includes('ubuntu');
+  return (
+    os.ID === 'debian' || os.ID === 'ubuntu' || os.ID_LIKE.includes('debian') || os.ID_LIKE.includes('ubuntu')
+  );
 }

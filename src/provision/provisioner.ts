@@ -20,7 +20,9 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** Write only the files whose content differs; returns the paths written. */
 async function syncFiles(t: CommandTransport, files: ManagedFile[]): Promise<string[]> {
-  const r = await t.exec(`sha256sum ${files.map((f) => shq(f.path)).join(' ')} 2>/dev/null; true`, { root: true });
+  const r = await t.exec(`sha256sum ${files.map((f) => shq(f.path)).join(' ')} 2>/dev/null; true`, {
+    root: true,
+  });
   const have = new Map<string, string>();
   for (const line of r.stdout.split('\n')) {
     const m = /^([0-9a-f]{64})\s+\*?(.+)$/.exec(line.trim());
@@ -58,14 +60,15 @@ export async function provision(m: Machine, opts: ProvisionOptions): Promise<Pro
     const installed = await installEngine(t, os, eng.InstallURL, log);
 
     const hostname = (await t.exec('hostname')).stdout.trim();
-    const sans = [...new Set([await m.driver.getIP(), await m.driver.getInternalIP(), hostname, ...eng.TlsSan])].filter(
-      Boolean,
-    );
+    const sans = [
+      ...new Set([await m.driver.getIP(), await m.driver.getInternalIP(), hostname, ...eng.TlsSan]),
+    ].filter(Boolean);
     log('Copying certs to the machine...');
     const certs = await ensureStoreCerts(m.store);
     const { server } = await ensureServerCert(m.store, m.cfg, certs, sans, opts.regenerateCerts);
 
-    const systemd = (await t.exec('[ -d /run/systemd/system ] && echo systemd; true')).stdout.trim() === 'systemd';
+    const systemd =
+      (await t.exec('[ -d /run/systemd/system ] && echo systemd; true')).stdout.trim() === 'systemd';
     const existing = (await t.exec(`cat ${REMOTE.daemonJson} 2>/dev/null; true`, { root: true })).stdout;
     const rendered = renderEngineFiles(eng, m.cfg.Driver.EnginePort ?? 2376, m.cfg.DriverName, existing);
     const files: ManagedFile[] = [
@@ -87,7 +90,8 @@ export async function provision(m: Machine, opts: ProvisionOptions): Promise<Pro
       ? renderTemplateFile('engine-start-systemd.sh', { changed })
       : renderTemplateFile('engine-start.sh', { changed, supervise: REMOTE.supervise });
     const r = await t.exec(script, { root: true, timeoutMs: 180_000 });
-    if (r.code !== 0) throw new UserError(`starting the Docker Engine failed: ${(r.stderr || r.stdout).trim()}`);
+    if (r.code !== 0)
+      throw new UserError(`starting the Docker Engine failed: ${(r.stderr || r.stdout).trim()}`);
 
     log('Checking connection to Docker...');
     await waitForEngine(await engineEndpoint(m));

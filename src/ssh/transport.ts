@@ -152,7 +152,8 @@ export class SshTransport implements CommandTransport {
         if (err) return reject(new UserError(`SSH exec on ${this.opts.host} failed: ${err.message}`));
         stream.pipe(process.stdout, { end: false });
         stream.stderr.pipe(process.stderr, { end: false });
-        process.stdin.isTTY ? stream.end() : process.stdin.pipe(stream);
+        if (process.stdin.isTTY) stream.end();
+        else process.stdin.pipe(stream);
         stream.on('close', (code: number | null) => resolve(code ?? 255));
       });
     });

@@ -42,7 +42,9 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, timeoutMs 
         continue;
       }
       if (Date.now() > end) {
-        throw new UserError(`the store is locked by another swarmup process (${path}); try again when it finishes`);
+        throw new UserError(
+          `the store is locked by another swarmup process (${path}); try again when it finishes`,
+        );
       }
       await delay(wait);
       wait = Math.min(wait * 2, 200);

@@ -67,7 +67,8 @@ export function emptyEngineOptions(): EngineOptions {
   return { ArbitraryFlags: [], Env: [], InsecureRegistry: [], Labels: [], RegistryMirror: [], TlsSan: [] };
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Parse and check a config.json; any defect is one clear line naming the file. */
 export function parseMachineConfig(text: string, file: string): MachineConfig {
@@ -81,11 +82,18 @@ export function parseMachineConfig(text: string, file: string): MachineConfig {
   if (!isObj(raw)) throw bad('not a JSON object');
   if (typeof raw.ConfigVersion !== 'number') throw bad('missing ConfigVersion');
   if (raw.ConfigVersion > CONFIG_VERSION) {
-    throw new UserError(`${file} was written by a newer swarmup (config version ${raw.ConfigVersion}); upgrade swarmup`);
+    throw new UserError(
+      `${file} was written by a newer swarmup (config version ${raw.ConfigVersion}); upgrade swarmup`,
+    );
   }
-  if (typeof raw.Name !== 'string' || typeof raw.DriverName !== 'string') throw bad('missing Name or DriverName');
+  if (typeof raw.Name !== 'string' || typeof raw.DriverName !== 'string')
+    throw bad('missing Name or DriverName');
   if (!isObj(raw.Driver)) throw bad('missing Driver');
-  if (!isObj(raw.HostOptions) || !isObj(raw.HostOptions.EngineOptions) || !isObj(raw.HostOptions.AuthOptions)) {
+  if (
+    !isObj(raw.HostOptions) ||
+    !isObj(raw.HostOptions.EngineOptions) ||
+    !isObj(raw.HostOptions.AuthOptions)
+  ) {
     throw bad('missing HostOptions');
   }
   const cfg = raw as unknown as MachineConfig;

@@ -79,7 +79,9 @@ export class Store {
         const owner = await readFile(join(dir, CREATING), 'utf8').catch(() => '');
         const [pid, host] = owner.trim().split(/\s+/);
         if (pid && host === hostname() && pidAlive(Number(pid)) && Number(pid) !== process.pid) {
-          throw new UserError(`Docker machine "${name}" is being created by another swarmup process (pid ${pid})`);
+          throw new UserError(
+            `Docker machine "${name}" is being created by another swarmup process (pid ${pid})`,
+          );
         }
       }
       await writeFile(join(dir, CREATING), `${process.pid} ${hostname()}\n`, { mode: 0o600 });
@@ -106,7 +108,9 @@ export class Store {
   async save(cfg: MachineConfig): Promise<void> {
     const dir = this.machineDir(cfg.Name);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    await this.locked(() => writeFileAtomic(join(dir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n', 0o600));
+    await this.locked(() =>
+      writeFileAtomic(join(dir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n', 0o600),
+    );
     await rm(join(dir, CREATING), { force: true });
   }
 

@@ -3,8 +3,9 @@
  * `{{.Driver.IPAddress}}` or `{{.Name}}\t{{.URL}}`.
  *
  * Supported: text; `{{.}}`, `{{.A.B}}`, `{{$}}`, `{{$.A}}`; string/number/true/false/nil literals; pipes
- * `{{.X | upper}}` and parentheses; `{{if}}`, `{{else if}}`, `{{else}}`, `{{with}}`, `{{range}}` (dot rebound
- * to each element; maps iterate by sorted key), `{{end}}`; `{{/* comments * /}}`; `{{- ` and ` -}}` trimming.
+ * `{{.X | upper}}` and parentheses; `{{if}}`, `{{else if}}`, `{{else}}`, `{{with}}`, `{{range}}` (dot
+ * rebound to each element; maps iterate by sorted key), `{{end}}`; Go comments `{{/* ... *\/}}`;
+ * `{{- ` and ` -}}` whitespace trimming.
  * Functions: json, prettyjson (4-space indent, as docker-machine), upper, lower, index, join, len, not, eq,
  * ne, and, or. Not supported: variables other than `$`, printf, templates/blocks, methods.
  *
@@ -220,7 +221,7 @@ function parseBlock(
   let alt: Node[] = [];
   if (body.end === 'else') {
     const chained = /^(if|with)\b\s*(.*)$/s.exec(body.rest ?? '');
-    if (chained && chained[1] === (kw === 'with' ? 'with' : 'if') && kw !== 'range') {
+    if (chained && chained[1] === kw) {
       alt = [parseBlock(chained[1] as 'if' | 'with', chained[2]!, src, items, st)]; // shares our {{end}}
     } else if (body.rest) {
       throw bad(src, `unexpected "${body.rest}" after else`);

@@ -1,6 +1,11 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { Command } from 'commander';
-import { attrName, driverFlagValues, driverFromArgv, registerCreate } from '../../src/commands/create-options.js';
+import {
+  attrName,
+  driverFlagValues,
+  driverFromArgv,
+  registerCreate,
+} from '../../src/commands/create-options.js';
 import { genericPlugin } from '../../drivers/generic/plugin.js';
 import { detectShell, formatEnv } from '../../src/commands/env-format.js';
 import { parseFilters, formatTable, type MachineRow } from '../../src/commands/ls.js';
@@ -34,7 +39,16 @@ describe('driver flags', () => {
 
   it('maps --generic-* flags and their defaults', () => {
     expect(attrName('generic-ip-address')).toBe('genericIpAddress');
-    const o = parseCreate(['create', '--driver', 'generic', '--generic-ip-address', '10.1.2.3', '--generic-ssh-port', '2222', 'n1']);
+    const o = parseCreate([
+      'create',
+      '--driver',
+      'generic',
+      '--generic-ip-address',
+      '10.1.2.3',
+      '--generic-ssh-port',
+      '2222',
+      'n1',
+    ]);
     const v = driverFlagValues(genericPlugin, o);
     expect(v['generic-ip-address']).toBe('10.1.2.3');
     expect(v['generic-ssh-port']).toBe(2222);
@@ -52,10 +66,22 @@ describe('driver flags', () => {
   });
 
   it('collects repeatable engine flags and rejects a non-numeric port', () => {
-    const o = parseCreate(['create', '--driver', 'generic', '--engine-label', 'a=1', '--engine-label', 'b=2', '--tls-san', 'x.example']);
+    const o = parseCreate([
+      'create',
+      '--driver',
+      'generic',
+      '--engine-label',
+      'a=1',
+      '--engine-label',
+      'b=2',
+      '--tls-san',
+      'x.example',
+    ]);
     expect(o.engineLabel).toEqual(['a=1', 'b=2']);
     expect(o.tlsSan).toEqual(['x.example']);
-    expect(() => parseCreate(['create', '--driver', 'generic', '--generic-ssh-port', 'abc'])).toThrow(/whole number/);
+    expect(() => parseCreate(['create', '--driver', 'generic', '--generic-ssh-port', 'abc'])).toThrow(
+      /whole number/,
+    );
   });
 });
 
@@ -65,7 +91,9 @@ describe('env output', () => {
     ['DOCKER_TLS_VERIFY', '1'],
   ];
   it('formats every shell', () => {
-    expect(formatEnv('bash', vars, 'swarmup env m')).toMatch(/^export DOCKER_HOST="tcp:\/\/1.2.3.4:2376"\nexport DOCKER_TLS_VERIFY="1"\n# Run this command.*\n# eval \$\(swarmup env m\)\n$/);
+    expect(formatEnv('bash', vars, 'swarmup env m')).toMatch(
+      /^export DOCKER_HOST="tcp:\/\/1.2.3.4:2376"\nexport DOCKER_TLS_VERIFY="1"\n# Run this command.*\n# eval \$\(swarmup env m\)\n$/,
+    );
     expect(formatEnv('fish', vars, 'c')).toContain('set -gx DOCKER_HOST "tcp://1.2.3.4:2376";');
     expect(formatEnv('powershell', vars, 'c')).toContain('$Env:DOCKER_HOST = "tcp://1.2.3.4:2376"');
     expect(formatEnv('cmd', vars, 'c')).toContain('SET DOCKER_HOST=tcp://1.2.3.4:2376');
@@ -88,10 +116,24 @@ describe('env output', () => {
 
 describe('ls filters and table', () => {
   const row = (o: Partial<MachineRow>): MachineRow => ({
-    Name: 'a', Active: '-', ActiveHost: false, DriverName: 'generic', State: 'Running', URL: '', Swarm: '',
-    DockerVersion: 'v20.10.24', Error: '', ResponseTime: '', Labels: [], ...o,
+    Name: 'a',
+    Active: '-',
+    ActiveHost: false,
+    DriverName: 'generic',
+    State: 'Running',
+    URL: '',
+    Swarm: '',
+    DockerVersion: 'v20.10.24',
+    Error: '',
+    ResponseTime: '',
+    Labels: [],
+    ...o,
   });
-  const rows = [row({ Name: 'web-1' }), row({ Name: 'web-2', State: 'Stopped' }), row({ Name: 'db', DriverName: 'google', Labels: ['tier=db'] })];
+  const rows = [
+    row({ Name: 'web-1' }),
+    row({ Name: 'web-2', State: 'Stopped' }),
+    row({ Name: 'db', DriverName: 'google', Labels: ['tier=db'] }),
+  ];
   it('ORs repeats of a key and ANDs different keys', () => {
     const names = (f: string[]) => rows.filter(parseFilters(f)).map((r) => r.Name);
     expect(names(['state=Running'])).toEqual(['web-1', 'db']);

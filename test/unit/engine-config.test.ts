@@ -39,7 +39,12 @@ describe('renderEngineFiles', () => {
   });
 
   it('omits empty settings and keeps an adopted host’s own keys', () => {
-    const f = renderEngineFiles(emptyEngineOptions(), 3376, 'generic', '{"log-driver":"journald","hosts":["fd://"]}');
+    const f = renderEngineFiles(
+      emptyEngineOptions(),
+      3376,
+      'generic',
+      '{"log-driver":"journald","hosts":["fd://"]}',
+    );
     const d = JSON.parse(f.daemonJson);
     expect(d['log-driver']).toBe('journald');
     expect(d.hosts).toEqual(['unix:///var/run/docker.sock', 'tcp://0.0.0.0:3376']);
@@ -53,9 +58,15 @@ describe('renderEngineFiles', () => {
   });
 
   it('rejects engine options that would break the service file', () => {
-    expect(() => validateEngineOptions({ ...emptyEngineOptions(), ArbitraryFlags: ['dns=1; rm -rf /'] })).toThrow(/invalid --engine-opt/);
-    expect(() => validateEngineOptions({ ...emptyEngineOptions(), Env: ['NOEQUALS'] })).toThrow(/invalid --engine-env/);
-    expect(() => validateEngineOptions({ ...emptyEngineOptions(), Labels: ['nolabel'] })).toThrow(/invalid --engine-label/);
+    expect(() =>
+      validateEngineOptions({ ...emptyEngineOptions(), ArbitraryFlags: ['dns=1; rm -rf /'] }),
+    ).toThrow(/invalid --engine-opt/);
+    expect(() => validateEngineOptions({ ...emptyEngineOptions(), Env: ['NOEQUALS'] })).toThrow(
+      /invalid --engine-env/,
+    );
+    expect(() => validateEngineOptions({ ...emptyEngineOptions(), Labels: ['nolabel'] })).toThrow(
+      /invalid --engine-label/,
+    );
   });
 });
 

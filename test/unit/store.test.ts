@@ -6,7 +6,12 @@ import { spawn } from 'node:child_process';
 import { Store } from '../../src/store/store.js';
 import { writeFileAtomic } from '../../src/store/atomic.js';
 import { withLock } from '../../src/store/lock.js';
-import { CONFIG_VERSION, defaultAuthOptions, emptyEngineOptions, type MachineConfig } from '../../src/store/machine-config.js';
+import {
+  CONFIG_VERSION,
+  defaultAuthOptions,
+  emptyEngineOptions,
+  type MachineConfig,
+} from '../../src/store/machine-config.js';
 
 const cfgFor = (name: string): MachineConfig => ({
   ConfigVersion: CONFIG_VERSION,
@@ -116,7 +121,10 @@ describe('Store', () => {
   it('takes over a claim left by a killed create', async () => {
     const s = new Store(root);
     await mkdir(join(root, 'machines', 'm2'), { recursive: true });
-    await writeFile(join(root, 'machines', 'm2', '.creating'), `999999999 ${(await import('node:os')).hostname()}\n`);
+    await writeFile(
+      join(root, 'machines', 'm2', '.creating'),
+      `999999999 ${(await import('node:os')).hostname()}\n`,
+    );
     await expect(s.reserve('m2')).resolves.toBeUndefined();
   });
 
@@ -131,7 +139,10 @@ describe('Store', () => {
     await expect(s.load('bad')).rejects.toThrow(/config\.json is corrupt/);
     await writeFile(join(s.machineDir('bad'), 'config.json'), '{"ConfigVersion": 1}');
     await expect(s.load('bad')).rejects.toThrow(/corrupt: missing Name/);
-    await writeFile(join(s.machineDir('bad'), 'config.json'), JSON.stringify({ ...cfgFor('bad'), ConfigVersion: 99 }));
+    await writeFile(
+      join(s.machineDir('bad'), 'config.json'),
+      JSON.stringify({ ...cfgFor('bad'), ConfigVersion: 99 }),
+    );
     await expect(s.load('bad')).rejects.toThrow(/newer swarmup/);
   });
 

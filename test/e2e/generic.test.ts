@@ -1,0 +1,295 @@
+/**
+ * The generic driver end to end, for real: a fresh lab VM (sshd, no Docker) becomes a Docker host
+ * over SSH with mutual TLS, and the docker-machine verbs behave on it.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { cp, readFile, readdir, stat, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { labImages, labDockerHost, labUp, removeVm, startVm, vmExec } from '../lab/lab.js';
+import { bash, expectOneLineError, parseEnv, swarmup, tempDir, run } from './helpers.js';
+
+const VM = 'e2e-gen1';
+let store: string;
+let work: string;
+let ip: string;
+let key: string;
+
+async function dockerViaEnv(
+  args: string,
+  storePath = store,
+): Promise<{ stdout: string; stderr: string; code: number }> {
+  const env = await swarmup(storePath, ['env', VM]);
+  expect(env.code, env.stderr).toBe(0);
+  return bash(`docker ${args}`, { ...parseEnv(env.stdout), DOCKER_CONFIG: work });
+}
+
+beforeAll(async () => {
+  await labUp();
+  work = await tempDir('swarmup-e2e-');
+  store = join(work, 'store');
+  key = join(work, 'id_ed25519');
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+  await removeVm(VM);
+  ({ ip } = await startVm(VM, { image: 'vm', authorizedKey: await readFile(`${key}.pub`, 'utf8') }));
+});
+
+afterAll(async () => {
+  await removeVm(VM);
+});
+
+describe('generic driver on a fresh VM', () => {
+  it('installs Docker over SSH and turns on TLS', async () => {
+    const before = await vmExec(VM, 'command -v dockerd');
+    expect(before.code).not.toBe(0);
+    const r = await swarmup(store, [
+      'create',
+      '--driver',
+      'generic',
+      '--generic-ip-address',
+      ip,
+      '--generic-ssh-key',
+      key,
+      '--engine-label',
+      'e2e=yes',
+      VM,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('Installing Docker from the distribution packages');
+    expect(r.stderr).toContain('Docker is up and running!');
+    expect((await vmExec(VM, 'command -v dockerd')).code).toBe(0);
+  });
+
+  it('keeps the store private and portable', async () => {
+    const dir = join(store, 'machines', VM);
+    for (const f of ['config.json', 'id_ssh', 'server-key.pem', 'key.pem']) {
+      expect((await stat(join(dir, f))).mode & 0o777, f).toBe(0o600);
+    }
+    expect((await stat(join(store, 'certs', 'ca-key.pem'))).mode & 0o777).toBe(0o600);
+    const cfg = await readFile(join(dir, 'config.json'), 'utf8');
+    expect(cfg).not.toContain(store);
+    expect(cfg).not.toContain('PRIVATE KEY');
+    expect(await readFile(join(dir, 'known_hosts'), 'utf8')).toMatch(
+      new RegExp(`^${ip.replace(/\./g, '\\.')} ssh-ed25519 `),
+    );
+  });
+
+  it('runs containers over TLS with the client certificate from `swarmup env`', async () => {
+    const env = parseEnv((await swarmup(store, ['env', VM])).stdout);
+    expect(env.DOCKER_HOST).toBe(`tcp://${ip}:2376`);
+    expect(env.DOCKER_TLS_VERIFY).toBe('1');
+    const load = await bash(
+      `docker save ${labImages.httpd} | DOCKER_HOST=${env.DOCKER_HOST} DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=${env.DOCKER_CERT_PATH} docker load`,
+      {
+        DOCKER_HOST: labDockerHost,
+        DOCKER_CONFIG: work,
+      },
+    );
+    expect(load.code, load.stderr).toBe(0);
+    const r = await dockerViaEnv(`run --rm ${labImages.httpd} echo ok`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('ok');
+    // The engine refuses a client without our certificate.
+    const plain = await bash(`curl -sk --max-time 5 https://${ip}:2376/_ping`);
+    expect(plain.stdout).not.toBe('OK');
+    const info = await dockerViaEnv(`info --format '{{json .Labels}}'`);
+    expect(info.stdout).toContain('e2e=yes');
+  });
+
+  it('answers ls, inspect, ip, url, status, config and version', async () => {
+    const ls = await swarmup(store, ['ls']);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.stdout).toMatch(
+      new RegExp(
+        `^${VM}\\s+-\\s+generic\\s+Running\\s+tcp://${ip.replace(/\./g, '\\.')}:2376\\s+v20\\.10`,
+        'm',
+      ),
+    );
+    const fmt = await swarmup(store, [
+      'ls',
+      '--format',
+      '{{.Name}}\\t{{.State}}',
+      '--filter',
+      'driver=generic',
+    ]);
+    expect(fmt.stdout).toBe(`${VM}\tRunning\n`);
+    expect((await swarmup(store, ['ls', '-q', '--filter', 'state=Stopped'])).stdout).toBe('');
+    expect((await swarmup(store, ['inspect', '-f', '{{.Driver.IPAddress}}', VM])).stdout).toBe(`${ip}\n`);
+    const json = JSON.parse((await swarmup(store, ['inspect', VM])).stdout);
+    expect(json.HostOptions.AuthOptions.CaCertPath).toBe(join(store, 'certs', 'ca.pem'));
+    expect((await swarmup(store, ['ip', VM])).stdout).toBe(`${ip}\n`);
+    expect((await swarmup(store, ['url', VM])).stdout).toBe(`tcp://${ip}:2376\n`);
+    expect((await swarmup(store, ['status', VM])).stdout).toBe('Running\n');
+    expect((await swarmup(store, ['config', VM])).stdout).toContain(`-H=tcp://${ip}:2376`);
+    expect((await swarmup(store, ['version', VM])).stdout).toMatch(/^20\.10\./);
+    const env = parseEnv((await swarmup(store, ['env', VM])).stdout);
+    const active = await swarmup(store, ['active'], { DOCKER_HOST: env.DOCKER_HOST });
+    expect(active.stdout).toBe(`${VM}\n`);
+  });
+
+  it('runs commands over ssh and copies files with scp', async () => {
+    const u = await swarmup(store, ['ssh', VM, '--', 'uname', '-a']);
+    expect(u.code, u.stderr).toBe(0);
+    expect(u.stdout).toMatch(/^Linux /);
+    expect((await swarmup(store, ['ssh', VM, '--', 'exit 3'])).code).toBe(3);
+    const local = join(work, 'hello.txt');
+    await writeFile(local, 'hello from the host\n');
+    const up = await swarmup(store, ['scp', '-q', local, `${VM}:/tmp/hello.txt`]);
+    expect(up.code, up.stderr).toBe(0);
+    expect((await vmExec(VM, 'cat /tmp/hello.txt')).stdout).toBe('hello from the host\n');
+    const back = join(work, 'back.txt');
+    expect((await swarmup(store, ['scp', '-q', `${VM}:/tmp/hello.txt`, back])).code).toBe(0);
+    expect(await readFile(back, 'utf8')).toBe('hello from the host\n');
+  });
+
+  it('provisions a second time without changing anything or touching a running container', async () => {
+    const started = await dockerViaEnv(`run -d --name keeper ${labImages.httpd}`);
+    expect(started.code, started.stderr).toBe(0);
+    const before = (await dockerViaEnv(`inspect -f '{{.State.StartedAt}}' keeper`)).stdout;
+    const pidBefore = (await vmExec(VM, 'pidof dockerd')).stdout;
+    const r = await swarmup(store, ['provision', VM]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('Already up to date; nothing changed.');
+    expect((await vmExec(VM, 'pidof dockerd')).stdout).toBe(pidBefore);
+    expect((await dockerViaEnv(`inspect -f '{{.State.Running}} {{.State.StartedAt}}' keeper`)).stdout).toBe(
+      `true ${before}`,
+    );
+  });
+
+  it('works from a copy of the store in another place', async () => {
+    const copy = join(work, 'copied-store');
+    await cp(store, copy, { recursive: true });
+    const r = await dockerViaEnv('version --format {{.Server.Version}}', copy);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await swarmup(copy, ['ssh', VM, '--', 'true'])).code).toBe(0);
+  });
+
+  it('regenerates certificates and the engine still answers over TLS', async () => {
+    const serverPem = join(store, 'machines', VM, 'server.pem');
+    const serialBefore = new X509Certificate(await readFile(serverPem)).serialNumber;
+    const r = await swarmup(store, ['regenerate-certs', '-f', VM]);
+    expect(r.code, r.stderr).toBe(0);
+    const cert = new X509Certificate(await readFile(serverPem));
+    expect(cert.serialNumber).not.toBe(serialBefore);
+    expect(cert.subjectAltName).toContain(`IP Address:${ip}`);
+    const remote = (await vmExec(VM, 'cat /etc/docker/swarmup/server.pem')).stdout;
+    expect(new X509Certificate(remote).serialNumber).toBe(cert.serialNumber);
+    expect((await dockerViaEnv('ps -q')).code).toBe(0);
+  });
+
+  it('refuses start/stop on the generic driver with a clear error', async () => {
+    const r = await swarmup(store, ['stop', VM]);
+    expect(expectOneLineError(r)).toBe('the generic driver cannot stop a machine');
+  });
+});
+
+describe('bad input: one line, non-zero exit, nothing half-written', () => {
+  const machines = async () => (await readdir(join(store, 'machines'))).sort();
+
+  it('a second create of an existing name', async () => {
+    const r = await swarmup(store, [
+      'create',
+      '--driver',
+      'generic',
+      '--generic-ip-address',
+      ip,
+      '--generic-ssh-key',
+      key,
+      VM,
+    ]);
+    expect(r.code).toBe(1);
+    expect(expectOneLineError(r)).toBe(`Docker machine "${VM}" already exists`);
+  });
+
+  it('unknown driver, missing flag, invalid name', async () => {
+    expect(expectOneLineError(await swarmup(store, ['create', '--driver', 'nope', 'x1']))).toMatch(
+      /^Driver "nope" not found/,
+    );
+    expect(expectOneLineError(await swarmup(store, ['create', '--driver', 'generic', 'x1']))).toMatch(
+      /^--generic-ip-address is required/,
+    );
+    expect(
+      expectOneLineError(
+        await swarmup(store, [
+          'create',
+          '--driver',
+          'generic',
+          '--generic-ip-address',
+          ip,
+          '--generic-ssh-key',
+          key,
+          'bad_name',
+        ]),
+      ),
+    ).toMatch(/^Invalid machine name/);
+    expect(await machines()).toEqual([VM]);
+  });
+
+  it('an unreachable host', async () => {
+    const r = await swarmup(store, [
+      'create',
+      '--driver',
+      'generic',
+      '--generic-ip-address',
+      '127.0.0.1',
+      '--generic-ssh-port',
+      '1',
+      '--generic-ssh-key',
+      key,
+      'x2',
+    ]);
+    expect(expectOneLineError(r)).toMatch(/cannot reach root@127\.0\.0\.1:1 over SSH/);
+    expect(await machines()).toEqual([VM]);
+  });
+
+  it('a wrong SSH key', async () => {
+    const wrong = join(work, 'wrong');
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', wrong]);
+    const r = await swarmup(store, [
+      'create',
+      '--driver',
+      'generic',
+      '--generic-ip-address',
+      ip,
+      '--generic-ssh-key',
+      wrong,
+      'x3',
+    ]);
+    expect(expectOneLineError(r)).toMatch(/SSH authentication failed/);
+    expect(await machines()).toEqual([VM]);
+  });
+
+  it('a corrupt store file', async () => {
+    const dir = join(store, 'machines', 'broken');
+    await mkdir(dir);
+    await writeFile(join(dir, 'config.json'), '{ this is not json');
+    const r = await swarmup(store, ['inspect', 'broken']);
+    expect(expectOneLineError(r)).toMatch(/machines\/broken\/config\.json is corrupt/);
+    const ls = await swarmup(store, ['ls']);
+    expect(ls.code).toBe(0);
+    expect(ls.stdout).toMatch(/^broken\s+-\s+Error\s.*corrupt/m);
+    expect(ls.stdout).toMatch(new RegExp(`^${VM}\\s+-\\s+generic\\s+Running`, 'm'));
+    expect((await swarmup(store, ['rm', '-y', '-f', 'broken'])).code).toBe(0);
+  });
+
+  it('a changed host key is refused, never silently accepted', async () => {
+    const rekey = await vmExec(
+      VM,
+      'rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && kill -HUP $(cat /run/sshd.pid)',
+    );
+    expect(rekey.code, rekey.stderr).toBe(0);
+    const r = await swarmup(store, ['ssh', VM, '--', 'true']);
+    expect(expectOneLineError(r)).toMatch(/SSH host key for .* has changed .* refusing to connect/);
+    const p = await swarmup(store, ['provision', VM]);
+    expect(expectOneLineError(p)).toMatch(/has changed/);
+  });
+
+  it('rm -y forgets the machine', async () => {
+    const r = await swarmup(store, ['rm', '-y', VM]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await swarmup(store, ['ls', '-q'])).stdout).toBe('');
+    expect(expectOneLineError(await swarmup(store, ['status', VM]))).toBe(
+      `Docker machine "${VM}" does not exist`,
+    );
+  });
+});

@@ -1,0 +1,63 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const bin = fileURLToPath(new URL('../../bin/swarmup', import.meta.url));
+
+export interface Run {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/** Run the built swarmup CLI as a user would, with a given store. */
+export function swarmup(
+  store: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  input?: string,
+): Promise<Run> {
+  return sh(process.execPath, [bin, ...args], { ...env, SWARMUP_STORAGE_PATH: store }, input);
+}
+
+export function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('close', (code) => resolve({ stdout, stderr, code: code ?? 255 }));
+    p.stdin.end(input ?? '');
+  });
+}
+
+export const bash = (script: string, env: NodeJS.ProcessEnv = {}) => sh('bash', ['-c', script], env);
+
+export const tempDir = (prefix: string) => mkdtemp(join(tmpdir(), prefix));
+
+/** The variables a bash-format `swarmup env` sets. */
+export function parseEnv(stdout: string): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const m of stdout.matchAll(/^export ([A-Z_]+)="(.*)"$/gm)) vars[m[1]] = m[2];
+  return vars;
+}
+
+/** A one-line user error: a single line on stderr and no stack trace. */
+export function expectOneLineError(r: Run): string {
+  const lines = r.stderr.trim().split('\n');
+  const last = lines[lines.length - 1];
+  if (r.code === 0) throw new Error(`expected failure, got exit 0: ${r.stdout}`);
+  if (/^\s+at /m.test(r.stderr)) throw new Error(`stack trace printed:\n${r.stderr}`);
+  return last;
+}
+
+export function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(cmd, args, (err, stdout, stderr) =>
+      err ? reject(new Error(`${cmd} ${args.join(' ')}: ${stderr}`)) : resolve(stdout),
+    ),
+  );
+}

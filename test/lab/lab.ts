@@ -1,0 +1,95 @@
+// Thin TypeScript wrapper around test/lab/lab (the bash script owns all the logic).
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** Path of the lab bash script. */
+export const labScript = fileURLToPath(new URL('./lab', import.meta.url));
+/** Socket of the lab's private dockerd. */
+export const labSocket = '/run/swarmup-lab/docker.sock';
+/** DOCKER_HOST value for the lab's private dockerd. */
+export const labDockerHost = `unix://${labSocket}`;
+/** Docker network every lab VM is attached to (subnet 172.29.0.0/16, gateway = the host). */
+export const labNetwork = 'swarmup-lab';
+export const labImages = {
+  /** Debian bookworm "cloud VM": sshd, no Docker. */
+  vm: 'swarmup-lab/vm:bookworm',
+  /** vm + docker.io installed (not started unless LAB_DOCKERD=1). */
+  node: 'swarmup-lab/node:bookworm',
+  /** busybox httpd on :80 serving "swarmup-lab httpd OK" (and /cgi-bin/host -> hostname). */
+  httpd: 'swarmup-lab/httpd:latest',
+} as const;
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+export interface StartVmOptions {
+  image?: 'vm' | 'node';
+  /** Public key text (one or more lines) installed for root (and `user`). */
+  authorizedKey?: string;
+  /** Extra user with passwordless sudo and the same authorized keys. */
+  user?: string;
+}
+
+function run(file: string, args: string[], env?: NodeJS.ProcessEnv, input?: string): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(file, args, { env, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') {
+        reject(err); // could not spawn, killed by a signal, or output too large
+        return;
+      }
+      resolve({ stdout, stderr, code: err ? (err.code as number) : 0 });
+    });
+    child.stdin?.end(input ?? '');
+  });
+}
+
+async function lab(args: string[], input?: string): Promise<string> {
+  const r = await run(labScript, args, process.env, input);
+  if (r.code !== 0) {
+    const msg = r.stderr.trim().split('\n').slice(-5).join('\n');
+    throw new Error(`test/lab/lab ${args.join(' ')} failed (exit ${r.code}): ${msg}`);
+  }
+  return r.stdout;
+}
+
+/** Name of the docker container backing a lab VM. */
+export const vmContainer = (name: string): string => `swarmup-lab-${name}`;
+
+/** Start the private dockerd, network and images (idempotent; fast when cached). */
+export async function labUp(): Promise<void> {
+  await lab(['up']);
+}
+
+/** Start a VM container and wait until its sshd answers. */
+export async function startVm(
+  name: string,
+  opts: StartVmOptions = {},
+): Promise<{ name: string; ip: string }> {
+  const args = ['vm', 'start', name, '--image', opts.image ?? 'vm'];
+  if (opts.authorizedKey !== undefined) args.push('--authorized-key', '-');
+  if (opts.user !== undefined) args.push('--user', opts.user);
+  const ip = (await lab(args, opts.authorizedKey)).trim();
+  return { name, ip };
+}
+
+/** Force-remove a VM and its anonymous volumes (no error if it does not exist). */
+export async function removeVm(name: string): Promise<void> {
+  await lab(['vm', 'rm', name]);
+}
+
+/** Run the docker CLI against the lab engine. Never rejects on a non-zero exit code. */
+export function labDocker(args: string[]): Promise<ExecResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: labDockerHost };
+  delete env.DOCKER_CONTEXT;
+  delete env.DOCKER_TLS_VERIFY;
+  delete env.DOCKER_CERT_PATH;
+  return run('docker', args, env);
+}
+
+/** Run a shell command (bash -lc) inside a lab VM as root. */
+export function vmExec(name: string, cmd: string): Promise<ExecResult> {
+  return labDocker(['exec', vmContainer(name), 'bash', '-lc', cmd]);
+}
