@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { UserError, oneLine } from './errors.js';
 import { registerCreate } from './commands/create-options.js';
 import { collect, lazy } from './commands/cli-util.js';
+import { registerCluster } from './commands/cluster-options.js';
 import { setDebug } from './util/log.js';
 import { swarmupVersion } from './version.js';
 
@@ -33,6 +34,7 @@ export function buildProgram(argv: string[]): Command {
     );
 
   registerCreate(program, argv);
+  registerCluster(program, argv);
 
   program
     .command('ls')
@@ -79,8 +81,11 @@ export function buildProgram(argv: string[]): Command {
 
   program
     .command('config')
-    .description('print the docker CLI flags that connect to a machine')
+    .description(
+      'print the docker CLI flags that connect to a machine; "config init [FILE]" writes a sample cluster file, "config schema" its JSON schema',
+    )
     .argument(NAME)
+    .argument('[file]', 'with "init": where to write the sample (default: stdout)')
     .action(lazy(async () => ({ run: (await import('./commands/info.js')).config })));
 
   program

@@ -1,7 +1,8 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { DriverPlugin, FlagSpec, FlagValues } from '../driver/contract.js';
 import { drivers } from '../driver/registry.js';
 import { collect, lazy } from './cli-util.js';
+import { UserError } from '../errors.js';
 
 /** The driver named on the command line or in the environment, found before commander parses. */
 export function driverFromArgv(argv: string[]): string | undefined {
@@ -17,19 +18,21 @@ export function driverFromArgv(argv: string[]): string | undefined {
 /** commander's attribute name for a flag: `generic-ip-address` → `genericIpAddress`. */
 export const attrName = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
-function flagOption(f: FlagSpec): Option {
+/** A commander option for a driver flag; `withDefault: false` leaves defaults to a later merge. */
+export function flagOption(f: FlagSpec, withDefault = true): Option {
   const arg = f.type === 'boolean' ? '' : f.type === 'list' ? ' <value>' : ' <value>';
   const o = new Option(`--${f.name}${arg}`, f.description + (f.required ? ' (required)' : ''));
   if (f.env) o.env(f.env);
   if (f.type === 'number') {
     o.argParser((v: string) => {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) throw new Error(`--${f.name} must be a whole number, got "${v}"`);
+      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
       return n;
     });
   }
-  if (f.type === 'list') o.argParser(collect).default([]);
-  if (f.default !== undefined && f.type !== 'list') o.default(f.default);
+  if (f.type === 'list') o.argParser(collect);
+  if (withDefault && f.type === 'list') o.default([]);
+  if (withDefault && f.default !== undefined && f.type !== 'list') o.default(f.default);
   return o;
 }
 
@@ -46,6 +49,24 @@ export function driverFlagValues(plugin: DriverPlugin, opts: Record<string, unkn
   return out;
 }
 
+/** A clear error for the first required driver flag that has no value. */
+export function requireDriverFlags(plugin: DriverPlugin, flags: FlagValues): void {
+  for (const f of plugin.flags) {
+    if (f.required && (flags[f.name] === undefined || flags[f.name] === '')) {
+      throw new UserError(
+        `--${f.name} is required for the ${plugin.name} driver${f.env ? ` (or set ${f.env})` : ''}`,
+      );
+    }
+  }
+}
+
+/** Driver flag values that may be saved (credentials never are). */
+export function storableFlags(plugin: DriverPlugin, flags: FlagValues): FlagValues {
+  const out: FlagValues = {};
+  for (const f of plugin.flags) if (!f.secret && flags[f.name] !== undefined) out[f.name] = flags[f.name];
+  return out;
+}
+
 export function registerCreate(program: Command, argv: string[]): void {
   const chosen = driverFromArgv(argv);
   const plugin = drivers.find((d) => d.name === chosen);
@@ -54,6 +75,14 @@ export function registerCreate(program: Command, argv: string[]): void {
     .description('create a machine and turn it into a Docker host with TLS')
     .argument('[name]', 'machine name (letters, digits, "-" and ".")', 'default')
     .option('-d, --driver <driver>', `driver: ${drivers.map((d) => d.name).join(', ')}`, chosen)
+    .action(lazy(() => import('./create.js')));
+  addEngineOptions(cmd);
+  addDriverOptions(cmd, plugin, 'swarmup create', true);
+}
+
+/** The engine flags shared by `create` and `cluster up`. */
+export function addEngineOptions(cmd: Command): Command {
+  return cmd
     .option('--engine-install-url <url>', 'script that installs Docker (default: the distribution packages)')
     .option('--engine-opt <flag=value>', 'dockerd flag, e.g. dns=10.0.0.2 (repeatable)', collect, [])
     .option('--engine-insecure-registry <registry>', 'insecure registry (repeatable)', collect, [])
@@ -61,16 +90,28 @@ export function registerCreate(program: Command, argv: string[]): void {
     .option('--engine-label <key=value>', 'engine label (repeatable)', collect, [])
     .option('--engine-storage-driver <driver>', 'storage driver for the engine')
     .option('--engine-env <NAME=value>', 'environment variable for dockerd (repeatable)', collect, [])
-    .option('--tls-san <name>', 'extra name or address for the server certificate (repeatable)', collect, [])
-    .action(lazy(() => import('./create.js')));
+    .option('--tls-san <name>', 'extra name or address for the server certificate (repeatable)', collect, []);
+}
+
+/**
+ * The chosen driver's flags, shown in help; without a chosen driver every driver's flags are accepted
+ * (hidden) so that a cluster file can name the driver.
+ */
+export function addDriverOptions(
+  cmd: Command,
+  plugin: DriverPlugin | undefined,
+  usage: string,
+  withDefaults: boolean,
+): void {
   if (plugin) {
-    for (const f of plugin.flags) cmd.addOption(flagOption(f));
+    for (const f of plugin.flags) cmd.addOption(flagOption(f, withDefaults));
     cmd.addHelpText(
       'after',
       `\nFlags of the ${plugin.name} driver (${plugin.description}) are listed above.`,
     );
-  } else {
-    const list = drivers.map((d) => `  ${d.name.padEnd(12)} ${d.description}`).join('\n');
-    cmd.addHelpText('after', `\nDrivers:\n${list}\n\nDriver flags: swarmup create --driver <name> --help`);
+    return;
   }
+  for (const d of drivers) for (const f of d.flags) cmd.addOption(flagOption(f, withDefaults).hideHelp());
+  const list = drivers.map((d) => `  ${d.name.padEnd(12)} ${d.description}`).join('\n');
+  cmd.addHelpText('after', `\nDrivers:\n${list}\n\nDriver flags: ${usage} --driver <name> --help`);
 }

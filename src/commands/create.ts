@@ -1,22 +1,13 @@
 import type { Command } from 'commander';
-import type { Driver } from '../driver/contract.js';
 import { findDriver } from '../driver/registry.js';
-import { UserError, oneLine } from '../errors.js';
-import { driverContext, saveMachine, type Machine } from '../machine/machine.js';
+import { UserError } from '../errors.js';
 import { validateEngineOptions } from '../provision/engine-config.js';
-import {
-  CONFIG_VERSION,
-  defaultAuthOptions,
-  validateMachineName,
-  type EngineOptions,
-  type MachineConfig,
-} from '../store/machine-config.js';
+import { validateMachineName, type EngineOptions } from '../store/machine-config.js';
 import { info } from '../util/log.js';
 import { storeOf } from './common.js';
-import { driverFlagValues } from './create-options.js';
+import { driverFlagValues, requireDriverFlags } from './create-options.js';
 
-interface CreateOptions {
-  driver?: string;
+export interface EngineFlagOptions {
   engineInstallUrl?: string;
   engineOpt: string[];
   engineInsecureRegistry: string[];
@@ -25,10 +16,14 @@ interface CreateOptions {
   engineStorageDriver?: string;
   engineEnv: string[];
   tlsSan: string[];
+}
+
+interface CreateOptions extends EngineFlagOptions {
+  driver?: string;
   [k: string]: unknown;
 }
 
-export function engineOptionsFrom(o: CreateOptions): EngineOptions {
+export function engineOptionsFrom(o: EngineFlagOptions): EngineOptions {
   return {
     InstallURL: o.engineInstallUrl,
     ArbitraryFlags: o.engineOpt,
@@ -48,56 +43,9 @@ export async function run(name: string, opts: CreateOptions, cmd: Command): Prom
   const engine = engineOptionsFrom(opts);
   validateEngineOptions(engine);
   const flags = driverFlagValues(plugin, opts);
-  for (const f of plugin.flags) {
-    if (f.required && (flags[f.name] === undefined || flags[f.name] === '')) {
-      throw new UserError(
-        `--${f.name} is required for the ${plugin.name} driver${f.env ? ` (or set ${f.env})` : ''}`,
-      );
-    }
-  }
-  const store = storeOf(cmd);
-  const mod = await plugin.load();
-  await store.reserve(name);
-
-  let driver: Driver | undefined;
-  let created = false;
-  try {
-    const ctx = driverContext(store, name);
-    driver = await mod.fromFlags(ctx, flags);
-    info('Running pre-create checks...');
-    try {
-      await driver.preCreateCheck?.();
-    } catch (err) {
-      throw new UserError(`Error with pre-create check: ${oneLine(err)}`, 3);
-    }
-    info('Creating machine...');
-    await driver.create();
-    created = true;
-    const cfg: MachineConfig = {
-      ConfigVersion: CONFIG_VERSION,
-      Name: name,
-      DriverName: plugin.name,
-      Driver: driver.state,
-      HostOptions: { EngineOptions: engine, AuthOptions: defaultAuthOptions(name) },
-      CreatedAt: new Date().toISOString(),
-      Provisioned: false,
-    };
-    const m: Machine = { store, cfg, driver };
-    await saveMachine(m);
-    const { provision } = await import('../provision/provisioner.js');
-    await provision(m, { log: info });
-  } catch (err) {
-    if (!created) {
-      await driver?.remove().catch(() => undefined);
-      await store.release(name);
-      throw err;
-    }
-    throw new UserError(
-      `${oneLine(err)}. The machine "${name}" exists but is not fully provisioned: fix the cause and run ` +
-        `"swarmup provision ${name}", or remove it with "swarmup rm -y ${name}"`,
-      err instanceof UserError ? err.exitCode : 1,
-    );
-  }
+  requireDriverFlags(plugin, flags);
+  const { createMachine } = await import('../machine/create-machine.js');
+  await createMachine({ store: storeOf(cmd), plugin, name, flags, engine, log: info });
   info('Docker is up and running!');
   info(`To point your Docker client at it, run: eval "$(swarmup env ${name})"`);
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { hostNotRunning } from '../errors.js';
+import { UserError, hostNotRunning } from '../errors.js';
 import { engineVersion } from '../engine/api.js';
 import { engineEndpoint, loadMachine, machineUrl, type Machine } from '../machine/machine.js';
 import { swarmupVersion } from '../version.js';
@@ -32,7 +32,30 @@ export async function status(name: string | undefined, _o: unknown, cmd: Command
   process.stdout.write(`${await m.driver.getState()}\n`);
 }
 
-export async function config(name: string | undefined, _o: unknown, cmd: Command): Promise<void> {
+export async function config(
+  name: string | undefined,
+  file: string | undefined,
+  _o: unknown,
+  cmd: Command,
+): Promise<void> {
+  // "config init" and "config schema" are about cluster files, unless a machine has that name.
+  if ((name === 'init' || name === 'schema') && !(await storeOf(cmd).exists(name))) {
+    const { SAMPLE_CLUSTER_FILE } = await import('../cluster/spec.js');
+    const { clusterSchema } = await import('../cluster/cluster-schema.js');
+    const text = name === 'init' ? SAMPLE_CLUSTER_FILE : JSON.stringify(clusterSchema, null, 2) + '\n';
+    if (!file || file === '-') {
+      process.stdout.write(text);
+      return;
+    }
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(file, text, { flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+      throw new UserError(
+        err.code === 'EEXIST' ? `${file} already exists` : `cannot write ${file}: ${err.message}`,
+      );
+    });
+    process.stderr.write(`Wrote ${file}; edit it, then: swarmup cluster up -f ${file}\n`);
+    return;
+  }
   const m = await runningMachine(cmd, name);
   const dir = m.store.machineDir(m.cfg.Name);
   process.stdout.write(

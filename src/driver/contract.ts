@@ -48,6 +48,8 @@ export interface FlagSpec {
   description: string;
   default?: string | number | boolean | string[];
   required?: boolean;
+  /** A credential: read from the flag or environment at run time, never written to the store. */
+  secret?: boolean;
 }
 
 export type FlagValues = Record<string, string | number | boolean | string[] | undefined>;
@@ -60,14 +62,34 @@ export type DriverState = Record<string, unknown> & {
   SSHPort?: number;
   /** Path of the SSH private key, relative to the machine directory. */
   SSHKeyPath?: string;
+  /** Port clients use for the engine's TLS API (default 2376). */
   EnginePort?: number;
+  /** Port dockerd listens on inside the machine, when it differs from EnginePort (a published port). */
+  EngineListenPort?: number;
 };
+
+/** A machine's place in a cluster; drivers label (or tag) what they create with it. */
+export interface ClusterMembership {
+  name: string;
+  role: 'manager' | 'worker';
+  /** Extra labels for every resource, e.g. `swarmup.expires`. */
+  labels: Record<string, string>;
+}
 
 export interface DriverContext {
   machineName: string;
   /** Absolute path of the machine's directory in the store. */
   machineDir: string;
   log: (msg: string) => void;
+  cluster?: ClusterMembership;
+}
+
+/** A cluster as a driver sees it from its labels or tags alone (no store needed). */
+export interface DiscoveredCluster {
+  name: string;
+  driver: string;
+  machines: string[];
+  expiresAt?: string;
 }
 
 export interface Driver {
@@ -97,6 +119,18 @@ export interface DriverModule {
   fromFlags(ctx: DriverContext, flags: FlagValues): Driver | Promise<Driver>;
   /** Rebuild a driver from saved state. */
   fromState(ctx: DriverContext, state: DriverState): Driver | Promise<Driver>;
+  /**
+   * Clusters this driver can find by their labels or tags, with whatever access the flags and the
+   * environment give (so `cluster down --all` and `prune` work from an empty store).
+   */
+  discoverClusters?(flags: FlagValues): Promise<DiscoveredCluster[]>;
+  /** Remove every resource the driver owns for a cluster, found by labels or tags. Returns what went. */
+  destroyCluster?(cluster: string, flags: FlagValues, log: (msg: string) => void): Promise<string[]>;
+  /**
+   * Open the swarm ports (2377/tcp, 7946/tcp+udp, 4789/udp) between the cluster's members only.
+   * Drivers whose machines share a private network need nothing here.
+   */
+  ensureClusterFirewall?(cluster: string, flags: FlagValues, log: (msg: string) => void): Promise<void>;
 }
 
 /** What the CLI knows about a driver without loading its implementation (and any SDK it needs). */

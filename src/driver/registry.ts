@@ -1,9 +1,10 @@
 import type { DriverPlugin } from './contract.js';
 import { UserError } from '../errors.js';
 import { genericPlugin } from '../../drivers/generic/plugin.js';
+import { dockerPlugin } from '../../drivers/docker/plugin.js';
 
 /** Every built-in driver. Plugins describe flags only; implementations load lazily. */
-export const drivers: readonly DriverPlugin[] = [genericPlugin];
+export const drivers: readonly DriverPlugin[] = [genericPlugin, dockerPlugin];
 
 export function findDriver(name: string): DriverPlugin {
   const d = drivers.find((p) => p.name === name);

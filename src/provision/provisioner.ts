@@ -70,7 +70,8 @@ export async function provision(m: Machine, opts: ProvisionOptions): Promise<Pro
     const systemd =
       (await t.exec('[ -d /run/systemd/system ] && echo systemd; true')).stdout.trim() === 'systemd';
     const existing = (await t.exec(`cat ${REMOTE.daemonJson} 2>/dev/null; true`, { root: true })).stdout;
-    const rendered = renderEngineFiles(eng, m.cfg.Driver.EnginePort ?? 2376, m.cfg.DriverName, existing);
+    const listenPort = m.cfg.Driver.EngineListenPort ?? m.cfg.Driver.EnginePort ?? 2376;
+    const rendered = renderEngineFiles(eng, listenPort, m.cfg.DriverName, existing);
     const files: ManagedFile[] = [
       { path: `${REMOTE_CERT_DIR}/ca.pem`, content: certs.ca.certPem, mode: 0o644 },
       { path: `${REMOTE_CERT_DIR}/server.pem`, content: server.certPem, mode: 0o644 },

@@ -37,6 +37,8 @@ export interface MachineConfig {
   CreatedAt: string;
   /** False until provisioning has finished once; `provision NAME` completes it. */
   Provisioned: boolean;
+  /** Set for machines made by `cluster up`. */
+  Cluster?: { Name: string; Role: 'manager' | 'worker' };
 }
 
 const NAME_RE = /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,61}[a-zA-Z0-9])?$/;

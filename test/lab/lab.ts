@@ -17,6 +17,8 @@ export const labImages = {
   node: 'swarmup-lab/node:bookworm',
   /** busybox httpd on :80 serving "swarmup-lab httpd OK" (and /cgi-bin/host -> hostname). */
   httpd: 'swarmup-lab/httpd:latest',
+  /** vm + Debian's haproxy; CMD `haproxy -W -db -f /usr/local/etc/haproxy/haproxy.cfg` like the official image. */
+  haproxy: 'swarmup-lab/haproxy:bookworm',
 } as const;
 
 export interface ExecResult {

@@ -1,0 +1,278 @@
+import type Docker from 'dockerode';
+import type {
+  Driver,
+  DriverContext,
+  DriverState,
+  FlagValues,
+  MachineState,
+} from '../../src/driver/contract.js';
+import { UserError } from '../../src/errors.js';
+import { DockerExecTransport } from '../../src/transport/docker-exec.js';
+import { apiMessage, engineAddressFromEnv, engineClient, engineError, statusOf, type EngineAddress } from './engine.js';
+import { ensureNetwork, forgetNetwork, isNetworkGone, removeNetworkIfUnused } from './network.js';
+import { isPrivilegeRefused, privilegeHint, withDetectedPrivilege } from './privileged.js';
+import { relaunchEngine, stopEngine } from './power.js';
+import {
+  ENGINE_PORT,
+  ENGINE_PORT_KEY,
+  containerName,
+  createOptions,
+  networkLabels,
+  settingsFromFlags,
+  type DockerSettings,
+} from './spec.js';
+
+export { destroyCluster, discoverClusters } from './cluster.js';
+
+/** Saved under `Driver` in the machine's config.json. */
+export type DockerState = DriverState &
+  EngineAddress & {
+    ContainerId?: string;
+    ContainerName: string;
+    Image: string;
+    Network: string;
+    Cluster: string;
+    Role: string;
+    Privileged?: boolean;
+    InternalIPAddress?: string;
+  };
+
+const STATES: Record<string, MachineState> = {
+  running: 'Running',
+  created: 'Stopped',
+  exited: 'Stopped',
+  paused: 'Paused',
+  restarting: 'Starting',
+  removing: 'Stopping',
+  dead: 'Error',
+};
+
+/** A machine that is a container on a Docker Engine, running its own dockerd (docker-in-docker). */
+export class DockerDriver implements Driver {
+  private readonly docker: Docker;
+
+  constructor(
+    private readonly ctx: DriverContext,
+    /** The caller's object, updated in place so a refreshed port is what the CLI sees and saves. */
+    readonly state: DockerState,
+    private readonly settings?: DockerSettings,
+  ) {
+    this.docker = engineClient(state);
+  }
+
+  static fromFlags(ctx: DriverContext, flags: FlagValues): DockerDriver {
+    const s = settingsFromFlags(flags, ctx.cluster);
+    const state: DockerState = {
+      MachineName: ctx.machineName,
+      ...engineAddressFromEnv(),
+      IPAddress: '127.0.0.1',
+      EngineListenPort: ENGINE_PORT,
+      ContainerName: containerName(ctx.machineName),
+      Image: s.image,
+      Network: s.network,
+      Cluster: s.cluster,
+      Role: s.role,
+    };
+    return new DockerDriver(ctx, state, s);
+  }
+
+  static fromState(ctx: DriverContext, state: DriverState): DockerDriver {
+    return new DockerDriver(ctx, state as DockerState);
+  }
+
+  private get name(): string {
+    return this.state.ContainerName;
+  }
+
+  private fail(what: string, err: unknown): UserError {
+    return engineError(this.state, what, err);
+  }
+
+  /** Have the image, pulling it when the engine lacks it. */
+  async preCreateCheck(): Promise<void> {
+    const image = this.state.Image;
+    try {
+      await this.docker.getImage(image).inspect();
+      return;
+    } catch (err) {
+      if (statusOf(err) !== 404) throw this.fail(`cannot inspect image "${image}"`, err);
+    }
+    this.ctx.log(`Pulling image ${image}...`);
+    try {
+      const progress = await this.docker.pull(image);
+      await new Promise<void>((resolve, reject) =>
+        this.docker.modem.followProgress(progress, (err: Error | null) => (err ? reject(err) : resolve())),
+      );
+    } catch (err) {
+      throw this.fail(`image "${image}" is not on the Docker Engine and pulling it failed`, err);
+    }
+  }
+
+  async create(): Promise<void> {
+    const s = this.settings;
+    if (!s) throw new Error('create() needs a driver made by fromFlags');
+    const attempt = (privileged: boolean) => this.createAndStart(s, privileged);
+    for (let tries = 1; ; tries++) {
+      try {
+        if (s.privileged === 'auto') {
+          await withDetectedPrivilege(this.state.DockerHost, () => privilegeHint(this.docker), attempt);
+        } else {
+          await attempt(s.privileged === 'always');
+        }
+        return;
+      } catch (err) {
+        // A racing `rm` of the network's last other member removed it: make it again.
+        if (tries < 3 && isNetworkGone(err)) {
+          forgetNetwork(this.state, s.network);
+          continue;
+        }
+        throw this.describeCreateError(err, s);
+      }
+    }
+  }
+
+  /** One try: create, start and read back the container. Leaves nothing behind when it fails. */
+  private async createAndStart(s: DockerSettings, privileged: boolean): Promise<void> {
+    const networkId = await ensureNetwork(this.docker, this.state, s.network, networkLabels(s));
+    const c = await this.docker.createContainer(createOptions(this.ctx.machineName, s, networkId, privileged));
+    this.state.ContainerId = c.id;
+    try {
+      await c.start();
+      this.refresh(await c.inspect());
+      if (!this.state.EnginePort) throw new Error(`the engine did not publish port ${ENGINE_PORT_KEY}`);
+    } catch (err) {
+      await c.remove({ force: true, v: true }).catch(() => undefined);
+      delete this.state.ContainerId;
+      throw err;
+    }
+    this.state.Privileged = privileged;
+  }
+
+  private describeCreateError(err: unknown, s: DockerSettings): UserError {
+    if (statusOf(err) === 409 && /container name/i.test(apiMessage(err))) {
+      return new UserError(
+        `a container named ${this.name} already exists on the Docker Engine at ${this.state.DockerHost}: ` +
+          `remove it (docker rm -f ${this.name}) or choose another machine name`,
+      );
+    }
+    if (s.privileged === 'always' && isPrivilegeRefused(err)) {
+      return new UserError(
+        `the Docker Engine refused a privileged container (${apiMessage(err)}): use --docker-privileged auto or never`,
+      );
+    }
+    return this.fail(`cannot create container ${this.name}`, err);
+  }
+
+  /** Take the published port and the network address from an inspect (they change on restart). */
+  private refresh(info: Docker.ContainerInspectInfo): void {
+    const port = info.NetworkSettings.Ports?.[ENGINE_PORT_KEY]?.[0]?.HostPort;
+    if (port) this.state.EnginePort = Number(port);
+    const nets = info.NetworkSettings.Networks ?? {};
+    const ip = (nets[this.state.Network] ?? Object.values(nets)[0])?.IPAddress;
+    if (ip) this.state.InternalIPAddress = ip;
+  }
+
+  private container(): Docker.Container {
+    if (!this.state.ContainerId) throw new UserError(`the machine ${this.ctx.machineName} has no container`);
+    return this.docker.getContainer(this.state.ContainerId);
+  }
+
+  /** Inspect, or undefined when the container is gone. */
+  private async inspect(): Promise<Docker.ContainerInspectInfo | undefined> {
+    if (!this.state.ContainerId) return undefined;
+    try {
+      const info = await this.container().inspect();
+      this.refresh(info);
+      return info;
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw this.fail(`cannot inspect container ${this.name}`, err);
+    }
+  }
+
+  async getState(): Promise<MachineState> {
+    const info = await this.inspect();
+    if (!info) return 'Error';
+    return STATES[info.State.Status] ?? 'None';
+  }
+
+  /** Run a container API call; a missing container gets one clear message. */
+  private async call(what: string, fn: (c: Docker.Container) => Promise<unknown>): Promise<void> {
+    try {
+      await fn(this.container());
+    } catch (err) {
+      if (statusOf(err) === 304) return; // already in the wanted state
+      if (statusOf(err) === 404) {
+        throw new UserError(`container ${this.name} of machine ${this.ctx.machineName} no longer exists`);
+      }
+      throw this.fail(`cannot ${what} container ${this.name}`, err);
+    }
+  }
+
+  async start(): Promise<void> {
+    await this.call('start', (c) => c.start());
+    await this.afterBoot();
+  }
+
+  async stop(): Promise<void> {
+    if ((await this.getState()) === 'Running') await stopEngine(await this.transport());
+    await this.call('stop', (c) => c.stop({ t: 10 }));
+  }
+
+  async restart(): Promise<void> {
+    if ((await this.getState()) === 'Running') await stopEngine(await this.transport());
+    await this.call('restart', (c) => c.restart({ t: 10 }));
+    await this.afterBoot();
+  }
+
+  async kill(): Promise<void> {
+    try {
+      await this.call('kill', (c) => c.kill());
+    } catch (err) {
+      if (!/is not running/i.test((err as Error).message)) throw err;
+    }
+  }
+
+  /** A booted container runs only the keepalive: start the provisioned dockerd again, read the new port. */
+  private async afterBoot(): Promise<void> {
+    await this.inspect();
+    await relaunchEngine(await this.transport(), this.state.EngineListenPort ?? ENGINE_PORT, this.ctx.log);
+  }
+
+  async remove(): Promise<void> {
+    if (this.state.ContainerId) {
+      try {
+        await this.container().remove({ force: true, v: true });
+      } catch (err) {
+        const s = statusOf(err);
+        if (s !== 404 && !(s === 409 && /already in progress/i.test(apiMessage(err)))) {
+          throw this.fail(`cannot remove container ${this.name}`, err);
+        }
+      }
+    }
+    try {
+      await removeNetworkIfUnused(this.docker, this.state, this.state.Network);
+    } catch (err) {
+      throw this.fail(`cannot remove network ${this.state.Network}`, err);
+    }
+  }
+
+  async getIP(): Promise<string> {
+    return this.state.IPAddress ?? '127.0.0.1';
+  }
+
+  async getInternalIP(): Promise<string> {
+    await this.inspect();
+    if (!this.state.InternalIPAddress) {
+      throw new UserError(`container ${this.name} has no address on network ${this.state.Network}`);
+    }
+    return this.state.InternalIPAddress;
+  }
+
+  async transport(): Promise<DockerExecTransport> {
+    return new DockerExecTransport(this.docker, this.container().id, this.name);
+  }
+}
+
+export const fromFlags = DockerDriver.fromFlags;
+export const fromState = DockerDriver.fromState;

@@ -1,0 +1,60 @@
+import type { CommandTransport } from '../../src/driver/contract.js';
+import { oneLine } from '../../src/errors.js';
+import { REMOTE } from '../../src/provision/engine-config.js';
+import { debug } from '../../src/util/log.js';
+
+/** Where templates/engine-start.sh keeps the supervisor's pid. */
+const SUPERVISOR_PID = '/run/swarmup-dockerd-supervise.pid';
+
+/** Sets `sup` to the supervisor's pid when it runs (a pid file that survived a restart may be stale). */
+const FIND_SUPERVISOR = `SUP=${REMOTE.supervise}; PIDF=${SUPERVISOR_PID}
+sup=$(cat "$PIDF" 2>/dev/null || true)
+if [ -n "$sup" ] && ! grep -q swarmup-dockerd-supervise "/proc/$sup/cmdline" 2>/dev/null; then sup=; fi`;
+
+/**
+ * After the container (re)boots only the keepalive runs. If the machine was provisioned, start
+ * dockerd again under its supervisor and wait until it listens, so `start && docker ps` works.
+ */
+export async function relaunchEngine(t: CommandTransport, port: number, log: (m: string) => void): Promise<void> {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const script = `${FIND_SUPERVISOR}
+[ -x "$SUP" ] || exit 0
+if [ -z "$sup" ]; then
+  # Left by the engine that ran before the restart; dockerd refuses to start while they name a live pid.
+  rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
+  setsid "$SUP" >/dev/null 2>&1 </dev/null &
+  echo $! >"$PIDF"
+fi
+i=0
+while [ $i -lt 600 ]; do
+  grep -q ' [0-9A-F]*:${hex} [0-9A-F]*:0000 0A ' /proc/net/tcp /proc/net/tcp6 2>/dev/null && exit 0
+  sleep 0.1
+  i=$((i + 1))
+done
+echo "dockerd is not listening on port ${port} after 60 s; see /var/log/swarmup-dockerd.log" >&2
+exit 1`;
+  try {
+    const r = await t.exec(script, { timeoutMs: 90_000 });
+    if (r.code !== 0) log(`Warning: ${oneLine(r.stderr || r.stdout)}`);
+  } finally {
+    await t.close();
+  }
+}
+
+/** Stop the supervisor, then dockerd, so that it shuts its containers down cleanly. Best effort. */
+export async function stopEngine(t: CommandTransport): Promise<void> {
+  const script = `${FIND_SUPERVISOR}
+[ -n "$sup" ] && kill "$sup" && rm -f "$PIDF"
+pids=$(pidof dockerd 2>/dev/null) || exit 0
+kill $pids
+i=0
+while [ -n "$(pidof dockerd 2>/dev/null)" ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+exit 0`;
+  try {
+    await t.exec(script, { timeoutMs: 20_000 });
+  } catch (err) {
+    debug(`stopping dockerd before the container: ${oneLine(err)}`);
+  } finally {
+    await t.close();
+  }
+}

@@ -1,0 +1,260 @@
+import type { ClusterMembership } from '../driver/contract.js';
+import { findDriver } from '../driver/registry.js';
+import { UserError, oneLine } from '../errors.js';
+import { engineRequest } from '../engine/api.js';
+import { createMachine } from '../machine/create-machine.js';
+import { engineEndpoint, loadMachine, saveMachine, type Machine } from '../machine/machine.js';
+import { validateEngineOptions } from '../provision/engine-config.js';
+import { provision } from '../provision/provisioner.js';
+import type { Store } from '../store/store.js';
+import {
+  bootstrapSwarm,
+  leaveSwarm,
+  listNodes,
+  removeNode,
+  setNodeRole,
+  waitNodesReady,
+  type SwarmMember,
+  type SwarmNode,
+} from '../swarm/bootstrap.js';
+import { runPhases, type Log, type Phase } from '../ui/progress.js';
+import { clusterMachines } from './access.js';
+import { destroyCluster } from './destroy.js';
+import {
+  loadClusterRecord,
+  memberNames,
+  saveClusterRecord,
+  validateClusterName,
+  type ClusterRecord,
+} from './record.js';
+import { parseDuration, type ClusterSpec } from './spec.js';
+import { requireDriverFlags, storableFlags } from '../commands/create-options.js';
+
+export interface UpOptions {
+  store: Store;
+  spec: ClusterSpec;
+  wait: boolean;
+  timeoutMs: number;
+  retain: boolean;
+  interactive?: boolean;
+  log: Log;
+}
+
+export interface UpResult {
+  cluster: string;
+  fresh: boolean;
+  created: string[];
+  repaired: string[];
+  unchanged: string[];
+  removed: string[];
+  initialized: boolean;
+  joined: string[];
+  durations: Record<string, number>;
+  nodes: SwarmNode[];
+}
+
+async function engineAnswers(m: Machine): Promise<boolean> {
+  try {
+    return (await engineRequest(await engineEndpoint(m), 'GET', '/_ping', 3_000)).status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Bring a cluster to its spec: create missing machines, repair broken ones, leave healthy ones alone,
+ * bootstrap or complete the swarm, remove machines beyond the spec, and wait until every node is Ready.
+ * A fresh cluster that fails is removed again unless `retain` is set.
+ */
+export async function clusterUp(o: UpOptions): Promise<UpResult> {
+  const { store, spec } = o;
+  validateClusterName(spec.name);
+  const plugin = findDriver(spec.driver);
+  requireDriverFlags(plugin, spec.driverOptions);
+  validateEngineOptions(spec.engine);
+  const mod = await plugin.load();
+  const previous = await loadClusterRecord(store, spec.name);
+  if (previous && previous.Driver !== spec.driver) {
+    throw new UserError(
+      `Cluster "${spec.name}" exists with the ${previous.Driver} driver, not ${spec.driver}`,
+    );
+  }
+  const now = new Date();
+  const record: ClusterRecord = {
+    ConfigVersion: 1,
+    Name: spec.name,
+    Driver: spec.driver,
+    DriverOptions: storableFlags(plugin, spec.driverOptions),
+    Managers: spec.managers,
+    Workers: spec.workers,
+    Parallel: spec.parallel,
+    Engine: spec.engine,
+    Labels: spec.labels,
+    CreatedAt: previous?.CreatedAt ?? now.toISOString(),
+    ExpiresAt: spec.ttl
+      ? new Date(now.getTime() + parseDuration(spec.ttl)).toISOString()
+      : previous?.ExpiresAt,
+  };
+  await saveClusterRecord(store, record);
+
+  const result: UpResult = {
+    cluster: spec.name,
+    fresh: !previous,
+    created: [],
+    repaired: [],
+    unchanged: [],
+    removed: [],
+    initialized: false,
+    joined: [],
+    durations: {},
+    nodes: [],
+  };
+  const desired = memberNames(spec.name, spec.managers, spec.workers);
+  const wanted = new Set(desired.map((d) => d.name));
+  const machines = new Map<string, Machine>();
+  const extraLabels: Record<string, string> = { ...spec.labels };
+  if (record.ExpiresAt) extraLabels['swarmup.expires'] = record.ExpiresAt;
+
+  const ensure = async (name: string, role: 'manager' | 'worker', log: Log): Promise<void> => {
+    if (await store.exists(name)) {
+      const m = await loadMachine(store, name);
+      const state = await m.driver.getState();
+      if (state === 'Error' || state === 'None') {
+        log(`the machine is gone (${state}); making it again`);
+        await m.driver.remove().catch(() => undefined);
+        await store.remove(name);
+      } else {
+        if (state !== 'Running') {
+          log(`Starting (was ${state})...`);
+          await m.driver.start();
+          await saveMachine(m);
+        }
+        if (!m.cfg.Provisioned || state !== 'Running' || !(await engineAnswers(m))) {
+          await provision(m, { log });
+          result.repaired.push(name);
+        } else {
+          log('healthy; left alone');
+          result.unchanged.push(name);
+        }
+        machines.set(name, m);
+        return;
+      }
+    }
+    const cluster: ClusterMembership = { name: spec.name, role, labels: extraLabels };
+    const m = await createMachine({
+      store,
+      plugin,
+      name,
+      flags: spec.driverOptions,
+      engine: spec.engine,
+      log,
+      cluster,
+    });
+    machines.set(name, m);
+    result.created.push(name);
+  };
+
+  const members = async (): Promise<SwarmMember[]> =>
+    Promise.all(
+      desired.map(async (d) => {
+        const m = machines.get(d.name)!;
+        return {
+          name: d.name,
+          role: d.role,
+          endpoint: await engineEndpoint(m),
+          advertiseAddr: await m.driver.getInternalIP(),
+          labels: { 'swarmup.cluster': spec.name, 'swarmup.driver': spec.driver },
+        };
+      }),
+    );
+
+  let extras: Machine[] = [];
+  const phases: Phase[] = [
+    {
+      key: 'machines',
+      title: `Machines (${desired.length})`,
+      concurrency: spec.parallel,
+      steps: desired.map((d) => ({ title: d.name, run: (log) => ensure(d.name, d.role, log) })),
+    },
+    {
+      key: 'swarm',
+      title: 'Swarm',
+      run: async (log) => {
+        const r = await bootstrapSwarm(await members(), { log, parallel: spec.parallel });
+        result.initialized = r.initialized;
+        result.joined = r.joined;
+      },
+    },
+    {
+      key: 'firewall',
+      title: 'Swarm ports between members only',
+      skip: () => !mod.ensureClusterFirewall,
+      run: (log) => mod.ensureClusterFirewall!(spec.name, spec.driverOptions, log),
+    },
+    {
+      key: 'scaleDown',
+      title: 'Remove machines beyond the spec',
+      skip: () => extras.length === 0,
+      run: async (log) => {
+        result.removed = await removeMembers(extras, await managerOf(machines, desired), log);
+      },
+    },
+    {
+      key: 'ready',
+      title: 'Nodes Ready',
+      skip: () => !o.wait,
+      run: async (log) => {
+        log(`waiting up to ${Math.round(o.timeoutMs / 1000)} s`);
+        result.nodes = await waitNodesReady(await managerOf(machines, desired), [...wanted], o.timeoutMs);
+      },
+    },
+  ];
+  extras = (await clusterMachines(store, spec.name)).filter((m) => !wanted.has(m.cfg.Name));
+  try {
+    const r = await runPhases(phases, { interactive: o.interactive });
+    result.durations = r.durations;
+  } catch (err) {
+    if (result.fresh && !o.retain) {
+      o.log(`cluster up failed; removing what was made (pass --retain to keep it for debugging)`);
+      const d = await destroyCluster(store, spec.name, { log: o.log, driver: spec.driver });
+      const left = d.errors.length
+        ? ` Cleanup problems: ${d.errors.join('; ')}`
+        : ' Nothing was left behind.';
+      throw new UserError(`${oneLine(err)}.${left}`);
+    }
+    throw new UserError(
+      `${oneLine(err)}. Run "swarmup cluster up" again to converge, or "swarmup cluster down ${spec.name}".`,
+    );
+  }
+  if (!o.wait) result.nodes = await listNodes(await managerOf(machines, desired));
+  return result;
+}
+
+async function managerOf(machines: Map<string, Machine>, desired: Array<{ name: string; role: string }>) {
+  const first = desired.find((d) => d.role === 'manager' && machines.has(d.name))!;
+  return engineEndpoint(machines.get(first.name)!);
+}
+
+/** Take machines out of the swarm (demote, leave, remove the node) and delete them. */
+export async function removeMembers(
+  extras: Machine[],
+  manager: Awaited<ReturnType<typeof engineEndpoint>>,
+  log: Log,
+) {
+  const removed: string[] = [];
+  for (const m of extras) {
+    const name = m.cfg.Name;
+    log(`removing ${name}`);
+    try {
+      if (m.cfg.Cluster?.Role === 'manager') await setNodeRole(manager, name, 'worker');
+      await leaveSwarm(await engineEndpoint(m), true).catch(() => undefined);
+    } catch (err) {
+      log(`${name}: could not leave the swarm cleanly (${oneLine(err)}); removing it anyway`);
+    }
+    await removeNode(manager, name);
+    await m.driver.remove();
+    await m.store.remove(name);
+    removed.push(name);
+  }
+  return removed;
+}

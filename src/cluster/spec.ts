@@ -1,0 +1,163 @@
+import { readFile } from 'node:fs/promises';
+import type { FlagValues } from '../driver/contract.js';
+import { UserError } from '../errors.js';
+import { emptyEngineOptions, type EngineOptions } from '../store/machine-config.js';
+
+/** Everything `cluster up` needs, after the file and the flags are merged (flags win). */
+export interface ClusterSpec {
+  name: string;
+  driver: string;
+  managers: number;
+  workers: number;
+  parallel: number;
+  ttl?: string;
+  driverOptions: FlagValues;
+  engine: EngineOptions;
+  labels: Record<string, string>;
+}
+
+/** The parts of a spec a cluster file may give. */
+export type SpecFromFile = Partial<Omit<ClusterSpec, 'engine'>> & { engine?: Partial<EngineOptions> };
+
+interface ClusterFile {
+  apiVersion: string;
+  kind: string;
+  metadata?: { name?: string; labels?: Record<string, string> };
+  spec?: {
+    driver?: string;
+    managers?: number;
+    workers?: number;
+    parallel?: number;
+    ttl?: string;
+    driverOptions?: FlagValues;
+    engine?: {
+      installURL?: string;
+      opts?: string[];
+      env?: string[];
+      labels?: string[];
+      insecureRegistries?: string[];
+      registryMirrors?: string[];
+      storageDriver?: string;
+      tlsSANs?: string[];
+    };
+  };
+}
+
+const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `30m`, `2h`, `1d`, `1h30m` → milliseconds. */
+export function parseDuration(text: string, what = 'duration'): number {
+  const parts = [...text.matchAll(/(\d+)([smhd])/g)];
+  if (!parts.length || parts.map((p) => p[0]).join('') !== text) {
+    throw new UserError(
+      `invalid ${what} "${text}": use a number with s, m, h or d, e.g. 90s, 30m, 2h, 1h30m`,
+    );
+  }
+  return parts.reduce((ms, p) => ms + Number(p[1]) * UNITS[p[2]], 0);
+}
+
+/** Read a cluster file (`-` = stdin), check it against the schema, and map it onto a spec. */
+export async function loadClusterFile(path: string): Promise<SpecFromFile> {
+  const text =
+    path === '-'
+      ? await readStdin()
+      : await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+          throw new UserError(`cannot read ${path}: ${err.code ?? err.message}`);
+        });
+  const where = path === '-' ? 'stdin' : path;
+  const { parse } = await import('yaml');
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (err) {
+    throw new UserError(`${where}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const { validateClusterFile } = await import('./schema.js');
+  await validateClusterFile(doc, where);
+  const f = doc as ClusterFile;
+  const e = f.spec?.engine;
+  return {
+    name: f.metadata?.name,
+    labels: f.metadata?.labels,
+    driver: f.spec?.driver,
+    managers: f.spec?.managers,
+    workers: f.spec?.workers,
+    parallel: f.spec?.parallel,
+    ttl: f.spec?.ttl,
+    driverOptions: f.spec?.driverOptions,
+    engine: e && {
+      InstallURL: e.installURL,
+      ArbitraryFlags: e.opts,
+      Env: e.env,
+      Labels: e.labels,
+      InsecureRegistry: e.insecureRegistries,
+      RegistryMirror: e.registryMirrors,
+      StorageDriver: e.storageDriver,
+      TlsSan: e.tlsSANs,
+    },
+  };
+}
+
+async function readStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) text += chunk;
+  return text;
+}
+
+const defined = <T extends object>(o: T | undefined): Partial<T> =>
+  Object.fromEntries(
+    Object.entries(o ?? {}).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)),
+  ) as Partial<T>;
+
+/** Merge: defaults < file < flags given on the command line (or their environment variables). */
+export function mergeSpec(defaults: ClusterSpec, file: SpecFromFile, flags: SpecFromFile): ClusterSpec {
+  const spec: ClusterSpec = {
+    ...defaults,
+    ...defined(file),
+    ...defined(flags),
+    driverOptions: {
+      ...defaults.driverOptions,
+      ...defined(file.driverOptions),
+      ...defined(flags.driverOptions),
+    },
+    engine: { ...emptyEngineOptions(), ...defined(file.engine), ...defined(flags.engine) } as EngineOptions,
+    labels: { ...defaults.labels, ...file.labels, ...flags.labels },
+  };
+  if (!spec.driver) throw new UserError('--driver is required (or spec.driver in the cluster file)');
+  if (spec.managers < 1) throw new UserError('a cluster needs at least one manager');
+  if (spec.managers % 2 === 0) {
+    throw new UserError(
+      `--managers ${spec.managers}: use an odd number of managers (1, 3, 5, 7) so that raft keeps a majority when one fails`,
+    );
+  }
+  if (spec.workers < 0) throw new UserError('--workers cannot be negative');
+  if (spec.ttl) parseDuration(spec.ttl, '--ttl');
+  return spec;
+}
+
+export const SAMPLE_CLUSTER_FILE = `# swarmup cluster file: swarmup cluster up -f cluster.yaml
+# Flags given on the command line override what is written here.
+apiVersion: swarmup.io/v1alpha1
+kind: Cluster
+metadata:
+  # Cluster name: lowercase letters, digits and "-". Machines are named <name>-manager-N, <name>-worker-N.
+  name: ci
+spec:
+  # Driver that makes the machines: docker (local containers), generic, google, aliyunecs, virtualbox.
+  driver: docker
+  # Managers keep the swarm's state with raft: use an odd number (1, 3, 5).
+  managers: 3
+  workers: 2
+  # How many machines are created and provisioned at once.
+  parallel: 8
+  # Remove the cluster with "swarmup cluster prune --expired" after this long (s, m, h, d).
+  # ttl: 2h
+  # Driver flags without their leading "--".
+  driverOptions:
+    docker-image: docker:dind
+  engine:
+    labels: []           # e.g. ["tier=ci"]
+    opts: []             # dockerd flags, e.g. ["log-level=warn"]
+    registryMirrors: []
+    insecureRegistries: []
+`;

@@ -1,0 +1,377 @@
+import type { Command } from 'commander';
+import { spawn } from 'node:child_process';
+import { clusterMachines, reachableManager } from '../cluster/access.js';
+import { clusterUp, type UpResult } from '../cluster/converge.js';
+import { destroyCluster, type DestroyResult } from '../cluster/destroy.js';
+import {
+  listClusterRecords,
+  loadClusterRecord,
+  requireClusterRecord,
+  validateClusterName,
+  type ClusterRecord,
+} from '../cluster/record.js';
+import {
+  loadClusterFile,
+  mergeSpec,
+  parseDuration,
+  type ClusterSpec,
+  type SpecFromFile,
+} from '../cluster/spec.js';
+import { drivers, findDriver } from '../driver/registry.js';
+import { UserError } from '../errors.js';
+import { machineUrl } from '../machine/machine.js';
+import { listNodes, type SwarmNode } from '../swarm/bootstrap.js';
+import { mapBounded } from '../util/async.js';
+import { info } from '../util/log.js';
+import { storeOf } from './common.js';
+import { engineOptionsFrom, type EngineFlagOptions } from './create.js';
+import { driverFlagValues } from './create-options.js';
+import { detectShell, formatEnv } from './env-format.js';
+import { flagsFromEnv } from '../cluster/destroy.js';
+
+interface UpFlags extends EngineFlagOptions {
+  driver?: string;
+  managers?: number;
+  workers?: number;
+  parallel?: number;
+  file?: string;
+  wait: boolean;
+  timeout: string;
+  retain?: boolean;
+  ttl?: string;
+  label: string[];
+  json?: boolean;
+  [k: string]: unknown;
+}
+
+function labelsFrom(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of list) {
+    const i = l.indexOf('=');
+    if (i < 1) throw new UserError(`invalid --label "${l}": expected key=value`);
+    out[l.slice(0, i)] = l.slice(i + 1);
+  }
+  return out;
+}
+
+/** Only what was given on the command line or through an environment variable beats the file. */
+function givenFlags(cmd: Command, o: UpFlags, driver: string | undefined): SpecFromFile {
+  const given = (k: string) => ['cli', 'env'].includes(cmd.getOptionValueSource(k) ?? '');
+  const plugin = driver ? drivers.find((d) => d.name === driver) : undefined;
+  return {
+    driver: o.driver,
+    managers: o.managers,
+    workers: o.workers,
+    parallel: o.parallel,
+    ttl: o.ttl,
+    labels: labelsFrom(o.label),
+    driverOptions: plugin
+      ? Object.fromEntries(Object.entries(driverFlagValues(plugin, o)).filter(([, v]) => v !== undefined))
+      : {},
+    engine:
+      given('engineInstallUrl') || Object.keys(o).some((k) => k.startsWith('engine') || k === 'tlsSan')
+        ? engineOptionsFrom(o)
+        : undefined,
+  };
+}
+
+/** Driver flag defaults, lowest priority in the merge. */
+function driverDefaults(driver: string): Record<string, string | number | boolean | string[]> {
+  const out: Record<string, string | number | boolean | string[]> = {};
+  for (const f of findDriver(driver).flags) if (f.default !== undefined) out[f.name] = f.default;
+  return out;
+}
+
+async function specFrom(
+  name: string | undefined,
+  o: UpFlags,
+  cmd: Command,
+  record?: ClusterRecord,
+): Promise<ClusterSpec> {
+  const file = o.file ? await loadClusterFile(o.file) : {};
+  const driver = o.driver ?? file.driver ?? record?.Driver;
+  const flags = givenFlags(cmd, o, driver);
+  const clusterName = name ?? file.name;
+  if (!clusterName)
+    throw new UserError('a cluster name is needed: swarmup cluster up NAME (or metadata.name in the file)');
+  if (name && file.name && name !== file.name) {
+    throw new UserError(`the name "${name}" differs from metadata.name "${file.name}" in ${o.file}`);
+  }
+  validateClusterName(clusterName);
+  const defaults: ClusterSpec = {
+    name: clusterName,
+    driver: driver ?? '',
+    managers: record?.Managers ?? 1,
+    workers: record?.Workers ?? 0,
+    parallel: record?.Parallel ?? 8,
+    driverOptions: { ...(driver ? driverDefaults(driver) : {}), ...record?.DriverOptions },
+    engine: record?.Engine ?? engineOptionsFrom(o),
+    labels: record?.Labels ?? {},
+  };
+  return mergeSpec(defaults, file, { ...flags, name: clusterName });
+}
+
+function printUpSummary(r: UpResult, spec: ClusterSpec, seconds: number): void {
+  const ready = r.nodes.filter((n) => n.state === 'ready').length;
+  const leader = r.nodes.find((n) => n.leader)?.hostname ?? '?';
+  info(
+    `Cluster "${r.cluster}" is up: ${spec.managers} manager(s), ${spec.workers} worker(s), ${ready}/${r.nodes.length} Ready, leader ${leader} (${seconds.toFixed(1)} s; created ${r.created.length}, repaired ${r.repaired.length}, unchanged ${r.unchanged.length}${r.removed.length ? `, removed ${r.removed.length}` : ''}).`,
+  );
+  info(`Use it:
+  eval "$(swarmup cluster env ${r.cluster})"     # point docker at a manager
+  docker node ls
+  swarmup image load --cluster ${r.cluster} IMAGE  # copy local images into every node
+  swarmup lb sync --cluster ${r.cluster}           # expose published ports
+  swarmup cluster down ${r.cluster}                # remove everything`);
+}
+
+async function runUp(
+  store: ReturnType<typeof storeOf>,
+  spec: ClusterSpec,
+  o: { wait: boolean; timeout: string; retain?: boolean; json?: boolean },
+) {
+  const t0 = Date.now();
+  const result = await clusterUp({
+    store,
+    spec,
+    wait: o.wait,
+    timeoutMs: parseDuration(o.timeout, '--timeout'),
+    retain: !!o.retain,
+    interactive: o.json ? false : undefined,
+    log: info,
+  });
+  const seconds = (Date.now() - t0) / 1000;
+  if (o.json) process.stdout.write(JSON.stringify({ ...result, seconds }, null, 2) + '\n');
+  else printUpSummary(result, spec, seconds);
+}
+
+export async function up(name: string | undefined, o: UpFlags, cmd: Command): Promise<void> {
+  const store = storeOf(cmd);
+  const record = name ? await loadClusterRecord(store, name) : undefined;
+  const spec = await specFrom(name, o, cmd, record);
+  await runUp(store, spec, o);
+}
+
+export async function scale(
+  name: string,
+  o: { workers?: number; managers?: number; json?: boolean },
+  cmd: Command,
+): Promise<void> {
+  const store = storeOf(cmd);
+  const rec = await requireClusterRecord(store, name);
+  if (o.workers === undefined && o.managers === undefined)
+    throw new UserError('give --workers and/or --managers');
+  const spec = mergeSpec(
+    {
+      name,
+      driver: rec.Driver,
+      managers: rec.Managers,
+      workers: rec.Workers,
+      parallel: rec.Parallel,
+      driverOptions: {
+        ...driverDefaults(rec.Driver),
+        ...rec.DriverOptions,
+        ...flagsFromEnv(findDriver(rec.Driver)),
+      },
+      engine: rec.Engine,
+      labels: rec.Labels,
+    },
+    {},
+    { managers: o.managers, workers: o.workers },
+  );
+  await runUp(store, spec, { wait: true, timeout: '5m', json: o.json });
+}
+
+export async function down(
+  name: string | undefined,
+  o: { all?: boolean; driver?: string; json?: boolean },
+  cmd: Command,
+) {
+  const store = storeOf(cmd);
+  if (!name && !o.all) throw new UserError('name a cluster, or pass --all');
+  if (o.driver) findDriver(o.driver);
+  const names = new Set<string>(name ? [name] : []);
+  if (o.all) {
+    for (const r of await listClusterRecords(store)) names.add(r.Name);
+    for (const plugin of o.driver ? [findDriver(o.driver)] : drivers) {
+      const mod = await plugin.load();
+      const found = await mod.discoverClusters?.(flagsFromEnv(plugin)).catch(() => []);
+      for (const c of found ?? []) names.add(c.name);
+    }
+  }
+  const results: Record<string, DestroyResult> = {};
+  for (const n of names) {
+    info(`Removing cluster "${n}"...`);
+    results[n] = await destroyCluster(store, n, { log: info, driver: o.driver });
+  }
+  if (o.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+  const errors = Object.entries(results).flatMap(([n, r]) => r.errors.map((e) => `${n}: ${e}`));
+  if (errors.length) throw new UserError(`some resources could not be removed: ${errors.join('; ')}`);
+  for (const [n, r] of Object.entries(results)) {
+    info(
+      `Cluster "${n}" removed: ${r.machines.length} machine(s), ${r.swept.length} resource(s) found by label.`,
+    );
+  }
+}
+
+export async function ls(o: { json?: boolean }, cmd: Command): Promise<void> {
+  const store = storeOf(cmd);
+  const records = await listClusterRecords(store);
+  const rows = await mapBounded(records, 8, async (r) => {
+    const machines = await clusterMachines(store, r.Name);
+    let ready = '?';
+    try {
+      const nodes = await listNodes((await reachableManager(store, r.Name)).endpoint);
+      ready = `${nodes.filter((n) => n.state === 'ready').length}/${nodes.length}`;
+    } catch {
+      ready = 'unreachable';
+    }
+    return {
+      name: r.Name,
+      driver: r.Driver,
+      managers: r.Managers,
+      workers: r.Workers,
+      machines: machines.length,
+      ready,
+      createdAt: r.CreatedAt,
+      expiresAt: r.ExpiresAt ?? null,
+    };
+  });
+  if (o.json) {
+    process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    return;
+  }
+  const table = [
+    ['NAME', 'DRIVER', 'MANAGERS', 'WORKERS', 'READY', 'EXPIRES'],
+    ...rows.map((r) => [
+      r.name,
+      r.driver,
+      String(r.managers),
+      String(r.workers),
+      r.ready,
+      r.expiresAt ?? '-',
+    ]),
+  ];
+  process.stdout.write(formatColumns(table));
+}
+
+export function formatColumns(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)) + 3);
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+          .join('')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
+}
+
+export async function status(name: string, o: { json?: boolean }, cmd: Command): Promise<void> {
+  const store = storeOf(cmd);
+  const { machine, endpoint } = await reachableManager(store, name);
+  const nodes: SwarmNode[] = await listNodes(endpoint);
+  if (o.json) {
+    process.stdout.write(JSON.stringify({ cluster: name, via: machine.cfg.Name, nodes }, null, 2) + '\n');
+    return;
+  }
+  const table = [
+    ['HOSTNAME', 'ROLE', 'LEADER', 'AVAILABILITY', 'STATE', 'ENGINE', 'ADDRESS'],
+    ...nodes
+      .sort((a, b) => a.hostname.localeCompare(b.hostname, undefined, { numeric: true }))
+      .map((n) => [
+        n.hostname,
+        n.role,
+        n.leader ? 'Leader' : n.role === 'manager' ? 'Reachable' : '-',
+        n.availability,
+        n.state,
+        n.engineVersion,
+        n.addr,
+      ]),
+  ];
+  process.stdout.write(formatColumns(table));
+}
+
+export async function env(
+  name: string,
+  o: { shell?: string; unset?: boolean; dockerContext?: boolean },
+  cmd: Command,
+): Promise<void> {
+  const shell = detectShell(o.shell);
+  const command = `swarmup cluster env${o.shell ? ` --shell ${o.shell}` : ''}${o.unset ? ' --unset' : ''} ${name}`;
+  const keys = ['DOCKER_TLS_VERIFY', 'DOCKER_HOST', 'DOCKER_CERT_PATH', 'DOCKER_MACHINE_NAME'];
+  if (o.unset) {
+    process.stdout.write(
+      formatEnv(
+        shell,
+        keys.map((k) => [k, undefined]),
+        command,
+      ),
+    );
+    return;
+  }
+  const store = storeOf(cmd);
+  const { machine } = await reachableManager(store, name);
+  const dir = store.machineDir(machine.cfg.Name);
+  const host = await machineUrl(machine);
+  if (o.dockerContext) {
+    const ctx = `swarmup-${name}`;
+    const docker = `host=${host},ca=${dir}/ca.pem,cert=${dir}/cert.pem,key=${dir}/key.pem`;
+    const exists = (await runDocker(['context', 'inspect', ctx])) === 0;
+    const code = await runDocker(['context', exists ? 'update' : 'create', ctx, '--docker', docker]);
+    if (code !== 0) throw new UserError(`docker context ${exists ? 'update' : 'create'} ${ctx} failed`);
+    info(`docker context "${ctx}" points at ${machine.cfg.Name}: docker --context ${ctx} node ls`);
+  }
+  process.stdout.write(
+    formatEnv(
+      shell,
+      [
+        ['DOCKER_TLS_VERIFY', '1'],
+        ['DOCKER_HOST', host],
+        ['DOCKER_CERT_PATH', dir],
+        ['DOCKER_MACHINE_NAME', machine.cfg.Name],
+      ],
+      command,
+    ),
+  );
+}
+
+function runDocker(args: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const p = spawn('docker', args, { stdio: 'ignore' });
+    p.on('error', () => resolve(127));
+    p.on('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+export async function prune(o: { expired?: boolean; dryRun?: boolean }, cmd: Command): Promise<void> {
+  if (!o.expired) throw new UserError('say what to prune: swarmup cluster prune --expired');
+  const store = storeOf(cmd);
+  const now = Date.now();
+  const expired = new Map<string, string>();
+  for (const r of await listClusterRecords(store)) {
+    if (r.ExpiresAt && Date.parse(r.ExpiresAt) <= now) expired.set(r.Name, r.Driver);
+  }
+  for (const plugin of drivers) {
+    const mod = await plugin.load();
+    const found = await mod.discoverClusters?.(flagsFromEnv(plugin)).catch(() => []);
+    for (const c of found ?? [])
+      if (c.expiresAt && Date.parse(c.expiresAt) <= now) expired.set(c.name, c.driver);
+  }
+  if (expired.size === 0) {
+    info('No expired clusters.');
+    return;
+  }
+  for (const [n, driver] of expired) {
+    if (o.dryRun) {
+      process.stdout.write(`${n}\n`);
+      continue;
+    }
+    info(`Removing expired cluster "${n}"...`);
+    const r = await destroyCluster(store, n, { log: info, driver });
+    if (r.errors.length) throw new UserError(`pruning "${n}" failed: ${r.errors.join('; ')}`);
+    process.stdout.write(`${n}\n`);
+  }
+}

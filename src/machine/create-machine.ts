@@ -1,0 +1,71 @@
+import type { ClusterMembership, Driver, DriverPlugin, FlagValues } from '../driver/contract.js';
+import { UserError, oneLine } from '../errors.js';
+import { provision } from '../provision/provisioner.js';
+import {
+  CONFIG_VERSION,
+  defaultAuthOptions,
+  type EngineOptions,
+  type MachineConfig,
+} from '../store/machine-config.js';
+import type { Store } from '../store/store.js';
+import { driverContext, saveMachine, type Machine } from './machine.js';
+
+export interface CreateRequest {
+  store: Store;
+  plugin: DriverPlugin;
+  name: string;
+  flags: FlagValues;
+  engine: EngineOptions;
+  log: (msg: string) => void;
+  cluster?: ClusterMembership;
+}
+
+/**
+ * Create a machine and provision it. A failure before the driver made anything leaves nothing behind;
+ * a failure after it keeps the machine record so that `provision` or `rm` can finish the job.
+ */
+export async function createMachine(req: CreateRequest): Promise<Machine> {
+  const { store, plugin, name, log } = req;
+  const mod = await plugin.load();
+  await store.reserve(name);
+  let driver: Driver | undefined;
+  let created = false;
+  try {
+    const ctx = { ...driverContext(store, name), log, cluster: req.cluster };
+    driver = await mod.fromFlags(ctx, req.flags);
+    log('Running pre-create checks...');
+    try {
+      await driver.preCreateCheck?.();
+    } catch (err) {
+      throw new UserError(`Error with pre-create check: ${oneLine(err)}`, 3);
+    }
+    log('Creating machine...');
+    await driver.create();
+    created = true;
+    const cfg: MachineConfig = {
+      ConfigVersion: CONFIG_VERSION,
+      Name: name,
+      DriverName: plugin.name,
+      Driver: driver.state,
+      HostOptions: { EngineOptions: req.engine, AuthOptions: defaultAuthOptions(name) },
+      CreatedAt: new Date().toISOString(),
+      Provisioned: false,
+      ...(req.cluster ? { Cluster: { Name: req.cluster.name, Role: req.cluster.role } } : {}),
+    };
+    const m: Machine = { store, cfg, driver };
+    await saveMachine(m);
+    await provision(m, { log });
+    return m;
+  } catch (err) {
+    if (!created) {
+      await driver?.remove().catch(() => undefined);
+      await store.release(name);
+      throw err;
+    }
+    throw new UserError(
+      `${oneLine(err)}. The machine "${name}" exists but is not fully provisioned: fix the cause and run ` +
+        `"swarmup provision ${name}", or remove it with "swarmup rm -y ${name}"`,
+      err instanceof UserError ? err.exitCode : 1,
+    );
+  }
+}

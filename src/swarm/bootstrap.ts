@@ -1,0 +1,561 @@
+/**
+ * Swarm bootstrap shared by every driver, through the Docker Engine API (dockerode over the machine's
+ * mutual-TLS endpoint). Every step is idempotent, so a re-run converges instead of failing. Join
+ * tokens are secrets: they are never logged and are redacted from every error this module throws.
+ */
+import type Docker from 'dockerode';
+import type { EngineEndpoint } from '../engine/api.js';
+import { UserError, oneLine } from '../errors.js';
+import { delay, mapBounded, retryUntil } from '../util/async.js';
+import { engineClient } from './client.js';
+import { isAlreadyInSwarm, isNoSuchNode, isNotInSwarm, isTransient, wrapEngineError } from './errors.js';
+import {
+  SWARM_PORT,
+  chooseBootstrapManager,
+  managerAddrsOf,
+  matchNodes,
+  mergeLabels,
+  nodeReadiness,
+  pickNode,
+  toLocalSwarmState,
+  toSwarmNode,
+  withSwarmPort,
+  type LocalSwarmState,
+  type RawInfoSwarm,
+  type RawNode,
+} from './model.js';
+
+export interface SwarmMember {
+  name: string;
+  role: 'manager' | 'worker';
+  endpoint: EngineEndpoint;
+  /** Address other nodes reach this one on (the internal IP), with or without `:2377`. */
+  advertiseAddr: string;
+  labels?: Record<string, string>;
+}
+
+export interface SwarmNode {
+  id: string;
+  hostname: string;
+  role: 'manager' | 'worker';
+  leader: boolean;
+  availability: string;
+  state: string;
+  engineVersion: string;
+  addr: string;
+  labels: Record<string, string>;
+}
+
+export interface JoinTokens {
+  manager: string;
+  worker: string;
+}
+
+export interface JoinOptions {
+  /**
+   * A manager of the swarm being joined. With it, "already in a swarm" is checked against the
+   * manager's cluster (cluster ID for managers, node ID for workers); without it, against the member's
+   * remote managers.
+   */
+  manager?: EngineEndpoint;
+  /** How long to keep retrying transient errors and waiting out `pending` (default 180 s). */
+  deadlineMs?: number;
+}
+
+/** The role label every member gets. */
+export const ROLE_LABEL = 'swarmup.role';
+
+const LISTEN_ADDR = `0.0.0.0:${SWARM_PORT}`;
+const SETTLE_MS = 60_000;
+const JOIN_DEADLINE_MS = 180_000;
+const UPDATE_DEADLINE_MS = 60_000;
+
+const where = (ep: EngineEndpoint) => `${ep.host}:${ep.port}`;
+
+/** One Engine API call; any failure becomes an EngineApiError with the secrets redacted. */
+async function call<T>(
+  ep: EngineEndpoint,
+  action: string,
+  fn: (d: Docker) => Promise<T>,
+  secrets: readonly string[] = [],
+): Promise<T> {
+  try {
+    return await fn(engineClient(ep));
+  } catch (err) {
+    throw wrapEngineError(err, ep, action, secrets);
+  }
+}
+
+/** Like `call`, retried while the error is transient (leader election, connection cut). */
+function callRetrying<T>(
+  ep: EngineEndpoint,
+  action: string,
+  fn: (d: Docker) => Promise<T>,
+  deadlineMs = 30_000,
+): Promise<T> {
+  return retryUntil(() => call(ep, action, fn), {
+    deadlineMs,
+    initialMs: 250,
+    maxMs: 2_000,
+    retryable: isTransient,
+  });
+}
+
+export async function swarmState(ep: EngineEndpoint): Promise<LocalSwarmState> {
+  const info = (await callRetrying(ep, 'reading the swarm state', (d) => d.info(), 15_000)) as {
+    Swarm?: RawInfoSwarm;
+  };
+  return toLocalSwarmState(info.Swarm);
+}
+
+/** The swarm state once it is no longer `pending` (a join in progress), or `pending` at the deadline. */
+async function settledState(ep: EngineEndpoint, deadlineMs = SETTLE_MS): Promise<LocalSwarmState> {
+  const end = Date.now() + deadlineMs;
+  let wait = 250;
+  for (;;) {
+    const st = await swarmState(ep);
+    if (st.state !== 'pending' || Date.now() + wait > end) return st;
+    await delay(wait);
+    wait = Math.min(wait * 2, 2_000);
+  }
+}
+
+function refuseBrokenState(name: string, st: LocalSwarmState): void {
+  if (st.state === 'locked')
+    throw new UserError(`${name}: the swarm is locked; unlock it first (docker swarm unlock)`);
+  if (st.state === 'error')
+    throw new UserError(`${name}: the swarm state is "error"${st.error ? `: ${oneLine(st.error)}` : ''}`);
+  if (st.state === 'pending')
+    throw new UserError(`${name}: still joining a swarm (state "pending") after ${SETTLE_MS / 1000} s`);
+}
+
+async function waitUntil(what: string, check: () => Promise<boolean>, deadlineMs: number): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  let wait = 200;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() + wait > end) throw new UserError(`${what} within ${Math.round(deadlineMs / 1000)} s`);
+    await delay(wait);
+    wait = Math.min(wait * 2, 2_000);
+  }
+}
+
+/**
+ * `swarm init` on the leader (listen 0.0.0.0:2377, advertise the member's internal address). A no-op
+ * when it already manages a swarm; refused when it is a worker somewhere.
+ */
+export async function initSwarm(leader: SwarmMember): Promise<{ created: boolean }> {
+  const ep = leader.endpoint;
+  for (let attempt = 0; ; attempt++) {
+    const st = await settledState(ep);
+    if (st.state === 'active') {
+      if (st.isManager) return { created: false };
+      throw new UserError(
+        `${leader.name} is already a worker of a swarm (node ${st.nodeId ?? '?'}); ` +
+          `run "docker swarm leave" on it first`,
+      );
+    }
+    refuseBrokenState(leader.name, st);
+    try {
+      await call(ep, `swarm init on ${leader.name}`, (d) =>
+        d.swarmInit({ ListenAddr: LISTEN_ADDR, AdvertiseAddr: leader.advertiseAddr }),
+      );
+    } catch (err) {
+      if (attempt === 0 && isAlreadyInSwarm(err)) continue; // someone else got there first: re-read
+      throw err;
+    }
+    await waitUntil(
+      `${leader.name} did not become a swarm manager`,
+      async () => {
+        const s = await swarmState(ep);
+        return s.state === 'active' && s.isManager;
+      },
+      SETTLE_MS,
+    );
+    return { created: true };
+  }
+}
+
+/** The manager and worker join tokens. Secrets: never log them. */
+export async function joinTokens(manager: EngineEndpoint): Promise<JoinTokens> {
+  const sw = (await callRetrying(manager, 'reading the join tokens', (d) => d.swarmInspect())) as {
+    JoinTokens?: { Worker?: string; Manager?: string };
+  };
+  const t = sw.JoinTokens;
+  if (!t?.Manager || !t.Worker) throw new UserError(`${where(manager)} returned no swarm join tokens`);
+  return { manager: t.Manager, worker: t.Worker };
+}
+
+/** Is an active node in the swarm that `managerAddrs` / `manager` belong to? */
+async function inSameSwarm(
+  st: LocalSwarmState,
+  managerAddrs: readonly string[],
+  manager: EngineEndpoint | undefined,
+): Promise<boolean> {
+  if (manager) {
+    const ms = await swarmState(manager);
+    if (!ms.isManager || !ms.clusterId)
+      throw new UserError(`${where(manager)} is not a swarm manager; cannot check swarm membership`);
+    if (st.clusterId) return st.clusterId === ms.clusterId;
+    if (!st.nodeId) return false;
+    try {
+      await callRetrying(manager, 'looking up a node', (d) => d.getNode(st.nodeId!).inspect());
+      return true;
+    } catch (err) {
+      if (isNoSuchNode(err)) return false;
+      throw err;
+    }
+  }
+  const mine = new Set((st.remoteManagers ?? []).map(withSwarmPort));
+  return managerAddrs.some((a) => mine.has(withSwarmPort(a)));
+}
+
+/**
+ * `swarm join` with the token for the member's role. A no-op when the member is already in this swarm;
+ * refused when it is in another one. Waits out `pending` and retries transient errors (a leader still
+ * being elected, a manager restarting) with backoff until the deadline.
+ */
+export async function joinSwarm(
+  member: SwarmMember,
+  tokens: JoinTokens,
+  managerAddrs: string[],
+  opts: JoinOptions = {},
+): Promise<{ joined: boolean }> {
+  const ep = member.endpoint;
+  const secrets = [tokens.manager, tokens.worker];
+  const remote = managerAddrs.map(withSwarmPort);
+  if (!remote.length) throw new UserError(`no manager address to join ${member.name} through`);
+  const token = member.role === 'manager' ? tokens.manager : tokens.worker;
+  const deadlineMs = opts.deadlineMs ?? JOIN_DEADLINE_MS;
+  const end = Date.now() + deadlineMs;
+  let wait = 500;
+  let changed = false;
+  let last = '';
+  for (;;) {
+    let st: LocalSwarmState | undefined;
+    try {
+      st = await swarmState(ep);
+    } catch (err) {
+      if (!isTransient(err)) throw err;
+      last = (err as Error).message;
+    }
+    if (st?.state === 'active') {
+      if (await inSameSwarm(st, remote, opts.manager)) return { joined: changed };
+      throw new UserError(
+        `${member.name} is already in another swarm (node ${st.nodeId ?? '?'}); ` +
+          `run "docker swarm leave --force" on it first`,
+      );
+    }
+    if (st) {
+      changed = true;
+      if (st.state === 'locked' || st.state === 'error') refuseBrokenState(member.name, st);
+      last = `state "${st.state}"`;
+    }
+    if (st?.state === 'inactive') {
+      try {
+        await call(
+          ep,
+          `joining ${member.name} to the swarm`,
+          (d) =>
+            d.swarmJoin({
+              ListenAddr: LISTEN_ADDR,
+              AdvertiseAddr: member.advertiseAddr,
+              RemoteAddrs: remote,
+              JoinToken: token,
+            }),
+          secrets,
+        );
+        continue; // re-read: active now
+      } catch (err) {
+        if (!isTransient(err) && !isAlreadyInSwarm(err)) throw err;
+        last = (err as Error).message;
+      }
+    }
+    if (Date.now() + wait > end)
+      throw new UserError(
+        `${member.name} did not join the swarm within ${Math.round(deadlineMs / 1000)} s (last: ${last}); ` +
+          `a pending join keeps trying in the background, "docker swarm leave --force" stops it`,
+      );
+    await delay(wait);
+    wait = Math.min(wait * 2, 5_000);
+  }
+}
+
+async function rawNodes(manager: EngineEndpoint): Promise<RawNode[]> {
+  return (await callRetrying(manager, 'listing swarm nodes', (d) => d.listNodes())) as RawNode[];
+}
+
+export async function listNodes(manager: EngineEndpoint): Promise<SwarmNode[]> {
+  return (await rawNodes(manager))
+    .map(toSwarmNode)
+    .sort((a, b) => a.hostname.localeCompare(b.hostname) || a.id.localeCompare(b.id));
+}
+
+type NodeSpec = NonNullable<RawNode['Spec']>;
+
+/**
+ * Versioned read-modify-write of a node spec; `change` returns undefined when there is nothing to do.
+ * Retried on "update out of sequence" (another update won the race) and transient errors.
+ */
+async function updateNode(
+  manager: EngineEndpoint,
+  ref: string,
+  action: string,
+  change: (spec: NodeSpec) => NodeSpec | undefined,
+): Promise<{ node: RawNode; updated: boolean }> {
+  return retryUntil(
+    async () => {
+      const node = pickNode(await rawNodes(manager), ref);
+      const spec = change(structuredClone(node.Spec ?? {}));
+      if (!spec) return { node, updated: false };
+      await call(manager, action, (d) =>
+        d.getNode(node.ID).update({ _query: { version: node.Version?.Index ?? 0 }, _body: spec }),
+      );
+      return { node, updated: true };
+    },
+    { deadlineMs: UPDATE_DEADLINE_MS, initialMs: 100, maxMs: 1_000, retryable: isTransient },
+  );
+}
+
+/** Merge `labels` into the node's labels (no update when they are already there). */
+export async function setNodeLabels(
+  manager: EngineEndpoint,
+  hostname: string,
+  labels: Record<string, string>,
+): Promise<void> {
+  await updateNode(manager, hostname, `labelling node ${hostname}`, (spec) => {
+    const merged = mergeLabels(spec.Labels, labels);
+    return merged ? { ...spec, Labels: merged } : undefined;
+  });
+}
+
+/**
+ * Promote or demote a node, then wait until raft agrees: a promoted node is a reachable manager, a
+ * demoted one no longer has a manager status. Demoting the manager being talked to is fine: the wait
+ * then watches that daemon give up control.
+ */
+export async function setNodeRole(
+  manager: EngineEndpoint,
+  hostname: string,
+  role: 'manager' | 'worker',
+): Promise<void> {
+  const verb = role === 'manager' ? 'promoting' : 'demoting';
+  const { node } = await updateNode(manager, hostname, `${verb} node ${hostname}`, (spec) =>
+    spec.Role === role ? undefined : { ...spec, Role: role },
+  );
+  // Wait even when the spec already had the role: a transition started earlier may be in flight.
+  const self = role === 'worker' && (await swarmState(manager)).nodeId === node.ID;
+  await waitUntil(
+    `node ${hostname} did not finish ${verb}`,
+    async () => {
+      if (self) return !(await swarmState(manager)).isManager;
+      const n = (await rawNodes(manager)).find((x) => x.ID === node.ID);
+      if (!n) return false;
+      return role === 'manager' ? n.ManagerStatus?.Reachability === 'reachable' : !n.ManagerStatus;
+    },
+    UPDATE_DEADLINE_MS,
+  );
+}
+
+/**
+ * Force-remove every node entry with this hostname (or ID); none is fine. A manager entry is demoted
+ * first, as Docker refuses to remove a raft member. Draining and `swarm leave` are the caller's job.
+ */
+export async function removeNode(manager: EngineEndpoint, hostname: string): Promise<void> {
+  for (const n of matchNodes(await rawNodes(manager), hostname)) {
+    if (n.Spec?.Role === 'manager' || n.ManagerStatus) await setNodeRole(manager, n.ID, 'worker');
+    try {
+      await callRetrying(manager, `removing node ${hostname}`, (d) => d.getNode(n.ID).remove({ force: true }));
+    } catch (err) {
+      if (!isNoSuchNode(err)) throw err;
+    }
+  }
+}
+
+/** `swarm leave` (force: also as a manager, losing quorum if it was needed). Not in a swarm → no-op. */
+export async function leaveSwarm(ep: EngineEndpoint, force = false): Promise<{ left: boolean }> {
+  const st = await swarmState(ep);
+  if (st.state === 'inactive') return { left: false };
+  try {
+    await call(ep, 'leaving the swarm', (d) => d.swarmLeave({ force }));
+  } catch (err) {
+    if (isNotInSwarm(err)) return { left: false };
+    throw err;
+  }
+  return { left: true };
+}
+
+/**
+ * Poll `GET /nodes` until every hostname has a node that is Ready and active. On timeout the error
+ * names each node that is not, with its state, availability and the daemon's message.
+ */
+export async function waitNodesReady(
+  manager: EngineEndpoint,
+  hostnames: string[],
+  timeoutMs: number,
+): Promise<SwarmNode[]> {
+  const end = Date.now() + timeoutMs;
+  let wait = 250;
+  let nodes: RawNode[] = [];
+  let lastErr = '';
+  for (;;) {
+    try {
+      nodes = await call(manager, 'listing swarm nodes', async (d) => (await d.listNodes()) as RawNode[]);
+      lastErr = '';
+    } catch (err) {
+      if (!isTransient(err)) throw err;
+      lastErr = (err as Error).message;
+    }
+    const { ready, notReady } = nodeReadiness(nodes, hostnames);
+    if (!notReady.length && !lastErr) return ready.map(toSwarmNode);
+    const left = end - Date.now();
+    if (left <= 0)
+      throw new UserError(
+        `swarm nodes not Ready after ${Math.round(timeoutMs / 1000)} s: ` +
+          (notReady.length ? notReady.join(', ') : lastErr),
+      );
+    await delay(Math.min(wait, left));
+    wait = Math.min(Math.round(wait * 1.5), 2_000);
+  }
+}
+
+/** Settle `fn` over items with bounded concurrency; failures are collected, not thrown. */
+async function settleBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<({ ok: true; value: R } | { ok: false; error: unknown })[]> {
+  return mapBounded(items, limit, async (item) => {
+    try {
+      return { ok: true as const, value: await fn(item) };
+    } catch (error) {
+      return { ok: false as const, error };
+    }
+  });
+}
+
+function validateMembers(members: readonly SwarmMember[]): void {
+  if (!members.length) throw new UserError('no machines to build a swarm from');
+  const seen = new Set<string>();
+  for (const m of members) {
+    if (seen.has(m.name)) throw new UserError(`machine "${m.name}" is listed twice`);
+    seen.add(m.name);
+    if (!m.advertiseAddr) throw new UserError(`machine "${m.name}" has no address to advertise`);
+  }
+}
+
+/**
+ * Build or converge a swarm from machines: reuse a manager that already runs (or `swarm init` the
+ * first declared manager), read the tokens once, join the other managers one at a time (each changes
+ * the raft quorum) and the workers concurrently (at most `parallel`, default 8), then make roles and
+ * labels (`swarmup.role` plus the member's labels) match. A second call with the same members changes
+ * nothing and returns `{ initialized: false, joined: [] }`.
+ */
+export async function bootstrapSwarm(
+  members: SwarmMember[],
+  opts: { log: (m: string) => void; parallel?: number },
+): Promise<{ initialized: boolean; joined: string[] }> {
+  validateMembers(members);
+  const log = opts.log;
+  const parallel = Math.max(1, opts.parallel ?? 8);
+
+  const before = await mapBounded(members, parallel, (m) => settledState(m.endpoint));
+  const { index, init } = chooseBootstrapManager(members, before);
+  const leader = members[index];
+  let control = leader.endpoint;
+  let initialized = false;
+  if (init) {
+    log(`Initializing a swarm on ${leader.name} (advertising ${leader.advertiseAddr})`);
+    initialized = (await initSwarm(leader)).created;
+  } else {
+    log(`Using the existing swarm managed by ${leader.name}`);
+  }
+
+  const tokens = await joinTokens(control);
+  const joinedSet = new Set<string>();
+  const others = members.filter((_, i) => i !== index);
+  const wasIn = (m: SwarmMember) => before[members.indexOf(m)].state === 'active';
+
+  for (const m of others.filter((x) => x.role === 'manager')) {
+    if (!wasIn(m)) log(`Joining ${m.name} as a manager`);
+    const r = await joinSwarm(m, tokens, managerAddrsOf(await rawNodes(control)), { manager: control });
+    if (!r.joined) continue;
+    joinedSet.add(m.name);
+    const id = (await swarmState(m.endpoint)).nodeId;
+    await waitUntil(
+      `${m.name} did not become a reachable manager`,
+      async () =>
+        (await rawNodes(control)).some((n) => n.ID === id && n.ManagerStatus?.Reachability === 'reachable'),
+      SETTLE_MS,
+    );
+  }
+
+  const workers = others.filter((x) => x.role === 'worker');
+  const fresh = workers.filter((w) => !wasIn(w));
+  if (fresh.length) log(`Joining ${fresh.length} worker${fresh.length === 1 ? '' : 's'}`);
+  const addrs = managerAddrsOf(await rawNodes(control));
+  const results = await settleBounded(workers, parallel, (w) =>
+    joinSwarm(w, tokens, addrs, { manager: control }),
+  );
+  const failed: string[] = [];
+  results.forEach((r, i) => {
+    if (r.ok && r.value.joined) joinedSet.add(workers[i].name);
+    if (!r.ok) failed.push(`${workers[i].name}: ${oneLine(r.error)}`);
+  });
+  if (failed.length)
+    throw new UserError(`${failed.length} of ${workers.length} workers did not join: ${failed.join('; ')}`);
+
+  // Roles: promote first, then demote through a declared manager (never through a node being demoted).
+  const ids = await mapBounded(members, parallel, async (m) => {
+    const id = (await swarmState(m.endpoint)).nodeId;
+    if (!id) throw new UserError(`${m.name} has no swarm node ID after joining`);
+    return id;
+  });
+  const specs = new Map((await rawNodes(control)).map((n) => [n.ID, n]));
+  const roleOf = (i: number) => (specs.get(ids[i])?.Spec?.Role === 'manager' ? 'manager' : 'worker');
+  for (const [i, m] of members.entries()) {
+    if (m.role === 'manager' && roleOf(i) !== 'manager') {
+      log(`Promoting ${m.name} to manager`);
+      await setNodeRole(control, ids[i], 'manager');
+      // Raft has it; its own API serves manager calls once its new certificate is in.
+      await waitUntil(
+        `${m.name} did not take up its manager role`,
+        async () => (await swarmState(m.endpoint)).isManager,
+        SETTLE_MS,
+      );
+    }
+  }
+  const firstManager = members.find((m) => m.role === 'manager')!;
+  if (firstManager !== leader) control = firstManager.endpoint;
+  for (const [i, m] of members.entries()) {
+    if (m.role === 'worker' && roleOf(i) === 'manager') {
+      log(`Demoting ${m.name} to worker`);
+      await setNodeRole(control, ids[i], 'worker');
+    }
+  }
+
+  // A machine that left and joined again leaves its old entry behind, `down` (and, for a manager, an
+  // unreachable raft member that weakens the quorum): remove those of our machines.
+  const current = new Set(ids);
+  const now = await rawNodes(control);
+  const ourHosts = new Set(now.filter((n) => current.has(n.ID)).map((n) => n.Description?.Hostname));
+  for (const n of now) {
+    const host = n.Description?.Hostname;
+    if (current.has(n.ID) || !ourHosts.has(host) || n.Status?.State !== 'down') continue;
+    log(`Removing the stale node ${n.ID} of ${host}`);
+    await removeNode(control, n.ID);
+  }
+
+  await mapBounded([...members.keys()], parallel, async (i) => {
+    const m = members[i];
+    const want = { ...(m.labels ?? {}), [ROLE_LABEL]: m.role };
+    if (mergeLabels(specs.get(ids[i])?.Spec?.Labels, want)) {
+      log(`Labelling ${m.name}`);
+      await setNodeLabels(control, ids[i], want);
+    }
+  });
+
+  const joined = members.filter((m) => joinedSet.has(m.name)).map((m) => m.name);
+  if (!initialized && !joined.length) log('The swarm is up to date');
+  return { initialized, joined };
+}

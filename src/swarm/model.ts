@@ -1,0 +1,207 @@
+/**
+ * Pure parts of the swarm bootstrap: Engine API JSON → swarmup types, and the decisions taken from
+ * them (which member leads, which node a hostname means). No network here.
+ */
+import { UserError } from '../errors.js';
+import type { SwarmNode } from './bootstrap.js';
+
+/** The swarm port every manager listens on (raft + control plane). */
+export const SWARM_PORT = 2377;
+
+export type SwarmRole = 'manager' | 'worker';
+export type LocalNodeState = 'inactive' | 'pending' | 'active' | 'error' | 'locked';
+
+/** What `GET /info` says about a daemon's place in a swarm. */
+export interface LocalSwarmState {
+  state: LocalNodeState;
+  nodeId?: string;
+  clusterId?: string;
+  isManager: boolean;
+  /** The daemon's error text when state is `error`. */
+  error?: string;
+  /** Managers this node talks to (`host:port`), as the daemon reports them. */
+  remoteManagers?: string[];
+}
+
+/** A node as the `GET /nodes` endpoint returns it (only the fields swarmup reads). */
+export interface RawNode {
+  ID: string;
+  Version?: { Index?: number };
+  Spec?: { Name?: string; Role?: string; Availability?: string; Labels?: Record<string, string> | null };
+  Description?: { Hostname?: string; Engine?: { EngineVersion?: string } };
+  Status?: { State?: string; Message?: string; Addr?: string };
+  ManagerStatus?: { Leader?: boolean; Reachability?: string; Addr?: string };
+}
+
+/** The `Swarm` part of `GET /info`. */
+export interface RawInfoSwarm {
+  NodeID?: string;
+  LocalNodeState?: string;
+  ControlAvailable?: boolean;
+  Error?: string;
+  RemoteManagers?: { NodeID?: string; Addr?: string }[] | null;
+  Cluster?: { ID?: string } | null;
+}
+
+const hostOf = (addr: string): string => {
+  const m = /^\[?([^\]]*?)\]?(?::\d+)?$/.exec(addr);
+  return m ? m[1] : addr;
+};
+
+/**
+ * Map one `GET /nodes` entry. `addr` is Status.Addr; Docker reports `0.0.0.0` there for some managers,
+ * in which case the host part of ManagerStatus.Addr is used.
+ */
+export function toSwarmNode(raw: RawNode): SwarmNode {
+  let addr = raw.Status?.Addr ?? '';
+  if ((addr === '' || addr === '0.0.0.0') && raw.ManagerStatus?.Addr) addr = hostOf(raw.ManagerStatus.Addr);
+  return {
+    id: raw.ID,
+    hostname: raw.Description?.Hostname ?? '',
+    role: raw.Spec?.Role === 'manager' ? 'manager' : 'worker',
+    leader: raw.ManagerStatus?.Leader === true,
+    availability: raw.Spec?.Availability ?? '',
+    state: raw.Status?.State ?? 'unknown',
+    engineVersion: raw.Description?.Engine?.EngineVersion ?? '',
+    addr,
+    labels: { ...(raw.Spec?.Labels ?? {}) },
+  };
+}
+
+export function toLocalSwarmState(raw: RawInfoSwarm | undefined | null): LocalSwarmState {
+  const s = raw?.LocalNodeState;
+  const state: LocalNodeState =
+    s === 'pending' || s === 'active' || s === 'error' || s === 'locked' ? s : 'inactive';
+  const out: LocalSwarmState = { state, isManager: raw?.ControlAvailable === true };
+  if (raw?.NodeID) out.nodeId = raw.NodeID;
+  if (raw?.Cluster?.ID) out.clusterId = raw.Cluster.ID;
+  if (raw?.Error) out.error = raw.Error;
+  const rm = (raw?.RemoteManagers ?? []).map((r) => r.Addr ?? '').filter(Boolean);
+  if (rm.length) out.remoteManagers = rm;
+  return out;
+}
+
+/** `host` → `host:2377`; `host:port` unchanged. */
+export function withSwarmPort(addr: string): string {
+  if (/^\[.*\]:\d+$/.test(addr) || /^[^:]+:\d+$/.test(addr)) return addr;
+  if (addr.includes(':') && !addr.startsWith('[')) return `[${addr}]:${SWARM_PORT}`; // bare IPv6
+  return `${addr}:${SWARM_PORT}`;
+}
+
+/** Addresses (`host:2377`) of the managers to join through, leader first, unreachable ones last. */
+export function managerAddrsOf(nodes: readonly RawNode[]): string[] {
+  const rank = (n: RawNode) =>
+    n.ManagerStatus?.Leader ? 0 : n.ManagerStatus?.Reachability === 'reachable' ? 1 : 2;
+  return nodes
+    .filter((n) => n.ManagerStatus?.Addr)
+    .sort((a, b) => rank(a) - rank(b))
+    .map((n) => withSwarmPort(n.ManagerStatus!.Addr!));
+}
+
+/** Nodes a reference means: an exact node ID, or every node with that hostname. */
+export function matchNodes(nodes: readonly RawNode[], ref: string): RawNode[] {
+  const byId = nodes.filter((n) => n.ID === ref);
+  return byId.length ? byId : nodes.filter((n) => n.Description?.Hostname === ref);
+}
+
+/**
+ * The one node a hostname (or ID) means. A machine that left and joined again leaves a `down` entry
+ * with the same hostname behind; the live entry wins over such leftovers.
+ */
+export function pickNode(nodes: readonly RawNode[], ref: string): RawNode {
+  const all = matchNodes(nodes, ref);
+  if (all.length === 1) return all[0];
+  if (all.length === 0) throw new UserError(`no swarm node is named "${ref}"`);
+  const live = all.filter((n) => n.Status?.State !== 'down');
+  if (live.length === 1) return live[0];
+  throw new UserError(
+    `${all.length} swarm nodes are named "${ref}" (${all.map((n) => `${n.ID} ${n.Status?.State ?? '?'}`).join(', ')}): use a node ID`,
+  );
+}
+
+export interface MemberLike {
+  name: string;
+  role: SwarmRole;
+}
+
+/**
+ * Where the swarm comes from: an existing manager among the members (a re-run converges on it) or a
+ * fresh `swarm init` on the first declared manager. Refuses members spread over several swarms, a
+ * member that is only a worker of a swarm none of the members manages, and locked or broken daemons.
+ */
+export function chooseBootstrapManager(
+  members: readonly MemberLike[],
+  states: readonly LocalSwarmState[],
+): { index: number; init: boolean } {
+  if (members.length !== states.length) throw new Error('one state per member');
+  members.forEach((m, i) => {
+    const s = states[i];
+    if (s.state === 'locked')
+      throw new UserError(`${m.name}: the swarm is locked; unlock it first (docker swarm unlock)`);
+    if (s.state === 'error')
+      throw new UserError(`${m.name}: the swarm state is "error"${s.error ? `: ${s.error}` : ''}`);
+    if (s.state === 'pending')
+      throw new UserError(`${m.name}: still joining a swarm (state "pending"); try again shortly`);
+  });
+  const managers = states.map((s, i) => ({ s, i })).filter(({ s }) => s.state === 'active' && s.isManager);
+  if (managers.length) {
+    const clusters = [...new Set(managers.map(({ s }) => s.clusterId ?? '?'))];
+    if (clusters.length > 1)
+      throw new UserError(
+        `the machines are managers of different swarms: ${managers
+          .map(({ s, i }) => `${members[i].name} (cluster ${s.clusterId ?? '?'})`)
+          .join(', ')}`,
+      );
+    const declared = managers.find(({ i }) => members[i].role === 'manager') ?? managers[0];
+    return { index: declared.i, init: false };
+  }
+  const orphan = states.findIndex((s) => s.state === 'active');
+  if (orphan >= 0)
+    throw new UserError(
+      `${members[orphan].name} is a worker of a swarm that none of these machines manages; ` +
+        `run "docker swarm leave" on it first`,
+    );
+  const first = members.findIndex((m) => m.role === 'manager');
+  if (first < 0) throw new UserError('a swarm needs at least one manager');
+  return { index: first, init: true };
+}
+
+/** Labels to set so that a node carries `want`; undefined when it already does. */
+export function mergeLabels(
+  have: Record<string, string> | null | undefined,
+  want: Record<string, string>,
+): Record<string, string> | undefined {
+  const current = have ?? {};
+  if (Object.entries(want).every(([k, v]) => current[k] === v)) return undefined;
+  return { ...current, ...want };
+}
+
+const isReady = (n: RawNode) => n.Status?.State === 'ready' && n.Spec?.Availability === 'active';
+
+/**
+ * Which of `hostnames` have a Ready, active node, and for the others a description of why not, e.g.
+ * `w2 (down, active: heartbeat failure)` or `w3 (not in the swarm)`.
+ */
+export function nodeReadiness(
+  nodes: readonly RawNode[],
+  hostnames: readonly string[],
+): { ready: RawNode[]; notReady: string[] } {
+  const ready: RawNode[] = [];
+  const notReady: string[] = [];
+  for (const h of hostnames) {
+    const all = matchNodes(nodes, h);
+    const ok = all.find(isReady);
+    if (ok) {
+      ready.push(ok);
+      continue;
+    }
+    if (!all.length) {
+      notReady.push(`${h} (not in the swarm)`);
+      continue;
+    }
+    const n = all.find((x) => x.Status?.State !== 'down') ?? all[0];
+    const msg = n.Status?.Message ? `: ${n.Status.Message}` : '';
+    notReady.push(`${h} (${n.Status?.State ?? 'unknown'}, ${n.Spec?.Availability ?? 'unknown'}${msg})`);
+  }
+  return { ready, notReady };
+}

@@ -1,0 +1,194 @@
+/**
+ * A real local cluster with the docker driver: node containers on the lab engine, each running its own
+ * dockerd behind TLS, a real swarm, services, the local load balancer, repair, interrupt and teardown.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { bin } from './helpers.js';
+import { labDocker, labDockerHost, labImages, labUp } from '../lab/lab.js';
+import { bash, parseEnv, swarmup, tempDir } from './helpers.js';
+
+const CLUSTER = 'e2ec';
+const IMAGE = labImages.node;
+let store: string;
+let work: string;
+const env = () => ({ DOCKER_HOST: labDockerHost });
+
+async function clusterDocker(args: string) {
+  const e = await swarmup(store, ['cluster', 'env', CLUSTER], env());
+  expect(e.code, e.stderr).toBe(0);
+  return bash(`docker ${args}`, { ...parseEnv(e.stdout), DOCKER_CONFIG: work });
+}
+
+async function labelled(kind: 'ps -a' | 'network ls' | 'volume ls', cluster = CLUSTER): Promise<string[]> {
+  const r = await labDocker([...kind.split(' '), '-q', '--filter', `label=swarmup.cluster=${cluster}`]);
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+/** Retry `fn` until it returns true or `ms` pass (bounded convergence wait, not a sleep). */
+async function eventually(fn: () => Promise<boolean>, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  let wait = 100;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, wait));
+    wait = Math.min(wait * 2, 2_000);
+  }
+}
+
+beforeAll(async () => {
+  await labUp();
+  work = await tempDir('swarmup-cluster-');
+  store = join(work, 'store');
+  await swarmup(store, ['cluster', 'down', CLUSTER, '--driver', 'docker'], env());
+});
+
+afterAll(async () => {
+  await swarmup(store, ['cluster', 'down', CLUSTER, '--driver', 'docker'], env());
+  await swarmup(store, ['cluster', 'down', 'e2ek', '--driver', 'docker'], env());
+});
+
+describe('cluster up --driver docker --managers 3 --workers 2', () => {
+  it('forms a swarm: 3 managers (one Leader) and 2 workers, all Ready', async () => {
+    const r = await swarmup(
+      store,
+      [
+        'cluster',
+        'up',
+        CLUSTER,
+        '--driver',
+        'docker',
+        '--docker-image',
+        IMAGE,
+        '--managers',
+        '3',
+        '--workers',
+        '2',
+        '--json',
+      ],
+      env(),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result.created).toHaveLength(5);
+    const ls = await clusterDocker(`node ls --format '{{.Hostname}} {{.ManagerStatus}} {{.Status}}'`);
+    expect(ls.code, ls.stderr).toBe(0);
+    const lines = ls.stdout.trim().split('\n').sort();
+    expect(lines).toHaveLength(5);
+    expect(lines.filter((l) => / Leader /.test(l))).toHaveLength(1);
+    expect(lines.filter((l) => / (Leader|Reachable) /.test(l))).toHaveLength(3);
+    expect(lines.filter((l) => /^e2ec-worker-\d+  Ready$/.test(l))).toHaveLength(2);
+    expect(lines.every((l) => l.endsWith('Ready'))).toBe(true);
+  });
+
+  it('labels every container and reports status', async () => {
+    expect(await labelled('ps -a')).toHaveLength(5);
+    const s = await swarmup(store, ['cluster', 'status', CLUSTER, '--json'], env());
+    const st = JSON.parse(s.stdout);
+    expect(st.nodes.filter((n: { role: string }) => n.role === 'manager')).toHaveLength(3);
+    const ls = await swarmup(store, ['cluster', 'ls', '--json'], env());
+    expect(JSON.parse(ls.stdout)).toMatchObject([{ name: CLUSTER, managers: 3, workers: 2, ready: '5/5' }]);
+  });
+
+  it('deploys a global host-mode httpd and a replicated dnsrr service; lb sync serves the page', async () => {
+    const load = await swarmup(store, ['image', 'load', '--cluster', CLUSTER, labImages.httpd], env());
+    expect(load.code, load.stderr).toBe(0);
+    const web = await clusterDocker(
+      `service create -d --name web --mode global -p mode=host,published=18091,target=80 ${labImages.httpd}`,
+    );
+    expect(web.code, web.stderr).toBe(0);
+    const dns = await clusterDocker(
+      `service create -d --name dns --replicas 2 --endpoint-mode dnsrr ${labImages.httpd}`,
+    );
+    expect(dns.code, dns.stderr).toBe(0);
+    await eventually(
+      async () =>
+        (await clusterDocker(`service ls --format '{{.Name}} {{.Replicas}}'`)).stdout
+          .split('\n')
+          .filter((l) => /^(web 5\/5|dns 2\/2)/.test(l)).length === 2,
+    );
+    const sync = await swarmup(
+      store,
+      ['lb', 'sync', '--cluster', CLUSTER, '--lb-image', labImages.haproxy],
+      env(),
+    );
+    expect(sync.code, sync.stderr).toBe(0);
+    await eventually(async () =>
+      (await bash('curl -s --max-time 2 127.0.0.1:18091')).stdout.includes('swarmup-lab httpd OK'),
+    );
+  });
+
+  it('recreates and rejoins a removed worker', async () => {
+    const rm = await labDocker(['rm', '-f', '-v', 'swarmup-e2ec-worker-2']);
+    expect(rm.code, rm.stderr).toBe(0);
+    const r = await swarmup(store, ['cluster', 'up', CLUSTER, '--json'], env());
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result.created).toEqual(['e2ec-worker-2']);
+    expect(result.unchanged).toHaveLength(4);
+    const ls = await clusterDocker(`node ls --format '{{.Hostname}} {{.Status}}'`);
+    expect(ls.stdout).toMatch(/^e2ec-worker-2 Ready$/m);
+    expect(await labelled('ps -a')).toHaveLength(5);
+  });
+
+  it('cluster down leaves no container, network or volume with the cluster label', async () => {
+    const volumesBefore = (await labDocker(['volume', 'ls', '-q'])).stdout.split('\n').filter(Boolean).length;
+    const r = await swarmup(store, ['cluster', 'down', CLUSTER], env());
+    expect(r.code, r.stderr).toBe(0);
+    expect(await labelled('ps -a')).toEqual([]);
+    expect(await labelled('network ls')).toEqual([]);
+    expect(await labelled('volume ls')).toEqual([]);
+    const volumesAfter = (await labDocker(['volume', 'ls', '-q'])).stdout.split('\n').filter(Boolean).length;
+    expect(volumesAfter).toBeLessThanOrEqual(volumesBefore - 5);
+    expect((await swarmup(store, ['cluster', 'ls', '--json'], env())).stdout.trim()).toBe('[]');
+    expect((await swarmup(store, ['ls', '-q'])).stdout).toBe('');
+  });
+});
+
+describe('interrupted cluster up', () => {
+  it('SIGKILL in the middle, then a re-run converges with nothing duplicated or leaked', async () => {
+    const args = [
+      'cluster',
+      'up',
+      'e2ek',
+      '--driver',
+      'docker',
+      '--docker-image',
+      IMAGE,
+      '--managers',
+      '1',
+      '--workers',
+      '2',
+    ];
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: { ...process.env, ...env(), SWARMUP_STORAGE_PATH: store },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    // Kill as soon as the first machine container exists: creation is under way.
+    await eventually(async () => (await labelled('ps -a', 'e2ek')).length >= 1, 60_000);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    const r = await swarmup(store, args, env());
+    expect(r.code, r.stderr).toBe(0);
+    expect((await labelled('ps -a', 'e2ek')).length).toBe(3);
+    const names = (
+      await labDocker(['ps', '-a', '--format', '{{.Names}}', '--filter', 'label=swarmup.cluster=e2ek'])
+    ).stdout
+      .split('\n')
+      .filter(Boolean)
+      .sort();
+    expect(names).toEqual(['swarmup-e2ek-manager-1', 'swarmup-e2ek-worker-1', 'swarmup-e2ek-worker-2']);
+    const st = JSON.parse((await swarmup(store, ['cluster', 'status', 'e2ek', '--json'], env())).stdout);
+    expect(
+      st.nodes.map((n: { hostname: string; state: string }) => `${n.hostname}:${n.state}`).sort(),
+    ).toEqual(['e2ek-manager-1:ready', 'e2ek-worker-1:ready', 'e2ek-worker-2:ready']);
+    // Fresh-runner teardown: an empty store still finds everything by label.
+    const empty = join(work, 'empty-store');
+    const down = await swarmup(empty, ['cluster', 'down', 'e2ek', '--driver', 'docker'], env());
+    expect(down.code, down.stderr).toBe(0);
+    expect(await labelled('ps -a', 'e2ek')).toEqual([]);
+    expect(await labelled('network ls', 'e2ek')).toEqual([]);
+    await swarmup(store, ['cluster', 'down', 'e2ek', '--driver', 'docker'], env());
+  });
+});
