@@ -156,6 +156,27 @@ export function buildProgram(argv: string[]): Command {
     .option('-t, --timeout <seconds>', 'time to wait for each machine to answer', '10')
     .action(lazy(async () => ({ run: (await import('./commands/ls.js')).active })));
 
+  const lb = program
+    .command('lb')
+    .description("keep a load balancer in front of every published port of a cluster's swarm services");
+  lb.command('sync')
+    .description('plan and apply the load balancer for the swarm as it is now (local: an haproxy container)')
+    .requiredOption('--cluster <name>', 'the cluster')
+    .option('--dry-run', 'print the plan, change nothing')
+    .option('--json', 'print the plan as JSON')
+    .option('--lb-image <image>', 'haproxy image for the load-balancer container (default: haproxy:lts)')
+    .option('--bind <address>', 'address the listeners bind on this host (default: 127.0.0.1)')
+    .action(lazy(async () => ({ run: (await import('./commands/lb.js')).sync })));
+  lb.command('status')
+    .description("show the load balancer's listeners and backends, and whether it matches the swarm")
+    .requiredOption('--cluster <name>', 'the cluster')
+    .option('--json', 'print JSON')
+    .action(lazy(async () => ({ run: (await import('./commands/lb.js')).status })));
+  lb.command('rm')
+    .description("remove the cluster's load-balancer container")
+    .requiredOption('--cluster <name>', 'the cluster')
+    .action(lazy(async () => ({ run: (await import('./commands/lb.js')).rm })));
+
   return program;
 }
 

@@ -2,7 +2,12 @@
 SUP={{supervise}}
 PIDF=/run/swarmup-dockerd-supervise.pid
 CHANGED={{changed}}
-sup_alive() { [ -f "$PIDF" ] && kill -0 "$(cat "$PIDF")" 2>/dev/null; }
+# The pid file may outlive a container restart and name another process: check what it runs.
+sup_alive() {
+  [ -f "$PIDF" ] || return 1
+  pid=$(cat "$PIDF")
+  kill -0 "$pid" 2>/dev/null && grep -q swarmup-dockerd-supervise "/proc/$pid/cmdline" 2>/dev/null
+}
 stop_dockerd() {
   pids=$(pidof dockerd || true)
   [ -z "$pids" ] && return 0
@@ -16,6 +21,8 @@ if sup_alive; then
 else
   # A dockerd not under the supervisor (a package's init script) would hold the socket.
   stop_dockerd
+  # A pid file left by a dockerd that died with its container would stop the new one from starting.
+  [ -n "$(pidof dockerd || true)" ] || rm -f /var/run/docker.pid
   setsid "$SUP" >/dev/null 2>&1 </dev/null &
   echo $! >"$PIDF"
 fi

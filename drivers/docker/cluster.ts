@@ -14,7 +14,10 @@ const engine = () => {
 export async function discoverClusters(_flags: FlagValues): Promise<DiscoveredCluster[]> {
   const { addr, docker } = engine();
   try {
-    const containers = await docker.listContainers({ all: true, filters: { label: ['swarmup.managed=true'] } });
+    const containers = await docker.listContainers({
+      all: true,
+      filters: { label: ['swarmup.managed=true'] },
+    });
     const clusters = new Map<string, DiscoveredCluster>();
     for (const c of containers) {
       const name = c.Labels['swarmup.cluster'];

@@ -8,7 +8,14 @@ import type {
 } from '../../src/driver/contract.js';
 import { UserError } from '../../src/errors.js';
 import { DockerExecTransport } from '../../src/transport/docker-exec.js';
-import { apiMessage, engineAddressFromEnv, engineClient, engineError, statusOf, type EngineAddress } from './engine.js';
+import {
+  apiMessage,
+  engineAddressFromEnv,
+  engineClient,
+  engineError,
+  statusOf,
+  type EngineAddress,
+} from './engine.js';
 import { ensureNetwork, forgetNetwork, isNetworkGone, removeNetworkIfUnused } from './network.js';
 import { isPrivilegeRefused, privilegeHint, withDetectedPrivilege } from './privileged.js';
 import { relaunchEngine, stopEngine } from './power.js';
@@ -134,7 +141,9 @@ export class DockerDriver implements Driver {
   /** One try: create, start and read back the container. Leaves nothing behind when it fails. */
   private async createAndStart(s: DockerSettings, privileged: boolean): Promise<void> {
     const networkId = await ensureNetwork(this.docker, this.state, s.network, networkLabels(s));
-    const c = await this.docker.createContainer(createOptions(this.ctx.machineName, s, networkId, privileged));
+    const c = await this.docker.createContainer(
+      createOptions(this.ctx.machineName, s, networkId, privileged),
+    );
     this.state.ContainerId = c.id;
     try {
       await c.start();

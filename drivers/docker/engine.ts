@@ -42,12 +42,15 @@ function modemOptions(a: EngineAddress): Docker.DockerOptions {
     cert: undefined,
     key: undefined,
   };
-  if (a.DockerHost.startsWith('unix://')) return { ...none, socketPath: a.DockerHost.slice(7) || defaultSocket() };
+  if (a.DockerHost.startsWith('unix://'))
+    return { ...none, socketPath: a.DockerHost.slice(7) || defaultSocket() };
   let u: URL;
   try {
     u = new URL(a.DockerHost.includes('//') ? a.DockerHost : `tcp://${a.DockerHost}`);
   } catch {
-    throw new UserError(`invalid DOCKER_HOST "${a.DockerHost}": expected unix:///path, tcp://host:port or ssh://`);
+    throw new UserError(
+      `invalid DOCKER_HOST "${a.DockerHost}": expected unix:///path, tcp://host:port or ssh://`,
+    );
   }
   if (u.protocol === 'ssh:') {
     return { ...none, protocol: 'ssh', host: u.hostname, port: u.port || 22, username: u.username };

@@ -32,7 +32,12 @@ async function findOrCreate(
     const again = await findNetwork(docker, name);
     if (again) return again;
     try {
-      const n = await docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: labels });
+      const n = await docker.createNetwork({
+        Name: name,
+        Driver: 'bridge',
+        CheckDuplicate: true,
+        Labels: labels,
+      });
       return n.id;
     } catch (err) {
       // Made meanwhile by something that does not take our lock: use that one.
@@ -73,14 +78,21 @@ export function isNetworkGone(err: unknown): boolean {
 }
 
 /**
- * Remove the network if swarmup made it and no container is attached any more. Losing a race with
+ * Remove the network if swarmup made it and no container uses it any more: the network's own list
+ * has running members only, so stopped and just-created ones are found by a container filter (the
+ * engine would remove the network under them and they could never start again). Losing a race with
  * another member (in use, already gone) is fine. Returns true when it removed the network.
  */
-export async function removeNetworkIfUnused(docker: Docker, addr: EngineAddress, name: string): Promise<boolean> {
+export async function removeNetworkIfUnused(
+  docker: Docker,
+  addr: EngineAddress,
+  name: string,
+): Promise<boolean> {
   try {
-    const net = docker.getNetwork(name);
-    const info = (await net.inspect()) as { Id: string; Labels?: Record<string, string>; Containers?: object };
-    if (info.Labels?.['swarmup.managed'] !== 'true' || Object.keys(info.Containers ?? {}).length > 0) return false;
+    const info = (await docker.getNetwork(name).inspect()) as { Id: string; Labels?: Record<string, string> };
+    if (info.Labels?.['swarmup.managed'] !== 'true') return false;
+    const users = await docker.listContainers({ all: true, filters: { network: [info.Id] } });
+    if (users.length > 0) return false;
     await docker.getNetwork(info.Id).remove();
     forgetNetwork(addr, name);
     return true;

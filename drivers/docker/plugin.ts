@@ -4,36 +4,37 @@ import type { DriverPlugin } from '../../src/driver/contract.js';
 export const dockerPlugin: DriverPlugin = {
   name: 'docker',
   description:
-    'a container on the local Docker Engine running its own dockerd (local clusters, CI); no VM needed',
+    'a container on the local Docker Engine that runs its own dockerd: local clusters and CI, no VM',
   flags: [
     {
       name: 'docker-image',
-      env: 'DOCKER_IMAGE',
+      env: 'SWARMUP_DOCKER_IMAGE',
       type: 'string',
       default: 'docker:dind',
       description: 'image of the machine: needs a shell and dockerd (pulled when missing)',
     },
     {
       name: 'docker-network',
-      env: 'DOCKER_NETWORK',
+      env: 'SWARMUP_DOCKER_NETWORK',
       type: 'string',
-      description: 'bridge network of the machine, created when missing (default: swarmup-<cluster> or swarmup)',
+      description:
+        'bridge network of the machine, created when missing (default: swarmup-<cluster> or swarmup)',
     },
     {
       name: 'docker-cluster',
-      env: 'DOCKER_CLUSTER',
+      env: 'SWARMUP_DOCKER_CLUSTER',
       type: 'string',
       description: 'cluster name, set as the label swarmup.cluster (cluster up sets it)',
     },
     {
       name: 'docker-role',
-      env: 'DOCKER_ROLE',
+      env: 'SWARMUP_DOCKER_ROLE',
       type: 'string',
       description: 'manager or worker, set as the label swarmup.role (cluster up sets it)',
     },
     {
       name: 'docker-privileged',
-      env: 'DOCKER_PRIVILEGED',
+      env: 'SWARMUP_DOCKER_PRIVILEGED',
       type: 'string',
       default: 'auto',
       description:
@@ -41,13 +42,13 @@ export const dockerPlugin: DriverPlugin = {
     },
     {
       name: 'docker-memory',
-      env: 'DOCKER_MEMORY',
+      env: 'SWARMUP_DOCKER_MEMORY',
       type: 'string',
       description: 'memory limit, e.g. 512m or 2g (default: none)',
     },
     {
       name: 'docker-cpus',
-      env: 'DOCKER_CPUS',
+      env: 'SWARMUP_DOCKER_CPUS',
       type: 'string',
       description: 'CPU limit, e.g. 1.5 (default: none)',
     },

@@ -15,7 +15,11 @@ if [ -n "$sup" ] && ! grep -q swarmup-dockerd-supervise "/proc/$sup/cmdline" 2>/
  * After the container (re)boots only the keepalive runs. If the machine was provisioned, start
  * dockerd again under its supervisor and wait until it listens, so `start && docker ps` works.
  */
-export async function relaunchEngine(t: CommandTransport, port: number, log: (m: string) => void): Promise<void> {
+export async function relaunchEngine(
+  t: CommandTransport,
+  port: number,
+  log: (m: string) => void,
+): Promise<void> {
   const hex = port.toString(16).toUpperCase().padStart(4, '0');
   const script = `${FIND_SUPERVISOR}
 [ -x "$SUP" ] || exit 0

@@ -43,7 +43,8 @@ export function parseMemory(v: string): number {
 
 export function parseCpus(v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new UserError(`invalid --docker-cpus "${v}": expected e.g. 0.5 or 2`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UserError(`invalid --docker-cpus "${v}": expected e.g. 0.5 or 2`);
   return Math.round(n * 1e9);
 }
 
@@ -79,7 +80,11 @@ export function settingsFromFlags(flags: FlagValues, membership?: ClusterMembers
   };
 }
 
-export function containerLabels(machine: string, s: DockerSettings, privileged: boolean): Record<string, string> {
+export function containerLabels(
+  machine: string,
+  s: DockerSettings,
+  privileged: boolean,
+): Record<string, string> {
   return {
     ...s.labels,
     'swarmup.managed': 'true',

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UnsupportedOperation } from '../driver/contract.js';
 import { UserError } from '../errors.js';
-import { loadMachine } from '../machine/machine.js';
+import { loadMachine, saveMachine } from '../machine/machine.js';
 import { info } from '../util/log.js';
 import { forEachMachine, namesOr, storeOf } from './common.js';
 
@@ -31,6 +31,8 @@ export async function power(verb: PowerVerb, names: string[], cmd: Command): Pro
       if (err instanceof UnsupportedOperation) throw new UserError(err.message);
       throw err;
     }
+    // A start can change what the driver knows (a new published port or IP address).
+    if (verb === 'start' || verb === 'restart') await saveMachine(m);
     info(`Machine "${n}" was ${PAST[verb]}.`);
   });
   if (verb === 'start' || verb === 'restart') {

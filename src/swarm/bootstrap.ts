@@ -4,10 +4,10 @@
  * tokens are secrets: they are never logged and are redacted from every error this module throws.
  */
 import type Docker from 'dockerode';
-import type { EngineEndpoint } from '../engine/api.js';
+import { engineRequest, type EngineEndpoint, type EngineResponse } from '../engine/api.js';
 import { UserError, oneLine } from '../errors.js';
 import { delay, mapBounded, retryUntil } from '../util/async.js';
-import { engineClient } from './client.js';
+import { ENGINE_TIMEOUT_MS, engineClient } from './client.js';
 import { isAlreadyInSwarm, isNoSuchNode, isNotInSwarm, isTransient, wrapEngineError } from './errors.js';
 import {
   SWARM_PORT,
@@ -17,6 +17,7 @@ import {
   mergeLabels,
   nodeReadiness,
   pickNode,
+  staleNodes,
   toLocalSwarmState,
   toSwarmNode,
   withSwarmPort,
@@ -176,12 +177,39 @@ export async function initSwarm(leader: SwarmMember): Promise<{ created: boolean
   }
 }
 
-/** The manager and worker join tokens. Secrets: never log them. */
+/**
+ * The manager and worker join tokens. Secrets: never log them. Read with node:https rather than
+ * dockerode, whose transport (docker-modem) prints every response body under `DEBUG=modem` or
+ * `DEBUG=*`, tokens included.
+ */
 export async function joinTokens(manager: EngineEndpoint): Promise<JoinTokens> {
-  const sw = (await callRetrying(manager, 'reading the join tokens', (d) => d.swarmInspect())) as {
-    JoinTokens?: { Worker?: string; Manager?: string };
-  };
-  const t = sw.JoinTokens;
+  const action = 'reading the join tokens';
+  const body = await retryUntil(
+    async () => {
+      let r: EngineResponse;
+      try {
+        r = await engineRequest(manager, 'GET', '/swarm', ENGINE_TIMEOUT_MS);
+      } catch (err) {
+        throw wrapEngineError(err, manager, action);
+      }
+      if (r.status === 200) return r.body;
+      let json: unknown;
+      try {
+        json = JSON.parse(r.body);
+      } catch {
+        json = undefined;
+      }
+      const detail = (json as { message?: string } | undefined)?.message ?? (r.body.trim() || 'no message');
+      throw wrapEngineError(Object.assign(new Error(detail), { statusCode: r.status }), manager, action);
+    },
+    { deadlineMs: 30_000, initialMs: 250, maxMs: 2_000, retryable: isTransient },
+  );
+  let t: { Worker?: string; Manager?: string } | undefined;
+  try {
+    t = (JSON.parse(body) as { JoinTokens?: { Worker?: string; Manager?: string } }).JoinTokens;
+  } catch {
+    t = undefined;
+  }
   if (!t?.Manager || !t.Worker) throw new UserError(`${where(manager)} returned no swarm join tokens`);
   return { manager: t.Manager, worker: t.Worker };
 }
@@ -230,6 +258,7 @@ export async function joinSwarm(
   const end = Date.now() + deadlineMs;
   let wait = 500;
   let changed = false;
+  let accepted = 0;
   let last = '';
   for (;;) {
     let st: LocalSwarmState | undefined;
@@ -265,7 +294,8 @@ export async function joinSwarm(
             }),
           secrets,
         );
-        continue; // re-read: active now
+        if (++accepted === 1) continue; // re-read at once: active now
+        last = 'join accepted, node still inactive';
       } catch (err) {
         if (!isTransient(err) && !isAlreadyInSwarm(err)) throw err;
         last = (err as Error).message;
@@ -365,7 +395,9 @@ export async function removeNode(manager: EngineEndpoint, hostname: string): Pro
   for (const n of matchNodes(await rawNodes(manager), hostname)) {
     if (n.Spec?.Role === 'manager' || n.ManagerStatus) await setNodeRole(manager, n.ID, 'worker');
     try {
-      await callRetrying(manager, `removing node ${hostname}`, (d) => d.getNode(n.ID).remove({ force: true }));
+      await callRetrying(manager, `removing node ${hostname}`, (d) =>
+        d.getNode(n.ID).remove({ force: true }),
+      );
     } catch (err) {
       if (!isNoSuchNode(err)) throw err;
     }
@@ -442,6 +474,7 @@ function validateMembers(members: readonly SwarmMember[]): void {
     seen.add(m.name);
     if (!m.advertiseAddr) throw new UserError(`machine "${m.name}" has no address to advertise`);
   }
+  if (!members.some((m) => m.role === 'manager')) throw new UserError('a swarm needs at least one manager');
 }
 
 /**
@@ -456,7 +489,11 @@ export async function bootstrapSwarm(
   opts: { log: (m: string) => void; parallel?: number },
 ): Promise<{ initialized: boolean; joined: string[] }> {
   validateMembers(members);
-  const log = opts.log;
+  let changed = false;
+  const log = (m: string) => {
+    changed = true;
+    opts.log(m);
+  };
   const parallel = Math.max(1, opts.parallel ?? 8);
 
   const before = await mapBounded(members, parallel, (m) => settledState(m.endpoint));
@@ -468,7 +505,7 @@ export async function bootstrapSwarm(
     log(`Initializing a swarm on ${leader.name} (advertising ${leader.advertiseAddr})`);
     initialized = (await initSwarm(leader)).created;
   } else {
-    log(`Using the existing swarm managed by ${leader.name}`);
+    opts.log(`Using the existing swarm managed by ${leader.name}`);
   }
 
   const tokens = await joinTokens(control);
@@ -534,15 +571,10 @@ export async function bootstrapSwarm(
     }
   }
 
-  // A machine that left and joined again leaves its old entry behind, `down` (and, for a manager, an
-  // unreachable raft member that weakens the quorum): remove those of our machines.
-  const current = new Set(ids);
-  const now = await rawNodes(control);
-  const ourHosts = new Set(now.filter((n) => current.has(n.ID)).map((n) => n.Description?.Hostname));
-  for (const n of now) {
-    const host = n.Description?.Hostname;
-    if (current.has(n.ID) || !ourHosts.has(host) || n.Status?.State !== 'down') continue;
-    log(`Removing the stale node ${n.ID} of ${host}`);
+  // A machine that left and joined again leaves its old entry behind (for a manager, also a raft
+  // member that counts against the quorum): remove those entries of our machines.
+  for (const n of staleNodes(await rawNodes(control), ids)) {
+    log(`Removing the stale node ${n.ID} of ${n.Description?.Hostname ?? '?'}`);
     await removeNode(control, n.ID);
   }
 
@@ -556,6 +588,6 @@ export async function bootstrapSwarm(
   });
 
   const joined = members.filter((m) => joinedSet.has(m.name)).map((m) => m.name);
-  if (!initialized && !joined.length) log('The swarm is up to date');
+  if (!changed) opts.log('The swarm is up to date');
   return { initialized, joined };
 }

@@ -101,5 +101,7 @@ export function isNotInSwarm(err: unknown): boolean {
 }
 
 export function isNoSuchNode(err: unknown): boolean {
-  return (err instanceof EngineApiError && err.statusCode === 404) || /node .* not found/i.test(detailOf(err));
+  return (
+    (err instanceof EngineApiError && err.statusCode === 404) || /node .* not found/i.test(detailOf(err))
+  );
 }

@@ -92,10 +92,11 @@ export function withSwarmPort(addr: string): string {
 export function managerAddrsOf(nodes: readonly RawNode[]): string[] {
   const rank = (n: RawNode) =>
     n.ManagerStatus?.Leader ? 0 : n.ManagerStatus?.Reachability === 'reachable' ? 1 : 2;
-  return nodes
+  const addrs = nodes
     .filter((n) => n.ManagerStatus?.Addr)
     .sort((a, b) => rank(a) - rank(b))
     .map((n) => withSwarmPort(n.ManagerStatus!.Addr!));
+  return [...new Set(addrs)];
 }
 
 /** Nodes a reference means: an exact node ID, or every node with that hostname. */
@@ -204,4 +205,21 @@ export function nodeReadiness(
     notReady.push(`${h} (${n.Status?.State ?? 'unknown'}, ${n.Spec?.Availability ?? 'unknown'}${msg})`);
   }
   return { ready, notReady };
+}
+
+/**
+ * Leftover entries of machines that left the swarm and joined again under a new node ID: same hostname
+ * as a member's current node, and either `down` or at the same address (one daemon per address, so the
+ * old entry cannot be alive; a stale manager even shows as "reachable" there, through the new node).
+ */
+export function staleNodes(nodes: readonly RawNode[], memberIds: readonly string[]): RawNode[] {
+  const current = nodes.filter((n) => memberIds.includes(n.ID)).map(toSwarmNode);
+  return nodes.filter((n) => {
+    if (memberIds.includes(n.ID)) return false;
+    const view = toSwarmNode(n);
+    return current.some(
+      (c) =>
+        c.hostname === view.hostname && (view.state === 'down' || (c.addr !== '' && c.addr === view.addr)),
+    );
+  });
 }

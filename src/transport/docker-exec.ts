@@ -35,7 +35,8 @@ export class DockerExecTransport implements CommandTransport {
   ) {}
 
   async exec(command: string, opts: ExecOptions = {}): Promise<CommandResult> {
-    debug(`docker exec ${this.label}: ${command.length > 200 ? command.slice(0, 200) + '…' : command}`);
+    const oneLine = command.replace(/\s+/g, ' ').trim();
+    debug(`docker exec ${this.label}: ${oneLine.length > 200 ? oneLine.slice(0, 200) + '…' : oneLine}`);
     const { stdin } = opts;
     const withStdin = stdin !== undefined;
     let exec: Docker.Exec;

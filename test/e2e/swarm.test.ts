@@ -4,7 +4,7 @@
  * through the Engine API. Uses the built CLI (`npm run build` first; test/run-all does).
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { labUp, removeVm, startVm } from '../lab/lab.js';
 import { run, swarmup, tempDir } from './helpers.js';
@@ -72,6 +72,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (Object.keys(timings).length) console.log(`swarm e2e timings (ms): ${JSON.stringify(timings)}`);
   await Promise.all(VMS.map((n) => removeVm(n)));
+  if (work) await rm(work, { recursive: true, force: true });
 });
 
 describe('swarm bootstrap on lab VMs', () => {
@@ -247,6 +248,36 @@ describe('swarm bootstrap on lab VMs', () => {
     await expect(waitNodesReady(m1(), [...VMS, 'e2e-sw-nope'], 1_500)).rejects.toThrow(
       /^swarm nodes not Ready after 2 s: e2e-sw-nope \(not in the swarm\)$/,
     );
+  });
+
+  it('joins managers one at a time and removes the entries rejoined machines left behind', async () => {
+    const all: SwarmMember[] = members.map((m) => ({ ...m, role: 'manager' }));
+    // The workers leave without being removed from the swarm: their old entries stay behind.
+    await Promise.all([W1, W2].map((n) => leaveSwarm(member(n).endpoint, false)));
+    expect((await listNodes(m1())).map((n) => n.hostname)).toEqual(VMS);
+    const r = await timed('bootstrapSwarm joining 2 managers', () => bootstrapSwarm(all, { log }));
+    expect(r).toEqual({ initialized: false, joined: [W1, W2] });
+    const ready = await waitNodesReady(m1(), VMS, 60_000);
+    expect(ready.map((n) => n.labels['swarmup.role'])).toEqual(['manager', 'manager', 'manager']);
+    const nodes = await listNodes(m1());
+    expect(nodes.map((n) => [n.hostname, n.role])).toEqual(VMS.map((h) => [h, 'manager']));
+    expect(nodes.filter((n) => n.leader)).toHaveLength(1);
+    expect(await bootstrapSwarm(all, { log })).toEqual({ initialized: false, joined: [] });
+  });
+
+  it('rejoins a manager that left, under the new leader, and drops its old raft entry', async () => {
+    const all: SwarmMember[] = members.map((m) => ({ ...m, role: 'manager' }));
+    const oldId = (await swarmState(m1())).nodeId!;
+    expect(await leaveSwarm(m1(), true)).toEqual({ left: true });
+    const r = await timed('bootstrapSwarm after a manager left', () => bootstrapSwarm(all, { log }));
+    expect(r).toEqual({ initialized: false, joined: [M1] });
+    const nodes = await waitNodesReady(member(W1).endpoint, VMS, 60_000);
+    expect(nodes.map((n) => n.role)).toEqual(['manager', 'manager', 'manager']);
+    const listed = await listNodes(member(W1).endpoint);
+    expect(listed.map((n) => n.hostname)).toEqual(VMS);
+    expect(listed.map((n) => n.id)).not.toContain(oldId);
+    expect(listed.filter((n) => n.leader)).toHaveLength(1);
+    expect(logs).toContain(`Removing the stale node ${oldId} of ${M1}`);
   });
 
   it('never logs a join token', async () => {

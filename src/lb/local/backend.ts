@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import { UserError } from '../../errors.js';
 import { delay } from '../../util/async.js';
+import { debug } from '../../util/log.js';
 import { compareListeners, listenerKey, sameListener } from '../desired.js';
 import type { Listener } from '../model.js';
 import { diffByKey, diffSteps, orderSteps, type Plan, type PlanStep } from '../plan.js';
@@ -17,7 +18,14 @@ import {
   type LbContainer,
 } from './container.js';
 import { CONFIG_DIR, CONFIG_FILE, CONFIG_PATH, parseState, renderConfig, type LocalState } from './haproxy.js';
-import { currentWorker, listeningPorts, parseProbe, PROBE_SCRIPT, type RuntimeState } from './runtime.js';
+import {
+  currentWorker,
+  listeningPorts,
+  parseProbe,
+  portsTaken,
+  PROBE_SCRIPT,
+  type RuntimeState,
+} from './runtime.js';
 
 export const DEFAULT_LB_IMAGE = 'haproxy:lts';
 export const DEFAULT_BIND = '127.0.0.1';
@@ -110,7 +118,7 @@ export function planLocal(current: LocalCurrent, desired: readonly Listener[], o
     .map((l) => ({
       kind: 'listener',
       name: listenerKey(l),
-      reason: `${l.protocol.toUpperCase()} is not supported by the local load balancer (haproxy proxies TCP only) ${about(l)}`,
+      reason: `unsupported locally: haproxy proxies TCP, not ${l.protocol.toUpperCase()} ${about(l)}`,
     }));
   const bind = opts.bind ?? state?.bind ?? DEFAULT_BIND;
   const image = opts.image ?? container?.image ?? DEFAULT_LB_IMAGE;
@@ -223,6 +231,7 @@ async function waitForWorker(
     }
     last = await probeRuntime(docker, id).catch(() => undefined);
     const w = last && currentWorker(last);
+    debug(`${new Date().toISOString()} haproxy: workers ${last?.workers.map((x) => `${x.pid}:[${x.ports.join(',')}]`).join(' ') ?? '?'}`);
     if (last && w && !old.has(`${w.pid}/${w.start}`) && sameSet(w.ports, ports) && sameSet(listeningPorts(last), ports)) {
       return last;
     }
@@ -284,8 +293,23 @@ mv -f haproxy.next.cfg ${CONFIG_FILE}`;
 
 const RESTORE_SCRIPT = `cd ${CONFIG_DIR} && if [ -f haproxy.prev.cfg ]; then mv -f haproxy.prev.cfg ${CONFIG_FILE}; fi`;
 
-async function reload(docker: Docker, c: LbContainer, lp: LocalPlan, log: (m: string) => void): Promise<ApplyResult> {
+async function reload(
+  docker: Docker,
+  c: LbContainer,
+  current: LocalCurrent,
+  lp: LocalPlan,
+  log: (m: string) => void,
+): Promise<ApplyResult> {
   const before = await probeRuntime(docker, c.id);
+  // A port another process holds would make haproxy pause every listener while it retries, then
+  // fail: refuse before touching anything.
+  const held = listeningPorts(before);
+  const taken = portsTaken(before, lp.next.bind, expectedPorts(lp.next).filter((p) => !held.has(p)));
+  if (taken.length > 0) {
+    throw new UserError(
+      `cannot listen on ${taken.join(', ')}: another process on this host already does; free the port or publish another one`,
+    );
+  }
   if (lp.writeConfig) {
     log(`Writing ${CONFIG_PATH} in ${c.name}...`);
     await putContainerFiles(docker, c.id, CONFIG_DIR, [{ name: 'haproxy.next.cfg', content: lp.config }]);
@@ -304,10 +328,13 @@ async function reload(docker: Docker, c: LbContainer, lp: LocalPlan, log: (m: st
   try {
     await waitForWorker(docker, c.id, expectedPorts(lp.next), before);
   } catch (err) {
-    if (lp.writeConfig) {
+    if (lp.writeConfig && current.state) {
       // Keep file and runtime in agreement: the old workers still run the previous config.
+      log('Restoring the previous configuration...');
+      const failed = await probeRuntime(docker, c.id).catch(() => undefined);
       await execIn(docker, c.id, ['sh', '-c', RESTORE_SCRIPT]).catch(() => undefined);
       await docker.getContainer(c.id).kill({ signal: 'SIGUSR2' }).catch(() => undefined);
+      await waitForWorker(docker, c.id, expectedPorts(current.state), failed).catch(() => undefined);
     }
     throw err;
   }
@@ -342,7 +369,7 @@ export async function applyLocal(
       return { action: 'start', containerId: c!.id, readyMs: Date.now() - t0 };
     }
     case 'reload':
-      return reload(docker, c!, lp, log);
+      return reload(docker, c!, current, lp, log);
   }
 }
 
