@@ -133,6 +133,7 @@ export class DockerDriver implements Driver {
           forgetNetwork(this.state, s.network);
           continue;
         }
+        if (tries < 3 && (await this.removeLeftover(err))) continue;
         throw this.describeCreateError(err, s);
       }
     }
@@ -142,7 +143,7 @@ export class DockerDriver implements Driver {
   private async createAndStart(s: DockerSettings, privileged: boolean): Promise<void> {
     const networkId = await ensureNetwork(this.docker, this.state, s.network, networkLabels(s));
     const c = await this.docker.createContainer(
-      createOptions(this.ctx.machineName, s, networkId, privileged),
+      createOptions(this.ctx.machineName, s, networkId, privileged, this.ctx.storeId),
     );
     this.state.ContainerId = c.id;
     try {
@@ -155,6 +156,23 @@ export class DockerDriver implements Driver {
       throw err;
     }
     this.state.Privileged = privileged;
+  }
+
+  /**
+   * A name conflict with a container this store made for this machine is the leftover of a create
+   * that was killed before it saved the machine: remove it so the create can go on. Anything else
+   * with that name is not ours and is left alone.
+   */
+  private async removeLeftover(err: unknown): Promise<boolean> {
+    if (statusOf(err) !== 409 || !/container name/i.test(apiMessage(err)) || !this.ctx.storeId) return false;
+    const c = this.docker.getContainer(this.name);
+    const labels = (await c.inspect().catch(() => undefined))?.Config.Labels ?? {};
+    if (labels['swarmup.machine'] !== this.ctx.machineName || labels['swarmup.store'] !== this.ctx.storeId) {
+      return false;
+    }
+    this.ctx.log(`removing container ${this.name} left by an interrupted create`);
+    await c.remove({ force: true, v: true }).catch(() => undefined);
+    return true;
   }
 
   private describeCreateError(err: unknown, s: DockerSettings): UserError {

@@ -84,9 +84,11 @@ export function containerLabels(
   machine: string,
   s: DockerSettings,
   privileged: boolean,
+  storeId?: string,
 ): Record<string, string> {
   return {
     ...s.labels,
+    ...(storeId ? { 'swarmup.store': storeId } : {}),
     'swarmup.managed': 'true',
     'swarmup.machine': machine,
     'swarmup.cluster': s.cluster,
@@ -121,6 +123,7 @@ export function createOptions(
   s: DockerSettings,
   networkId: string,
   privileged: boolean,
+  storeId?: string,
 ): Docker.ContainerCreateOptions {
   return {
     name: containerName(machine),
@@ -128,7 +131,7 @@ export function createOptions(
     Hostname: machine,
     Entrypoint: KEEPALIVE,
     Cmd: [],
-    Labels: containerLabels(machine, s, privileged),
+    Labels: containerLabels(machine, s, privileged, storeId),
     ExposedPorts: { [ENGINE_PORT_KEY]: {} },
     // Anonymous: removed with the container (`v: true`).
     Volumes: { '/var/lib/docker': {} },

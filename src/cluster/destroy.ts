@@ -55,6 +55,14 @@ export async function destroyCluster(
     if (claimRe.test(entry) && !(await store.exists(entry))) await store.release(entry);
   }
   const driverName = record?.Driver ?? opts.driver;
+  if (!driverName || driverName === 'docker') {
+    try {
+      result.swept.push(...(await removeLocalLoadBalancer(name, opts.log)));
+    } catch (err) {
+      if (driverName) result.errors.push(`load balancer: ${oneLine(err)}`);
+      else debug(`local load balancer: ${oneLine(err)}`);
+    }
+  }
   const plugins = driverName ? [findDriver(driverName)] : drivers;
   for (const plugin of plugins) {
     const mod = await plugin.load();
@@ -70,4 +78,14 @@ export async function destroyCluster(
   }
   if (result.errors.length === 0) await removeClusterRecord(store, name);
   return result;
+}
+
+/** The local load balancer container of `lb sync` (on the local engine), if there is one. */
+async function removeLocalLoadBalancer(name: string, log: (m: string) => void): Promise<string[]> {
+  const { default: Docker } = await import('dockerode');
+  const { removeLocal } = await import('../lb/local/backend.js');
+  const { lbContainerName } = await import('../lb/local/container.js');
+  if (!(await removeLocal(new Docker(), name))) return [];
+  log(`Removed load balancer ${lbContainerName(name)}`);
+  return [`container ${lbContainerName(name)}`];
 }

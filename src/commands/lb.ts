@@ -100,8 +100,12 @@ export async function sync(opts: SyncOptions, cmd: Command): Promise<void> {
   }
   if (opts.dryRun || lp.plan.steps.length === 0) return;
 
-  const r = await onLocalEngine('cannot update the load balancer', () => applyLocal(docker, current, lp, info));
-  const after = await onLocalEngine('cannot verify the load balancer', () => verifyLocal(docker, lp, desired));
+  const r = await onLocalEngine('cannot update the load balancer', () =>
+    applyLocal(docker, current, lp, info),
+  );
+  const after = await onLocalEngine('cannot verify the load balancer', () =>
+    verifyLocal(docker, lp, desired),
+  );
   const n = after.state?.listeners.length ?? 0;
   info(
     `Load balancer ${lbContainerName(cluster)} is in sync: ${n} listener${n === 1 ? '' : 's'} on ${lp.next.bind}` +
@@ -175,19 +179,30 @@ export async function status(opts: StatusOptions, cmd: Command): Promise<void> {
         ]),
       ];
       const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
-      for (const row of table) lines.push(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
+      for (const row of table)
+        lines.push(
+          row
+            .map((cell, i) => cell.padEnd(widths[i]))
+            .join('  ')
+            .trimEnd(),
+        );
     }
   }
   if (swarmError) lines.push(`Swarm: not compared (${swarmError})`);
   else if (pending === 0) lines.push('In sync with the swarm.');
-  else lines.push(`${pending} change${pending === 1 ? '' : 's'} pending: run "swarmup lb sync --cluster ${cluster}".`);
+  else
+    lines.push(
+      `${pending} change${pending === 1 ? '' : 's'} pending: run "swarmup lb sync --cluster ${cluster}".`,
+    );
   process.stdout.write(lines.join('\n') + '\n');
 }
 
 export async function rm(opts: { cluster: string }): Promise<void> {
   validateClusterName(opts.cluster);
   const docker = localEngine();
-  const removed = await onLocalEngine('cannot remove the load balancer', () => removeLocal(docker, opts.cluster));
+  const removed = await onLocalEngine('cannot remove the load balancer', () =>
+    removeLocal(docker, opts.cluster),
+  );
   info(
     removed
       ? `Removed load balancer container ${lbContainerName(opts.cluster)}.`

@@ -82,6 +82,8 @@ export interface DriverContext {
   machineDir: string;
   log: (msg: string) => void;
   cluster?: ClusterMembership;
+  /** The store's identity (Store.id), for labels that mark what this store made. */
+  storeId?: string;
 }
 
 /** A cluster as a driver sees it from its labels or tags alone (no store needed). */

@@ -5,7 +5,10 @@ import type { Backend, Listener, PublishedPort, RunningTask, SwarmNodeInfo, Swar
 export const listenerKey = (l: { protocol: string; port: number }): string => `${l.protocol}/${l.port}`;
 
 /** Listeners sort by port, then protocol: tcp/53 < udp/53 < tcp/80. */
-export function compareListeners(a: { protocol: string; port: number }, b: { protocol: string; port: number }) {
+export function compareListeners(
+  a: { protocol: string; port: number },
+  b: { protocol: string; port: number },
+) {
   return a.port - b.port || a.protocol.localeCompare(b.protocol);
 }
 
@@ -79,7 +82,9 @@ export function desiredListeners(
       claims.set(key, { service: svc, port: p });
       const running = nodesRunning.get(svc.id) ?? new Set<string>();
       const backends =
-        p.mode === 'ingress' ? ingressBackends : nodes.filter((n) => n.ready && running.has(n.id)).map(backend);
+        p.mode === 'ingress'
+          ? ingressBackends
+          : nodes.filter((n) => n.ready && running.has(n.id)).map(backend);
       out.push({
         protocol: p.protocol,
         port: p.publishedPort,

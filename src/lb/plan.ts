@@ -81,8 +81,18 @@ export interface Describe<T> {
 /** A diff's steps: deletes, then creates, then updates (frees names/ports before reusing them). */
 export function diffSteps<T>(diff: Diff<T>, d: Describe<T>): PlanStep[] {
   return [
-    ...diff.delete.map((t) => ({ op: 'delete' as const, kind: d.kind, name: d.name(t), detail: d.delete(t) })),
-    ...diff.create.map((t) => ({ op: 'create' as const, kind: d.kind, name: d.name(t), detail: d.create(t) })),
+    ...diff.delete.map((t) => ({
+      op: 'delete' as const,
+      kind: d.kind,
+      name: d.name(t),
+      detail: d.delete(t),
+    })),
+    ...diff.create.map((t) => ({
+      op: 'create' as const,
+      kind: d.kind,
+      name: d.name(t),
+      detail: d.create(t),
+    })),
     ...diff.update.map(({ from, to }) => ({
       op: 'update' as const,
       kind: d.kind,

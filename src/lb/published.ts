@@ -1,5 +1,5 @@
-import Docker from 'dockerode';
 import type { EngineEndpoint } from '../engine/api.js';
+import { engineClient } from '../swarm/client.js';
 import type {
   Protocol,
   PublishedPort,
@@ -9,9 +9,6 @@ import type {
   SwarmService,
   SwarmSnapshot,
 } from './model.js';
-
-/** The swarm API answers within this long, or the read fails. */
-const TIMEOUT_MS = 15_000;
 
 /* Just the fields we read from the Engine API's /services, /nodes and /tasks. */
 interface RawPort {
@@ -109,19 +106,6 @@ export function parseTasks(raw: readonly RawTask[]): RunningTask[] {
     .map((t) => ({ serviceId: t.ServiceID!, nodeId: t.NodeID! }));
 }
 
-/** A dockerode client for a machine's TLS engine endpoint. */
-export function swarmClient(ep: EngineEndpoint): Docker {
-  return new Docker({
-    host: ep.host,
-    port: ep.port,
-    protocol: 'https',
-    ca: ep.ca,
-    cert: ep.cert,
-    key: ep.key,
-    timeout: TIMEOUT_MS,
-  });
-}
-
 /**
  * Read services, nodes and running tasks from a swarm manager (three calls, in parallel).
  * `resolve` is asked only for nodes whose swarm address is unusable (e.g. `0.0.0.0`), with their
@@ -131,7 +115,7 @@ export async function readSwarm(
   manager: EngineEndpoint,
   resolve?: (hostnames: string[]) => Promise<Map<string, string>>,
 ): Promise<SwarmSnapshot> {
-  const docker = swarmClient(manager);
+  const docker = engineClient(manager);
   const [services, nodes, tasks] = await Promise.all([
     docker.listServices() as Promise<RawService[]>,
     docker.listNodes() as Promise<RawNode[]>,

@@ -31,7 +31,7 @@ export async function createMachine(req: CreateRequest): Promise<Machine> {
   let driver: Driver | undefined;
   let created = false;
   try {
-    const ctx = { ...driverContext(store, name), log, cluster: req.cluster };
+    const ctx = { ...driverContext(store, name), log, cluster: req.cluster, storeId: await store.id() };
     driver = await mod.fromFlags(ctx, req.flags);
     log('Running pre-create checks...');
     try {

@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { isAbsolute, join, resolve } from 'node:path';
 import { UserError, machineExists, machineNotFound } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
@@ -46,6 +47,24 @@ export class Store {
   async init(): Promise<void> {
     await mkdir(join(this.root, 'machines'), { recursive: true, mode: 0o700 });
     await mkdir(this.certsDir, { recursive: true, mode: 0o700 });
+  }
+
+  /**
+   * A random identity of this store, kept when the store is copied. Drivers label what they make with
+   * it, so a leftover of an interrupted create can be told from someone else's resource.
+   */
+  async id(): Promise<string> {
+    const file = join(this.root, 'id');
+    const have = (await readFile(file, 'utf8').catch(() => '')).trim();
+    if (have) return have;
+    await this.init();
+    return this.locked(async () => {
+      const again = (await readFile(file, 'utf8').catch(() => '')).trim();
+      if (again) return again;
+      const id = randomBytes(8).toString('hex');
+      await writeFileAtomic(file, `${id}\n`, 0o600);
+      return id;
+    });
   }
 
   /** Serialize changes to shared files (the CA, config writes) across swarmup processes. */

@@ -26,6 +26,21 @@ async function labelled(kind: 'ps -a' | 'network ls' | 'volume ls', cluster = CL
   return r.stdout.split('\n').filter(Boolean);
 }
 
+/** Node containers of a cluster (the load balancer container carries the cluster label too). */
+async function nodeContainers(cluster = CLUSTER): Promise<string[]> {
+  const r = await labDocker([
+    'ps',
+    '-a',
+    '--format',
+    '{{.Names}}',
+    '--filter',
+    `label=swarmup.cluster=${cluster}`,
+    '--filter',
+    'label=swarmup.machine',
+  ]);
+  return r.stdout.split('\n').filter(Boolean).sort();
+}
+
 /** Retry `fn` until it returns true or `ms` pass (bounded convergence wait, not a sleep). */
 async function eventually(fn: () => Promise<boolean>, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
@@ -83,7 +98,7 @@ describe('cluster up --driver docker --managers 3 --workers 2', () => {
   });
 
   it('labels every container and reports status', async () => {
-    expect(await labelled('ps -a')).toHaveLength(5);
+    expect(await nodeContainers()).toHaveLength(5);
     const s = await swarmup(store, ['cluster', 'status', CLUSTER, '--json'], env());
     const st = JSON.parse(s.stdout);
     expect(st.nodes.filter((n: { role: string }) => n.role === 'manager')).toHaveLength(3);
@@ -129,7 +144,7 @@ describe('cluster up --driver docker --managers 3 --workers 2', () => {
     expect(result.unchanged).toHaveLength(4);
     const ls = await clusterDocker(`node ls --format '{{.Hostname}} {{.Status}}'`);
     expect(ls.stdout).toMatch(/^e2ec-worker-2 Ready$/m);
-    expect(await labelled('ps -a')).toHaveLength(5);
+    expect(await nodeContainers()).toHaveLength(5);
   });
 
   it('cluster down leaves no container, network or volume with the cluster label', async () => {

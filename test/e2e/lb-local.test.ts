@@ -27,7 +27,7 @@ const WEB_PORT = 18081; // host mode, global service: real traffic
 const API_PORT = 18082; // ingress mode: configured on every node
 const UDP_PORT = 18083; // ingress udp: listed as unsupported
 const EXTRA_PORT = 18085; // taken on this host by the test
-const LB_ENV = { DOCKER_HOST: labDockerHost, DOCKER_TLS_VERIFY: "", DOCKER_CERT_PATH: "" };
+const LB_ENV = { DOCKER_HOST: labDockerHost, DOCKER_TLS_VERIFY: '', DOCKER_CERT_PATH: '' };
 
 let work: string;
 let store: string;
@@ -78,12 +78,13 @@ const curl = (port: number, path = '/') => bash(`curl -fsS --max-time 3 http://1
 async function lbFingerprint() {
   const started = (await labDocker(['inspect', '-f', '{{.State.StartedAt}}', LB])).stdout.trim();
   const top = (await labDocker(['top', LB, '-o', 'pid,args'])).stdout.trim().split('\n').slice(1);
-  const mtime = (await labDocker(['exec', LB, 'stat', '-c', '%y', '/etc/swarmup-lb/haproxy.cfg'])).stdout.trim();
+  const mtime = (
+    await labDocker(['exec', LB, 'stat', '-c', '%y', '/etc/swarmup-lb/haproxy.cfg'])
+  ).stdout.trim();
   return { started, pids: top.map((l) => l.trim().split(/\s+/)[0]).sort(), mtime };
 }
 
-const lbConfig = async () =>
-  (await labDocker(['exec', LB, 'cat', '/etc/swarmup-lb/haproxy.cfg'])).stdout;
+const lbConfig = async () => (await labDocker(['exec', LB, 'cat', '/etc/swarmup-lb/haproxy.cfg'])).stdout;
 
 beforeAll(async () => {
   await labUp();
@@ -111,10 +112,10 @@ beforeAll(async () => {
       ]);
       if (r.code !== 0) throw new Error(`create ${vm}: ${r.stderr}`);
       envs[vm] = parseEnv((await swarmup(store, ['env', vm])).stdout);
-      const load = await bash(
-        `docker -H ${labDockerHost} save ${labImages.httpd} | docker load`,
-        { ...envs[vm], DOCKER_CONFIG: work },
-      );
+      const load = await bash(`docker -H ${labDockerHost} save ${labImages.httpd} | docker load`, {
+        ...envs[vm],
+        DOCKER_CONFIG: work,
+      });
       if (load.code !== 0) throw new Error(`image load into ${vm}: ${load.stderr}`);
     }),
   );
@@ -158,7 +159,10 @@ beforeAll(async () => {
     `service create -d --name api --replicas 1 -p ${API_PORT}:80 -p published=${UDP_PORT},target=53,protocol=udp ${labImages.httpd}`,
   );
   await until('web running on both nodes', async () => {
-    const out = await mustOnNode(leader, "service ps web --filter desired-state=running --format '{{.CurrentState}}'");
+    const out = await mustOnNode(
+      leader,
+      "service ps web --filter desired-state=running --format '{{.CurrentState}}'",
+    );
     return out.split('\n').filter((l) => l.startsWith('Running')).length === 2;
   });
 }, 600_000);
@@ -199,7 +203,10 @@ describe('lb sync on a local cluster', () => {
     expect(inspect.Config.Labels).toMatchObject({ 'swarmup.cluster': CLUSTER, 'swarmup.lb': 'local' });
 
     // Host mode: real traffic through haproxy to the httpd tasks on the nodes.
-    await until('curl through the load balancer', async () => (await curl(WEB_PORT)).stdout === 'swarmup-lab httpd OK\n');
+    await until(
+      'curl through the load balancer',
+      async () => (await curl(WEB_PORT)).stdout === 'swarmup-lab httpd OK\n',
+    );
     const seen = new Set<string>();
     await until('both backends answer', async () => {
       seen.add((await curl(WEB_PORT, '/cgi-bin/host')).stdout.trim());
@@ -249,15 +256,17 @@ describe('lb sync on a local cluster', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`Container: ${LB} (running, image ${labImages.haproxy}`);
     expect(r.stdout).toMatch(
-      new RegExp(`^tcp/${WEB_PORT}\\s+host\\s+web\\s+yes\\s+e2e-lb-1=${ips[VMS[0]]} e2e-lb-2=${ips[VMS[1]]}$`, 'm'),
+      new RegExp(
+        `^tcp/${WEB_PORT}\\s+host\\s+web\\s+yes\\s+e2e-lb-1=${ips[VMS[0]]} e2e-lb-2=${ips[VMS[1]]}$`,
+        'm',
+      ),
     );
     expect(r.stdout).toContain('In sync with the swarm.');
     const j = JSON.parse((await lb(['status', '--json'])).stdout);
     expect(j.inSync).toBe(true);
-    expect(j.listeners.map((l: { listener: string; listening: boolean }) => `${l.listener} ${l.listening}`)).toEqual([
-      `tcp/${WEB_PORT} true`,
-      `tcp/${API_PORT} true`,
-    ]);
+    expect(
+      j.listeners.map((l: { listener: string; listening: boolean }) => `${l.listener} ${l.listening}`),
+    ).toEqual([`tcp/${WEB_PORT} true`, `tcp/${API_PORT} true`]);
   });
 
   it('a drained node leaves the ingress backends (and the host-mode ones once its task stops)', async () => {
@@ -286,7 +295,10 @@ describe('lb sync on a local cluster', () => {
     const cfg = await lbConfig();
     expect(cfg).not.toContain(`server ${worker} `);
     expect(cfg).toContain(`server ${leader} ${ips[leader]}:${API_PORT} check`);
-    await until('traffic still flows', async () => (await curl(WEB_PORT, '/cgi-bin/host')).stdout.trim() !== '');
+    await until(
+      'traffic still flows',
+      async () => (await curl(WEB_PORT, '/cgi-bin/host')).stdout.trim() !== '',
+    );
     await mustOnNode(leader, `node update --availability active ${worker}`);
   });
 
@@ -308,7 +320,10 @@ describe('lb sync on a local cluster', () => {
   it('--dry-run with pending changes changes nothing', async () => {
     // The worker is active again: the global service comes back there.
     await until('web running on both nodes again', async () => {
-      const out = await mustOnNode(VMS[0], "service ps web --filter desired-state=running --format '{{.CurrentState}}'");
+      const out = await mustOnNode(
+        VMS[0],
+        "service ps web --filter desired-state=running --format '{{.CurrentState}}'",
+      );
       return out.split('\n').filter((l) => l.startsWith('Running')).length === 2;
     });
     const before = await lbFingerprint();
@@ -373,7 +388,9 @@ describe('lb sync on a local cluster', () => {
     expect(await tcpOpen(WEB_PORT)).toBe(false);
     const r = await sync();
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toBe(`~ update container ${LB} start (exited)\nPlan: 0 to create, 1 to update, 0 to delete.\n`);
+    expect(r.stdout).toBe(
+      `~ update container ${LB} start (exited)\nPlan: 0 to create, 1 to update, 0 to delete.\n`,
+    );
     await until('curl after start', async () => (await curl(WEB_PORT)).stdout === 'swarmup-lab httpd OK\n');
   });
 

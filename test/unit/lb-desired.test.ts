@@ -155,7 +155,10 @@ describe('sameListener', () => {
   )[0];
   it('ignores backend order and notices a changed address', () => {
     expect(sameListener(base, { ...base, backends: [...base.backends].reverse() })).toBe(true);
-    const moved = { ...base, backends: [{ ...base.backends[0], address: '10.9.9.9' }, ...base.backends.slice(1)] };
+    const moved = {
+      ...base,
+      backends: [{ ...base.backends[0], address: '10.9.9.9' }, ...base.backends.slice(1)],
+    };
     expect(sameListener(base, moved)).toBe(false);
     expect(sameListener(base, { ...base, mode: 'host' })).toBe(false);
   });

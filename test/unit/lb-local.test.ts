@@ -34,7 +34,11 @@ const state = (listeners: Listener[], bind = '127.0.0.1'): LocalState => ({
 });
 
 /** A running LB whose config records `listeners` and whose haproxy listens on `ports`. */
-function running(listeners: Listener[], ports = listeners.map((l) => l.port), bind = '127.0.0.1'): LocalCurrent {
+function running(
+  listeners: Listener[],
+  ports = listeners.map((l) => l.port),
+  bind = '127.0.0.1',
+): LocalCurrent {
   const s = state(listeners, bind);
   return {
     cluster: 'c1',
@@ -201,7 +205,7 @@ describe('runtime probe', () => {
     '   0: 00000000000000000000000001000000:46B0 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 154341 1 0',
   ].join('\n');
 
-  it('finds the master, the workers by age, and each worker\'s listening ports', () => {
+  it("finds the master, the workers by age, and each worker's listening ports", () => {
     const r = parseProbe(out);
     expect(r.masterPid).toBe(1);
     expect(r.workers.map((w) => w.pid)).toEqual([8, 29]);

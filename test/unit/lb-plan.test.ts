@@ -1,5 +1,12 @@
 import { describe, it, expect } from 'vitest';
-import { diffByKey, diffSteps, formatPlan, orderSteps, planToJSON, type PlanStep } from '../../src/lb/plan.js';
+import {
+  diffByKey,
+  diffSteps,
+  formatPlan,
+  orderSteps,
+  planToJSON,
+  type PlanStep,
+} from '../../src/lb/plan.js';
 
 interface Item {
   k: string;
@@ -135,12 +142,18 @@ describe('plan steps', () => {
     );
     expect(formatPlan({ steps: [], skipped: [] })).toBe('No changes.\n');
     expect(
-      formatPlan({ steps: [{ op: 'update', kind: 'listener', name: 'tcp/1', detail: 'x → y' }], skipped: [] }),
+      formatPlan({
+        steps: [{ op: 'update', kind: 'listener', name: 'tcp/1', detail: 'x → y' }],
+        skipped: [],
+      }),
     ).toBe('~ update listener tcp/1 x → y\nPlan: 0 to create, 1 to update, 0 to delete.\n');
   });
 
   it('has a JSON form with a summary', () => {
-    const j = planToJSON({ steps: [{ op: 'create', kind: 'listener', name: 'tcp/1', detail: '' }], skipped: [] });
+    const j = planToJSON({
+      steps: [{ op: 'create', kind: 'listener', name: 'tcp/1', detail: '' }],
+      skipped: [],
+    });
     expect(j).toEqual({
       changes: true,
       summary: { create: 1, update: 0, delete: 0 },

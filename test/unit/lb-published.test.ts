@@ -15,7 +15,10 @@ describe('reading the swarm', () => {
           ],
         },
       },
-      { ID: 's2', Spec: { Name: 'api', EndpointSpec: { Ports: [{ TargetPort: 8080, PublishedPort: 8080 }] } } },
+      {
+        ID: 's2',
+        Spec: { Name: 'api', EndpointSpec: { Ports: [{ TargetPort: 8080, PublishedPort: 8080 }] } },
+      },
       { ID: 's3', Spec: { Name: 'worker' } },
     ]);
     expect(s).toEqual([
@@ -27,7 +30,11 @@ describe('reading the swarm', () => {
           { protocol: 'udp', publishedPort: 53, targetPort: 53, mode: 'host' },
         ],
       },
-      { id: 's2', name: 'api', ports: [{ protocol: 'tcp', publishedPort: 8080, targetPort: 8080, mode: 'ingress' }] },
+      {
+        id: 's2',
+        name: 'api',
+        ports: [{ protocol: 'tcp', publishedPort: 8080, targetPort: 8080, mode: 'ingress' }],
+      },
       { id: 's3', name: 'worker', ports: [] },
     ]);
   });

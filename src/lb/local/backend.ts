@@ -17,7 +17,14 @@ import {
   readContainerFile,
   type LbContainer,
 } from './container.js';
-import { CONFIG_DIR, CONFIG_FILE, CONFIG_PATH, parseState, renderConfig, type LocalState } from './haproxy.js';
+import {
+  CONFIG_DIR,
+  CONFIG_FILE,
+  CONFIG_PATH,
+  parseState,
+  renderConfig,
+  type LocalState,
+} from './haproxy.js';
 import {
   currentWorker,
   listeningPorts,
@@ -53,7 +60,10 @@ export async function readLocal(docker: Docker, cluster: string): Promise<LocalC
   if (!container) return { cluster };
   const [config, runtime] = await Promise.all([
     readContainerFile(docker, container.id, CONFIG_PATH),
-    container.running ? probeRuntime(docker, container.id) : undefined,
+    // A probe that fails counts as "listening on nothing": the plan then reloads.
+    container.running
+      ? probeRuntime(docker, container.id).catch((): RuntimeState => ({ workers: [], others: [] }))
+      : undefined,
   ]);
   return { cluster, container, config, state: config ? parseState(config) : undefined, runtime };
 }
@@ -98,7 +108,8 @@ function describeUpdate(from: Bound, to: Bound): string {
   const b = to.listener;
   if (a.mode !== b.mode) changes.push(`mode ${a.mode} → ${b.mode}`);
   if (a.backendPort !== b.backendPort) changes.push(`backend port ${a.backendPort} → ${b.backendPort}`);
-  if (a.services.join() !== b.services.join()) changes.push(`services ${a.services.join(',')} → ${b.services.join(',')}`);
+  if (a.services.join() !== b.services.join())
+    changes.push(`services ${a.services.join(',')} → ${b.services.join(',')}`);
   const id = (x: { node: string; address: string }) => `${x.node} ${x.address}`;
   const had = new Set(a.backends.map(id));
   const has = new Set(b.backends.map(id));
@@ -109,7 +120,11 @@ function describeUpdate(from: Bound, to: Bound): string {
 }
 
 /** Pure: what `apply` will do to go from `current` to `desired`. */
-export function planLocal(current: LocalCurrent, desired: readonly Listener[], opts: LocalOptions = {}): LocalPlan {
+export function planLocal(
+  current: LocalCurrent,
+  desired: readonly Listener[],
+  opts: LocalOptions = {},
+): LocalPlan {
   const { cluster, container, state, runtime } = current;
   const name = lbContainerName(cluster);
   const tcp = desired.filter((l) => l.protocol === 'tcp');
@@ -130,11 +145,21 @@ export function planLocal(current: LocalCurrent, desired: readonly Listener[], o
   if (!container) {
     if (tcp.length > 0) {
       action = 'create';
-      steps.push({ op: 'create', kind: 'container', name, detail: `(${image}, host network, binds ${bind})` });
+      steps.push({
+        op: 'create',
+        kind: 'container',
+        name,
+        detail: `(${image}, host network, binds ${bind})`,
+      });
     }
   } else if (opts.image !== undefined && opts.image !== container.image) {
     action = 'recreate';
-    steps.push({ op: 'update', kind: 'container', name, detail: `image ${container.image} → ${opts.image} (recreate)` });
+    steps.push({
+      op: 'update',
+      kind: 'container',
+      name,
+      detail: `image ${container.image} → ${opts.image} (recreate)`,
+    });
   } else if (!container.running) {
     action = 'start';
     steps.push({ op: 'update', kind: 'container', name, detail: `start (${container.status})` });
@@ -223,34 +248,47 @@ async function waitForWorker(
   let last: RuntimeState | undefined;
   for (;;) {
     const info = await docker.getContainer(id).inspect();
-    if (!info.State.Running) {
+    if (!info.State.Running || info.State.Restarting) {
       const alerts = await recentAlerts(docker, id);
       throw new UserError(
-        `haproxy in ${info.Name.replace(/^\//, '')} stopped (exit ${info.State.ExitCode})${alerts.length ? `: ${alerts.join('; ')}` : ''}`,
+        `haproxy in ${info.Name.replace(/^\//, '')} exited (code ${info.State.ExitCode})${alerts.length ? `: ${alerts.join('; ')}` : ''}`,
       );
     }
     last = await probeRuntime(docker, id).catch(() => undefined);
     const w = last && currentWorker(last);
-    debug(`${new Date().toISOString()} haproxy: workers ${last?.workers.map((x) => `${x.pid}:[${x.ports.join(',')}]`).join(' ') ?? '?'}`);
-    if (last && w && !old.has(`${w.pid}/${w.start}`) && sameSet(w.ports, ports) && sameSet(listeningPorts(last), ports)) {
+    debug(`haproxy workers: ${last?.workers.map((x) => `${x.pid}:[${x.ports.join(',')}]`).join(' ') ?? '?'}`);
+    if (
+      last &&
+      w &&
+      !old.has(`${w.pid}/${w.start}`) &&
+      sameSet(w.ports, ports) &&
+      sameSet(listeningPorts(last), ports)
+    ) {
       return last;
     }
     const logs = await containerLogs(docker, id, 30).catch(() => '');
     const tail = logs.slice(Math.max(0, logs.lastIndexOf('Reloading HAProxy')));
     if (before && /Loading failure/.test(tail)) {
-      throw new UserError(`haproxy refused the new configuration: ${(await recentAlerts(docker, id)).join('; ') || 'see docker logs'}`);
+      throw new UserError(
+        `haproxy refused the new configuration: ${(await recentAlerts(docker, id)).join('; ') || 'see docker logs'}`,
+      );
     }
     if (Date.now() > end) {
       const now = last ? [...listeningPorts(last)].join(',') || 'none' : 'unknown';
+      const alerts = await recentAlerts(docker, id);
       throw new UserError(
-        `haproxy did not start listening on ${ports.join(',') || 'no ports'} within ${deadlineMs / 1000} s (listening: ${now})`,
+        `haproxy did not start listening on ${ports.join(',') || 'no ports'} within ${deadlineMs / 1000} s (listening: ${now})${alerts.length ? `: ${alerts.join('; ')}` : ''}`,
       );
     }
     await delay(100);
   }
 }
 
-async function createContainer(docker: Docker, lp: LocalPlan, log: (m: string) => void): Promise<ApplyResult> {
+async function createContainer(
+  docker: Docker,
+  lp: LocalPlan,
+  log: (m: string) => void,
+): Promise<ApplyResult> {
   await ensureImage(docker, lp.image, log);
   const name = lbContainerName(lp.cluster);
   log(`Creating container ${name} (${lp.image}, host network)...`);
@@ -268,10 +306,7 @@ async function createContainer(docker: Docker, lp: LocalPlan, log: (m: string) =
     HostConfig: { NetworkMode: 'host', RestartPolicy: { Name: 'unless-stopped' } },
   });
   try {
-    await putContainerFiles(docker, c.id, '/etc', [
-      { name: 'swarmup-lb/' },
-      { name: `swarmup-lb/${CONFIG_FILE}`, content: lp.config },
-    ]);
+    await putConfig(docker, c.id, CONFIG_FILE, lp.config);
     const t0 = Date.now();
     await c.start();
     await waitForWorker(docker, c.id, expectedPorts(lp.next), undefined);
@@ -280,6 +315,13 @@ async function createContainer(docker: Docker, lp: LocalPlan, log: (m: string) =
     await c.remove({ force: true }).catch(() => undefined);
     throw err;
   }
+}
+
+/** Put a file into the config directory (made if missing) of a container, running or not. */
+async function putConfig(docker: Docker, id: string, file: string, content: string): Promise<void> {
+  const dir = CONFIG_DIR.slice(CONFIG_DIR.lastIndexOf('/') + 1);
+  const parent = CONFIG_DIR.slice(0, CONFIG_DIR.lastIndexOf('/')) || '/';
+  await putContainerFiles(docker, id, parent, [{ name: `${dir}/` }, { name: `${dir}/${file}`, content }]);
 }
 
 /** Validate the staged config with haproxy itself, keep the old one as .prev, move the new one in place. */
@@ -304,7 +346,11 @@ async function reload(
   // A port another process holds would make haproxy pause every listener while it retries, then
   // fail: refuse before touching anything.
   const held = listeningPorts(before);
-  const taken = portsTaken(before, lp.next.bind, expectedPorts(lp.next).filter((p) => !held.has(p)));
+  const taken = portsTaken(
+    before,
+    lp.next.bind,
+    expectedPorts(lp.next).filter((p) => !held.has(p)),
+  );
   if (taken.length > 0) {
     throw new UserError(
       `cannot listen on ${taken.join(', ')}: another process on this host already does; free the port or publish another one`,
@@ -312,14 +358,16 @@ async function reload(
   }
   if (lp.writeConfig) {
     log(`Writing ${CONFIG_PATH} in ${c.name}...`);
-    await putContainerFiles(docker, c.id, CONFIG_DIR, [{ name: 'haproxy.next.cfg', content: lp.config }]);
+    await putConfig(docker, c.id, 'haproxy.next.cfg', lp.config);
     const r = await execIn(docker, c.id, ['sh', '-c', SWAP_SCRIPT]);
     if (r.code !== 0) {
       const why = (r.stdout + r.stderr)
         .split('\n')
         .filter((l) => /ALERT|error/i.test(l))
         .join('; ');
-      throw new UserError(`haproxy rejected the generated configuration: ${why || r.stdout.trim() || `exit ${r.code}`}`);
+      throw new UserError(
+        `haproxy rejected the generated configuration: ${why || r.stdout.trim() || `exit ${r.code}`}`,
+      );
     }
   }
   log(`Reloading haproxy in ${c.name} (SIGUSR2)...`);
@@ -333,7 +381,10 @@ async function reload(
       log('Restoring the previous configuration...');
       const failed = await probeRuntime(docker, c.id).catch(() => undefined);
       await execIn(docker, c.id, ['sh', '-c', RESTORE_SCRIPT]).catch(() => undefined);
-      await docker.getContainer(c.id).kill({ signal: 'SIGUSR2' }).catch(() => undefined);
+      await docker
+        .getContainer(c.id)
+        .kill({ signal: 'SIGUSR2' })
+        .catch(() => undefined);
       await waitForWorker(docker, c.id, expectedPorts(current.state), failed).catch(() => undefined);
     }
     throw err;
@@ -359,12 +410,16 @@ export async function applyLocal(
       await docker.getContainer(c!.id).remove({ force: true });
       return createContainer(docker, lp, log);
     case 'start': {
-      if (lp.writeConfig) {
-        await putContainerFiles(docker, c!.id, CONFIG_DIR, [{ name: CONFIG_FILE, content: lp.config }]);
-      }
+      if (lp.writeConfig) await putConfig(docker, c!.id, CONFIG_FILE, lp.config);
       log(`Starting container ${c!.name}...`);
       const t0 = Date.now();
-      await docker.getContainer(c!.id).start();
+      await docker
+        .getContainer(c!.id)
+        .start()
+        .catch((err: unknown) => {
+          // 304: already started (a restarting container)
+          if ((err as { statusCode?: number }).statusCode !== 304) throw err;
+        });
       await waitForWorker(docker, c!.id, expectedPorts(lp.next), undefined);
       return { action: 'start', containerId: c!.id, readyMs: Date.now() - t0 };
     }
@@ -374,7 +429,11 @@ export async function applyLocal(
 }
 
 /** Read the load balancer again and check it matches the plan; returns what was read. */
-export async function verifyLocal(docker: Docker, lp: LocalPlan, desired: readonly Listener[]): Promise<LocalCurrent> {
+export async function verifyLocal(
+  docker: Docker,
+  lp: LocalPlan,
+  desired: readonly Listener[],
+): Promise<LocalCurrent> {
   const again = await readLocal(docker, lp.cluster);
   const expectContainer = lp.action !== 'none' || again.container !== undefined;
   if (expectContainer && !again.container?.running) {

@@ -30,7 +30,9 @@ export async function findLbContainer(docker: Docker, cluster: string): Promise<
     info = await docker.getContainer(name).inspect();
   } catch (err) {
     if (statusOf(err) === 404) return undefined;
-    throw new UserError(`cannot inspect container ${name} on the local Docker engine: ${(err as Error).message}`);
+    throw new UserError(
+      `cannot inspect container ${name} on the local Docker engine: ${(err as Error).message}`,
+    );
   }
   const labels = info.Config.Labels ?? {};
   if (labels[LABEL_LB] !== 'local' || labels[LABEL_CLUSTER] !== cluster) {
@@ -42,7 +44,7 @@ export async function findLbContainer(docker: Docker, cluster: string): Promise<
     id: info.Id,
     name,
     image: info.Config.Image,
-    running: info.State.Running,
+    running: info.State.Running && !info.State.Restarting,
     status: info.State.Status,
     startedAt: info.State.StartedAt,
   };
@@ -55,7 +57,12 @@ export interface ExecOutput {
 }
 
 /** Run a command in a running container and collect its output. */
-export async function execIn(docker: Docker, id: string, cmd: string[], timeoutMs = 30_000): Promise<ExecOutput> {
+export async function execIn(
+  docker: Docker,
+  id: string,
+  cmd: string[],
+  timeoutMs = 30_000,
+): Promise<ExecOutput> {
   const run = async () => {
     const exec = await docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
     const stream = await exec.start({ hijack: true, stdin: false });
@@ -76,7 +83,11 @@ export async function execIn(docker: Docker, id: string, cmd: string[], timeoutM
       stderr: Buffer.concat(err).toString('utf8'),
     };
   };
-  return withTimeout(run(), timeoutMs, `${cmd[0]} in container ${id.slice(0, 12)} took longer than ${timeoutMs} ms`);
+  return withTimeout(
+    run(),
+    timeoutMs,
+    `${cmd[0]} in container ${id.slice(0, 12)} took longer than ${timeoutMs} ms`,
+  );
 }
 
 async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
@@ -86,7 +97,11 @@ async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
 }
 
 /** A file's text from a container (running or not); undefined when it does not exist. */
-export async function readContainerFile(docker: Docker, id: string, path: string): Promise<string | undefined> {
+export async function readContainerFile(
+  docker: Docker,
+  id: string,
+  path: string,
+): Promise<string | undefined> {
   let s: NodeJS.ReadableStream;
   try {
     s = await docker.getContainer(id).getArchive({ path });
@@ -131,7 +146,7 @@ export async function containerLogs(docker: Docker, id: string, tail = 50): Prom
   const buf = (await docker.getContainer(id).logs({ stdout: true, stderr: true, tail })) as unknown as Buffer;
   // Without a TTY the Engine multiplexes: [stream, 0, 0, 0, size (uint32 BE)] before each frame.
   const parts: Buffer[] = [];
-  for (let off = 0; off + 8 <= buf.length; ) {
+  for (let off = 0; off + 8 <= buf.length;) {
     const size = buf.readUInt32BE(off + 4);
     parts.push(buf.subarray(off + 8, off + 8 + size));
     off += 8 + size;

@@ -106,7 +106,9 @@ export function portsTaken(r: RuntimeState, bind: string, ports: readonly number
   const want = canonicalIP(bind);
   return ports.flatMap((port) =>
     r.others
-      .filter((o) => o.port === port && (o.address === want || WILDCARDS.has(o.address) || WILDCARDS.has(want)))
+      .filter(
+        (o) => o.port === port && (o.address === want || WILDCARDS.has(o.address) || WILDCARDS.has(want)),
+      )
       .map((o) => `${o.address.includes(':') ? `[${o.address}]` : o.address}:${port}`),
   );
 }

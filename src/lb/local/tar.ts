@@ -47,7 +47,7 @@ export function tarOf(entries: readonly TarEntry[]): Buffer {
 
 /** The first regular file in a tar archive (the Engine's archive of one file holds just that). */
 export function firstFileOf(tar: Buffer): { name: string; content: string } | undefined {
-  for (let off = 0; off + 512 <= tar.length; ) {
+  for (let off = 0; off + 512 <= tar.length;) {
     const h = tar.subarray(off, off + 512);
     if (h.every((b) => b === 0)) return undefined;
     const name = h.toString('utf8', 0, 100).replace(/\0.*$/s, '');
