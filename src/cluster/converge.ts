@@ -149,6 +149,7 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
       engine: spec.engine,
       log,
       cluster,
+      repairHint: false,
     });
     machines.set(name, m);
     result.created.push(name);

@@ -18,6 +18,8 @@ export interface CreateRequest {
   engine: EngineOptions;
   log: (msg: string) => void;
   cluster?: ClusterMembership;
+  /** Say how to finish or remove a half-made machine (callers that roll back say otherwise). */
+  repairHint?: boolean;
 }
 
 /**
@@ -62,6 +64,7 @@ export async function createMachine(req: CreateRequest): Promise<Machine> {
       await store.release(name);
       throw err;
     }
+    if (req.repairHint === false) throw err;
     throw new UserError(
       `${oneLine(err)}. The machine "${name}" exists but is not fully provisioned: fix the cause and run ` +
         `"swarmup provision ${name}", or remove it with "swarmup rm -y ${name}"`,

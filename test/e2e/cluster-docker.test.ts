@@ -207,3 +207,51 @@ describe('interrupted cluster up', () => {
     await swarmup(store, ['cluster', 'down', 'e2ek', '--driver', 'docker'], env());
   });
 });
+
+describe('a failed fresh cluster up', () => {
+  // The httpd image has a shell but no Docker and no os-release: machines are made, provisioning fails.
+  const broken = (name: string, extra: string[] = []) =>
+    swarmup(
+      store,
+      [
+        'cluster',
+        'up',
+        name,
+        '--driver',
+        'docker',
+        '--docker-image',
+        labImages.httpd,
+        '--managers',
+        '1',
+        '--workers',
+        '1',
+        ...extra,
+      ],
+      env(),
+    );
+
+  it('rolls back, says which node failed and why, and leaves nothing', async () => {
+    const r = await broken('e2ef');
+    expect(r.code).not.toBe(0);
+    const last = r.stderr.trim().split('\n').pop()!;
+    expect(last).toMatch(
+      /^Machines \(2\) failed: e2ef-(manager|worker)-1: cannot install Docker on Linux automatically/,
+    );
+    expect(last).toContain('Nothing was left behind.');
+    expect(last).not.toContain('swarmup provision');
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(await labelled('ps -a', 'e2ef')).toEqual([]);
+    expect(await labelled('network ls', 'e2ef')).toEqual([]);
+    expect((await swarmup(store, ['cluster', 'ls', '--json'], env())).stdout.trim()).toBe('[]');
+  });
+
+  it('keeps everything with --retain, and cluster down removes it', async () => {
+    const r = await broken('e2er', ['--retain']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/Run "swarmup cluster up" again to converge, or "swarmup cluster down e2er"/);
+    expect(await nodeContainers('e2er')).toEqual(['swarmup-e2er-manager-1', 'swarmup-e2er-worker-1']);
+    expect((await swarmup(store, ['cluster', 'down', 'e2er'], env())).code).toBe(0);
+    expect(await labelled('ps -a', 'e2er')).toEqual([]);
+    expect(await labelled('network ls', 'e2er')).toEqual([]);
+  });
+});
