@@ -134,6 +134,27 @@ describe('cluster up --driver docker --managers 3 --workers 2', () => {
     );
   });
 
+  it('scales workers up and down, keeping the managers', async () => {
+    const upR = await swarmup(store, ['cluster', 'scale', CLUSTER, '--workers', '3', '--json'], env());
+    expect(upR.code, upR.stderr).toBe(0);
+    expect(JSON.parse(upR.stdout).created).toEqual(['e2ec-worker-3']);
+    const down = await swarmup(store, ['cluster', 'scale', CLUSTER, '--workers', '2', '--json'], env());
+    expect(down.code, down.stderr).toBe(0);
+    expect(JSON.parse(down.stdout).removed).toEqual(['e2ec-worker-3']);
+    const ls = await clusterDocker(`node ls --format '{{.Hostname}}'`);
+    expect(ls.stdout.trim().split('\n').sort()).toEqual([
+      'e2ec-manager-1',
+      'e2ec-manager-2',
+      'e2ec-manager-3',
+      'e2ec-worker-1',
+      'e2ec-worker-2',
+    ]);
+    expect(await nodeContainers()).toHaveLength(5);
+    const even = await swarmup(store, ['cluster', 'scale', CLUSTER, '--managers', '2'], env());
+    expect(even.code).toBe(1);
+    expect(even.stderr.trim()).toMatch(/odd number of managers/);
+  });
+
   it('recreates and rejoins a removed worker', async () => {
     const rm = await labDocker(['rm', '-f', '-v', 'swarmup-e2ec-worker-2']);
     expect(rm.code, rm.stderr).toBe(0);
@@ -253,5 +274,36 @@ describe('a failed fresh cluster up', () => {
     expect((await swarmup(store, ['cluster', 'down', 'e2er'], env())).code).toBe(0);
     expect(await labelled('ps -a', 'e2er')).toEqual([]);
     expect(await labelled('network ls', 'e2er')).toEqual([]);
+  });
+});
+
+describe('expiry and cluster files', () => {
+  it('cluster up -f from "config init", --ttl, and prune --expired removes the expired cluster', async () => {
+    const file = join(work, 'cluster.yaml');
+    expect((await swarmup(store, ['config', 'init', file])).code).toBe(0);
+    const yaml = (await import('node:fs/promises')).readFile(file, 'utf8');
+    const edited = (await yaml)
+      .replace('name: ci', 'name: e2et')
+      .replace('managers: 3', 'managers: 1')
+      .replace('workers: 2', 'workers: 0')
+      .replace('docker-image: docker:dind', `docker-image: ${IMAGE}`);
+    const r = await swarmup(store, ['cluster', 'up', '-f', '-', '--ttl', '1s', '--json'], env(), edited);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).created).toEqual(['e2et-manager-1']);
+    const expires = (
+      await labDocker([
+        'inspect',
+        '-f',
+        '{{index .Config.Labels "swarmup.expires"}}',
+        'swarmup-e2et-manager-1',
+      ])
+    ).stdout.trim();
+    expect(Date.parse(expires)).toBeGreaterThan(0);
+    await eventually(async () => Date.now() > Date.parse(expires), 5_000);
+    const p = await swarmup(store, ['cluster', 'prune', '--expired'], env());
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stdout).toBe('e2et\n');
+    expect(await labelled('ps -a', 'e2et')).toEqual([]);
+    expect((await swarmup(store, ['cluster', 'prune'], env())).code).toBe(1);
   });
 });
