@@ -93,7 +93,7 @@ describe('cluster up --driver docker --managers 3 --workers 2', () => {
     expect(lines).toHaveLength(5);
     expect(lines.filter((l) => / Leader /.test(l))).toHaveLength(1);
     expect(lines.filter((l) => / (Leader|Reachable) /.test(l))).toHaveLength(3);
-    expect(lines.filter((l) => /^e2ec-worker-\d+  Ready$/.test(l))).toHaveLength(2);
+    expect(lines.filter((l) => /^e2ec-worker-\d+ {2}Ready$/.test(l))).toHaveLength(2);
     expect(lines.every((l) => l.endsWith('Ready'))).toBe(true);
   });
 

@@ -21,6 +21,7 @@ import {
   CONFIG_DIR,
   CONFIG_FILE,
   CONFIG_PATH,
+  configCheckPassed,
   parseState,
   renderConfig,
   type LocalState,
@@ -324,14 +325,8 @@ async function putConfig(docker: Docker, id: string, file: string, content: stri
   await putContainerFiles(docker, id, parent, [{ name: `${dir}/` }, { name: `${dir}/${file}`, content }]);
 }
 
-/** Validate the staged config with haproxy itself, keep the old one as .prev, move the new one in place. */
-const SWAP_SCRIPT = `cd ${CONFIG_DIR} || exit 1
-out=$(haproxy -c -f haproxy.next.cfg 2>&1); rc=$?
-if [ $rc -ne 0 ] && ! { [ $rc -eq 2 ] && printf '%s' "$out" | grep -q 'no listener'; }; then
-  rm -f haproxy.next.cfg; printf '%s\\n' "$out"; exit 10
-fi
-if [ -f ${CONFIG_FILE} ]; then cp -p ${CONFIG_FILE} haproxy.prev.cfg; fi
-mv -f haproxy.next.cfg ${CONFIG_FILE}`;
+/** Keep the old config as .prev and move the staged one in place (one rename: atomic). */
+const SWAP_SCRIPT = `cd ${CONFIG_DIR} && { [ ! -f ${CONFIG_FILE} ] || cp -p ${CONFIG_FILE} haproxy.prev.cfg; } && mv -f haproxy.next.cfg ${CONFIG_FILE}`;
 
 const RESTORE_SCRIPT = `cd ${CONFIG_DIR} && if [ -f haproxy.prev.cfg ]; then mv -f haproxy.prev.cfg ${CONFIG_FILE}; fi`;
 
@@ -359,16 +354,21 @@ async function reload(
   if (lp.writeConfig) {
     log(`Writing ${CONFIG_PATH} in ${c.name}...`);
     await putConfig(docker, c.id, 'haproxy.next.cfg', lp.config);
-    const r = await execIn(docker, c.id, ['sh', '-c', SWAP_SCRIPT]);
-    if (r.code !== 0) {
-      const why = (r.stdout + r.stderr)
+    const check = await execIn(docker, c.id, ['haproxy', '-c', '-f', `${CONFIG_DIR}/haproxy.next.cfg`]);
+    const said = check.stdout + check.stderr;
+    if (!configCheckPassed(check.code, said)) {
+      const why = said
         .split('\n')
         .filter((l) => /ALERT|error/i.test(l))
+        .map((l) => l.replace(/^\[ALERT\]\s*(\(\d+\)\s*)?:\s*/, '').trim())
         .join('; ');
       throw new UserError(
-        `haproxy rejected the generated configuration: ${why || r.stdout.trim() || `exit ${r.code}`}`,
+        `haproxy rejected the generated configuration: ${why || said.trim() || `exit ${check.code}`}`,
       );
     }
+    const swap = await execIn(docker, c.id, ['sh', '-c', SWAP_SCRIPT]);
+    if (swap.code !== 0)
+      throw new Error(`installing the new config failed: ${swap.stderr.trim() || `exit ${swap.code}`}`);
   }
   log(`Reloading haproxy in ${c.name} (SIGUSR2)...`);
   const t0 = Date.now();
