@@ -26,7 +26,7 @@ export function buildProgram(argv: string[]): Command {
     )
     .option('-D, --debug', 'print debug lines to stderr')
     .showHelpAfterError('(run with --help for usage)')
-    .hook('preAction', (cmd) => setDebug(!!cmd.optsWithGlobals().debug))
+    .hook('preAction', (cmd) => setDebug(!!cmd.optsWithGlobals().debug || process.env.SWARMUP_DEBUG === '1'))
     .addHelpText(
       'after',
       '\nA command without a machine name acts on the machine called "default".\n' +
