@@ -2,13 +2,12 @@ import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { clusterMachines, reachableManager } from '../cluster/access.js';
 import { clusterUp, type UpResult } from '../cluster/converge.js';
-import { destroyCluster, type DestroyResult } from '../cluster/destroy.js';
+import { destroyCluster, flagsFromEnv, type DestroyResult } from '../cluster/destroy.js';
 import {
   listClusterRecords,
   loadClusterRecord,
   requireClusterRecord,
   validateClusterName,
-  type ClusterRecord,
 } from '../cluster/record.js';
 import {
   loadClusterFile,
@@ -27,7 +26,6 @@ import { storeOf } from './common.js';
 import { engineOptionsFrom, type EngineFlagOptions } from './create.js';
 import { driverFlagValues } from './create-options.js';
 import { detectShell, formatEnv } from './env-format.js';
-import { flagsFromEnv } from '../cluster/destroy.js';
 
 interface UpFlags extends EngineFlagOptions {
   driver?: string;
@@ -82,29 +80,25 @@ function driverDefaults(driver: string): Record<string, string | number | boolea
   return out;
 }
 
-async function specFrom(
-  name: string | undefined,
-  o: UpFlags,
-  cmd: Command,
-  record?: ClusterRecord,
-): Promise<ClusterSpec> {
+async function specFrom(name: string | undefined, o: UpFlags, cmd: Command): Promise<ClusterSpec> {
   const file = o.file ? await loadClusterFile(o.file) : {};
-  const driver = o.driver ?? file.driver ?? record?.Driver;
-  const flags = givenFlags(cmd, o, driver);
-  const clusterName = name ?? file.name;
-  if (!clusterName)
-    throw new UserError('a cluster name is needed: swarmup cluster up NAME (or metadata.name in the file)');
   if (name && file.name && name !== file.name) {
     throw new UserError(`the name "${name}" differs from metadata.name "${file.name}" in ${o.file}`);
   }
+  const clusterName = name ?? file.name ?? 'default';
   validateClusterName(clusterName);
+  // What an earlier `cluster up` was asked for is the starting point of a re-run.
+  const record = await loadClusterRecord(storeOf(cmd), clusterName);
+  // The built-in default is a local cluster: the docker driver.
+  const driver = o.driver ?? file.driver ?? record?.Driver ?? 'docker';
+  const flags = givenFlags(cmd, o, driver);
   const defaults: ClusterSpec = {
     name: clusterName,
-    driver: driver ?? '',
+    driver,
     managers: record?.Managers ?? 1,
     workers: record?.Workers ?? 0,
     parallel: record?.Parallel ?? 8,
-    driverOptions: { ...(driver ? driverDefaults(driver) : {}), ...record?.DriverOptions },
+    driverOptions: { ...driverDefaults(driver), ...record?.DriverOptions },
     engine: record?.Engine ?? engineOptionsFrom(o),
     labels: record?.Labels ?? {},
   };
@@ -146,10 +140,7 @@ async function runUp(
 }
 
 export async function up(name: string | undefined, o: UpFlags, cmd: Command): Promise<void> {
-  const store = storeOf(cmd);
-  const record = name ? await loadClusterRecord(store, name) : undefined;
-  const spec = await specFrom(name, o, cmd, record);
-  await runUp(store, spec, o);
+  await runUp(storeOf(cmd), await specFrom(name, o, cmd), o);
 }
 
 export async function scale(
