@@ -164,7 +164,11 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
           role: d.role,
           endpoint: await engineEndpoint(m),
           advertiseAddr: await m.driver.getInternalIP(),
-          labels: { 'swarmup.cluster': spec.name, 'swarmup.driver': spec.driver },
+          labels: {
+            'swarmup.cluster': spec.name,
+            'swarmup.driver': spec.driver,
+            ...(typeof m.cfg.Driver.Zone === 'string' ? { 'swarmup.zone': m.cfg.Driver.Zone } : {}),
+          },
         };
       }),
     );

@@ -15,6 +15,7 @@ import {
 } from '../lb/local/backend.js';
 import { lbContainerName } from '../lb/local/container.js';
 import type { Listener } from '../lb/model.js';
+import { cloudLoadBalancerFor } from '../lb/cloud.js';
 import { formatPlan, planToJSON } from '../lb/plan.js';
 import { readSwarm } from '../lb/published.js';
 import type { Store } from '../store/store.js';
@@ -74,6 +75,8 @@ async function desiredOf(store: Store, cluster: string, quiet: boolean): Promise
 export async function sync(opts: SyncOptions, cmd: Command): Promise<void> {
   const { cluster } = opts;
   validateClusterName(cluster);
+  const cloud = await cloudLoadBalancerFor(storeOf(cmd), cluster);
+  if (cloud) return cloud.lb.sync(opts, cloud.ctx);
   if (opts.bind !== undefined && !isIP(opts.bind)) {
     throw new UserError(`--bind must be an IP address (e.g. 127.0.0.1 or 0.0.0.0), not "${opts.bind}"`);
   }
@@ -132,6 +135,8 @@ function statusRows(cur: LocalCurrent) {
 export async function status(opts: StatusOptions, cmd: Command): Promise<void> {
   const { cluster } = opts;
   validateClusterName(cluster);
+  const cloud = await cloudLoadBalancerFor(storeOf(cmd), cluster);
+  if (cloud) return cloud.lb.status(opts, cloud.ctx);
   const docker = localEngine();
   const cur = await onLocalEngine('cannot read the load balancer', () => readLocal(docker, cluster));
   // Compare with the swarm when a manager answers; the LB's own state is shown either way.
@@ -197,8 +202,10 @@ export async function status(opts: StatusOptions, cmd: Command): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-export async function rm(opts: { cluster: string }): Promise<void> {
+export async function rm(opts: { cluster: string }, cmd: Command): Promise<void> {
   validateClusterName(opts.cluster);
+  const cloud = await cloudLoadBalancerFor(storeOf(cmd), opts.cluster);
+  if (cloud) return cloud.lb.rm(opts, cloud.ctx);
   const docker = localEngine();
   const removed = await onLocalEngine('cannot remove the load balancer', () =>
     removeLocal(docker, opts.cluster),
