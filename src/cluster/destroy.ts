@@ -9,14 +9,17 @@ import { debug } from '../util/log.js';
 import { clusterMachines } from './access.js';
 import { loadClusterRecord, removeClusterRecord } from './record.js';
 
-/** A driver's flag values taken from their environment variables alone (for label-based sweeps). */
-export function flagsFromEnv(plugin: DriverPlugin, base: FlagValues = {}): FlagValues {
+/**
+ * A driver's flag values from `base`, then their environment variables, then (unless `defaults` is
+ * false) their defaults. Label-based sweeps use this when no command line names the flags.
+ */
+export function flagsFromEnv(plugin: DriverPlugin, base: FlagValues = {}, defaults = true): FlagValues {
   const out: FlagValues = { ...base };
   for (const f of plugin.flags) {
     if (out[f.name] !== undefined) continue;
     const v = f.env ? process.env[f.env] : undefined;
     if (v !== undefined) out[f.name] = f.type === 'number' ? Number(v) : f.type === 'list' ? v.split(',') : v;
-    else if (f.default !== undefined) out[f.name] = f.default;
+    else if (defaults && f.default !== undefined) out[f.name] = f.default;
   }
   return out;
 }

@@ -162,7 +162,8 @@ export async function scale(
       driverOptions: {
         ...driverDefaults(rec.Driver),
         ...rec.DriverOptions,
-        ...flagsFromEnv(findDriver(rec.Driver)),
+        // Credentials and settings given through the environment, never the flags' defaults.
+        ...flagsFromEnv(findDriver(rec.Driver), {}, false),
       },
       engine: rec.Engine,
       labels: rec.Labels,
