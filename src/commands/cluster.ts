@@ -23,6 +23,7 @@ import { listNodes, type SwarmNode } from '../swarm/bootstrap.js';
 import { mapBounded } from '../util/async.js';
 import { info } from '../util/log.js';
 import { storeOf } from './common.js';
+import { formatColumns } from '../ui/table.js';
 import { engineOptionsFrom, type EngineFlagOptions } from './create.js';
 import { driverFlagValues } from './create-options.js';
 import { detectShell, formatEnv } from './env-format.js';
@@ -245,20 +246,6 @@ export async function ls(o: { json?: boolean }, cmd: Command): Promise<void> {
     ]),
   ];
   process.stdout.write(formatColumns(table));
-}
-
-export function formatColumns(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)) + 3);
-  return (
-    rows
-      .map((r) =>
-        r
-          .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
-          .join('')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  );
 }
 
 export async function status(name: string, o: { json?: boolean }, cmd: Command): Promise<void> {

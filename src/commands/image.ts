@@ -8,6 +8,7 @@ import { clusterMachines } from '../cluster/access.js';
 import { requireClusterRecord } from '../cluster/record.js';
 import { UserError, oneLine } from '../errors.js';
 import { engineEndpoint } from '../machine/machine.js';
+import { newEngineClient } from '../swarm/client.js';
 import { info } from '../util/log.js';
 import { forEachMachine, storeOf } from './common.js';
 
@@ -42,17 +43,8 @@ export async function load(
     info(`Loading ${(size / 1e6).toFixed(1)} MB into ${machines.length} node(s)...`);
     const byName = new Map(machines.map((m) => [m.cfg.Name, m]));
     await forEachMachine([...byName.keys()], async (n) => {
-      const ep = await engineEndpoint(byName.get(n)!);
       // Its own client without an idle timeout: a node may be silent for long while it loads a big image.
-      const { default: Docker } = await import('dockerode');
-      const docker = new Docker({
-        host: ep.host,
-        port: ep.port,
-        protocol: 'https',
-        ca: ep.ca,
-        cert: ep.cert,
-        key: ep.key,
-      });
+      const docker = newEngineClient(await engineEndpoint(byName.get(n)!));
       try {
         const stream = await docker.loadImage(createReadStream(file));
         await new Promise<void>((resolve, reject) => {

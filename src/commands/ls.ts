@@ -5,6 +5,7 @@ import { engineEndpoint, loadMachine, machineUrl } from '../machine/machine.js';
 import type { Store } from '../store/store.js';
 import { mapBounded, withTimeout } from '../util/async.js';
 import { storeOf } from './common.js';
+import { formatColumns } from '../ui/table.js';
 
 /** One row of `ls`, with docker-machine's field names so `--format` templates carry over. */
 export interface MachineRow {
@@ -123,17 +124,9 @@ const COLUMNS: Array<[string, keyof MachineRow]> = [
 
 /** Columns aligned like Go's tabwriter (minwidth 5, padding 3) as docker-machine printed them. */
 export function formatTable(rows: MachineRow[]): string {
-  const cells = [COLUMNS.map(([h]) => h), ...rows.map((r) => COLUMNS.map(([, k]) => String(r[k])))];
-  const widths = COLUMNS.map((_, i) => Math.max(5, ...cells.map((c) => c[i].length)) + 3);
-  return (
-    cells
-      .map((c) =>
-        c
-          .map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i])))
-          .join('')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
+  return formatColumns(
+    [COLUMNS.map(([h]) => h), ...rows.map((r) => COLUMNS.map(([, k]) => String(r[k])))],
+    5,
   );
 }
 

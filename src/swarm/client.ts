@@ -25,17 +25,22 @@ export function engineClient(ep: EngineEndpoint): Docker {
   const fp = fingerprint(ep);
   const hit = clients.get(key);
   if (hit && hit.fingerprint === fp) return hit.client;
-  const client = new Docker({
+  const client = newEngineClient(ep, ENGINE_TIMEOUT_MS);
+  clients.set(key, { fingerprint: fp, client });
+  return client;
+}
+
+/** A fresh, uncached client; without `timeoutMs` it never gives up on a silent connection. */
+export function newEngineClient(ep: EngineEndpoint, timeoutMs?: number): Docker {
+  return new Docker({
     host: ep.host,
     port: ep.port,
     protocol: 'https',
     ca: ep.ca,
     cert: ep.cert,
     key: ep.key,
-    timeout: ENGINE_TIMEOUT_MS,
+    ...(timeoutMs ? { timeout: timeoutMs } : {}),
   });
-  clients.set(key, { fingerprint: fp, client });
-  return client;
 }
 
 /** Forget cached clients (tests). */

@@ -15,6 +15,20 @@ let work: string;
 let ip: string;
 let key: string;
 
+/** `swarmup create --driver generic` for `host` with `sshKey`, plus any extra flags. */
+const createGeneric = (name: string, host: string, sshKey: string, ...extra: string[]) =>
+  swarmup(store, [
+    'create',
+    '--driver',
+    'generic',
+    '--generic-ip-address',
+    host,
+    '--generic-ssh-key',
+    sshKey,
+    ...extra,
+    name,
+  ]);
+
 async function dockerViaEnv(
   args: string,
   storePath = store,
@@ -42,18 +56,7 @@ describe('generic driver on a fresh VM', () => {
   it('installs Docker over SSH and turns on TLS', async () => {
     const before = await vmExec(VM, 'command -v dockerd');
     expect(before.code).not.toBe(0);
-    const r = await swarmup(store, [
-      'create',
-      '--driver',
-      'generic',
-      '--generic-ip-address',
-      ip,
-      '--generic-ssh-key',
-      key,
-      '--engine-label',
-      'e2e=yes',
-      VM,
-    ]);
+    const r = await createGeneric(VM, ip, key, '--engine-label', 'e2e=yes');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('Installing Docker from the distribution packages');
     expect(r.stderr).toContain('Docker is up and running!');
@@ -187,16 +190,7 @@ describe('bad input: one line, non-zero exit, nothing half-written', () => {
   const machines = async () => (await readdir(join(store, 'machines'))).sort();
 
   it('a second create of an existing name', async () => {
-    const r = await swarmup(store, [
-      'create',
-      '--driver',
-      'generic',
-      '--generic-ip-address',
-      ip,
-      '--generic-ssh-key',
-      key,
-      VM,
-    ]);
+    const r = await createGeneric(VM, ip, key);
     expect(r.code).toBe(1);
     expect(expectOneLineError(r)).toBe(`Docker machine "${VM}" already exists`);
   });
@@ -208,36 +202,12 @@ describe('bad input: one line, non-zero exit, nothing half-written', () => {
     expect(expectOneLineError(await swarmup(store, ['create', '--driver', 'generic', 'x1']))).toMatch(
       /^--generic-ip-address is required/,
     );
-    expect(
-      expectOneLineError(
-        await swarmup(store, [
-          'create',
-          '--driver',
-          'generic',
-          '--generic-ip-address',
-          ip,
-          '--generic-ssh-key',
-          key,
-          'bad_name',
-        ]),
-      ),
-    ).toMatch(/^Invalid machine name/);
+    expect(expectOneLineError(await createGeneric('bad_name', ip, key))).toMatch(/^Invalid machine name/);
     expect(await machines()).toEqual([VM]);
   });
 
   it('an unreachable host', async () => {
-    const r = await swarmup(store, [
-      'create',
-      '--driver',
-      'generic',
-      '--generic-ip-address',
-      '127.0.0.1',
-      '--generic-ssh-port',
-      '1',
-      '--generic-ssh-key',
-      key,
-      'x2',
-    ]);
+    const r = await createGeneric('x2', '127.0.0.1', key, '--generic-ssh-port', '1');
     expect(expectOneLineError(r)).toMatch(/cannot reach root@127\.0\.0\.1:1 over SSH/);
     expect(await machines()).toEqual([VM]);
   });
@@ -245,16 +215,7 @@ describe('bad input: one line, non-zero exit, nothing half-written', () => {
   it('a wrong SSH key', async () => {
     const wrong = join(work, 'wrong');
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', wrong]);
-    const r = await swarmup(store, [
-      'create',
-      '--driver',
-      'generic',
-      '--generic-ip-address',
-      ip,
-      '--generic-ssh-key',
-      wrong,
-      'x3',
-    ]);
+    const r = await createGeneric('x3', ip, wrong);
     expect(expectOneLineError(r)).toMatch(/SSH authentication failed/);
     expect(await machines()).toEqual([VM]);
   });
