@@ -8,7 +8,11 @@ import { SshTransport } from '../ssh/transport.js';
 import { nameOr, storeOf } from './common.js';
 
 function targetOf(m: Awaited<ReturnType<typeof loadMachine>>): SshTarget {
-  if (!m.driver.sshTarget) throw new UserError(`the ${m.cfg.DriverName} driver has no SSH access`);
+  if (!m.driver.sshTarget) {
+    throw new UserError(
+      `the ${m.cfg.DriverName} driver has no SSH access; run a command with: swarmup ssh NAME -- CMD`,
+    );
+  }
   return m.driver.sshTarget();
 }
 
@@ -52,6 +56,19 @@ export async function ssh(
 ): Promise<void> {
   const m = await loadMachine(storeOf(cmd), nameOr(name));
   if ((await m.driver.getState()) !== 'Running') throw hostNotRunning();
+  if (!m.driver.sshTarget && command.length > 0) {
+    // No SSH (e.g. the docker driver): run the command through the driver's own transport.
+    const t = await m.driver.transport();
+    try {
+      const r = await t.exec(command.join(' '));
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr);
+      process.exitCode = r.code;
+    } finally {
+      await t.close();
+    }
+    return;
+  }
   const t = targetOf(m);
   if (command.length > 0) {
     // Non-interactive: ssh2 with the pinned host key; exit code passed through.

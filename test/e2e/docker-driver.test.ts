@@ -156,9 +156,13 @@ describe('docker driver: one machine through its life', () => {
     expect(net.Labels).toMatchObject({ 'swarmup.managed': 'true', 'swarmup.cluster': CLUSTER });
   });
 
-  it('has no SSH, and says so', async () => {
-    expect(expectOneLineError(await sw(['ssh', M, '--', 'true']))).toBe(
-      'the docker driver has no SSH access',
+  it('runs `ssh NAME -- CMD` through docker exec, and refuses an interactive shell clearly', async () => {
+    const r = await sw(['ssh', M, '--', 'uname', '-n']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${M}\n`);
+    expect((await sw(['ssh', M, '--', 'exit 5'])).code).toBe(5);
+    expect(expectOneLineError(await sw(['ssh', M]))).toBe(
+      'the docker driver has no SSH access; run a command with: swarmup ssh NAME -- CMD',
     );
   });
 
