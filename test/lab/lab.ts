@@ -1,9 +1,15 @@
 // Thin TypeScript wrapper around test/lab/lab (the bash script owns all the logic).
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** Path of the lab bash script. */
-export const labScript = fileURLToPath(new URL('./lab', import.meta.url));
+/** Path of the lab bash script: beside this file in the source tree, or there when run from dist/. */
+export const labScript = [
+  new URL('./lab', import.meta.url),
+  new URL('../../../test/lab/lab', import.meta.url),
+]
+  .map((u) => fileURLToPath(u))
+  .find((p) => existsSync(p))!;
 /** Socket of the lab's private dockerd. */
 export const labSocket = '/run/swarmup-lab/docker.sock';
 /** DOCKER_HOST value for the lab's private dockerd. */
@@ -48,7 +54,8 @@ function run(file: string, args: string[], env?: NodeJS.ProcessEnv, input?: stri
   });
 }
 
-async function lab(args: string[], input?: string): Promise<string> {
+/** Run test/lab/lab with arguments; rejects with the script's last lines on failure. */
+export async function lab(args: string[], input?: string): Promise<string> {
   const r = await run(labScript, args, process.env, input);
   if (r.code !== 0) {
     const msg = r.stderr.trim().split('\n').slice(-5).join('\n');
