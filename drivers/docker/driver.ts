@@ -18,7 +18,7 @@ import {
 } from './engine.js';
 import { ensureNetwork, forgetNetwork, isNetworkGone, removeNetworkIfUnused } from './network.js';
 import { isPrivilegeRefused, privilegeHint, withDetectedPrivilege } from './privileged.js';
-import { relaunchEngine, stopEngine } from './power.js';
+import { relaunchEngine, stopEngine } from '../../src/provision/engine-control.js';
 import {
   ENGINE_PORT,
   ENGINE_PORT_KEY,

@@ -17,6 +17,7 @@ import { lbContainerName } from '../lb/local/container.js';
 import type { Listener } from '../lb/model.js';
 import { cloudLoadBalancerFor } from '../lb/cloud.js';
 import { formatPlan, planToJSON } from '../lb/plan.js';
+import { managerEvents, watchAndSync } from '../lb/watch.js';
 import { readSwarm } from '../lb/published.js';
 import type { Store } from '../store/store.js';
 import { info } from '../util/log.js';
@@ -29,6 +30,7 @@ interface SyncOptions {
   cluster: string;
   dryRun?: boolean;
   json?: boolean;
+  watch?: boolean;
   lbImage?: string;
   bind?: string;
 }
@@ -75,8 +77,23 @@ async function desiredOf(store: Store, cluster: string, quiet: boolean): Promise
 export async function sync(opts: SyncOptions, cmd: Command): Promise<void> {
   const { cluster } = opts;
   validateClusterName(cluster);
-  const cloud = await cloudLoadBalancerFor(storeOf(cmd), cluster);
+  const store = storeOf(cmd);
+  const cloud = await cloudLoadBalancerFor(store, cluster);
   if (cloud) return cloud.lb.sync(opts, cloud.ctx);
+  if (!opts.watch) return syncLocal(opts, cmd);
+  if (opts.dryRun) throw new UserError('--watch and --dry-run do not go together');
+  info(`Watching cluster "${cluster}" (Ctrl-C stops)...`);
+  await watchAndSync({
+    sync: () => syncLocal(opts, cmd),
+    events: managerEvents(async () => (await reachableManager(store, cluster)).endpoint),
+    log: info,
+  });
+  info('Stopped watching.');
+}
+
+/** One sync of the local haproxy load balancer. */
+async function syncLocal(opts: SyncOptions, cmd: Command): Promise<void> {
+  const { cluster } = opts;
   if (opts.bind !== undefined && !isIP(opts.bind)) {
     throw new UserError(`--bind must be an IP address (e.g. 127.0.0.1 or 0.0.0.0), not "${opts.bind}"`);
   }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { UnsupportedOperation } from '../driver/contract.js';
 import { UserError } from '../errors.js';
-import { loadMachine, saveMachine } from '../machine/machine.js';
+import { waitForEngine } from '../engine/api.js';
+import { engineEndpoint, loadMachine, saveMachine } from '../machine/machine.js';
 import { info } from '../util/log.js';
 import { forEachMachine, namesOr, storeOf } from './common.js';
 
@@ -31,8 +32,12 @@ export async function power(verb: PowerVerb, names: string[], cmd: Command): Pro
       if (err instanceof UnsupportedOperation) throw new UserError(err.message);
       throw err;
     }
-    // A start can change what the driver knows (a new published port or IP address).
-    if (verb === 'start' || verb === 'restart') await saveMachine(m);
+    if (verb === 'start' || verb === 'restart') {
+      // A start can change what the driver knows (a new published port or IP address).
+      await saveMachine(m);
+      // Done means usable: `swarmup start X && docker ps` must work.
+      if (m.cfg.Provisioned) await waitForEngine(await engineEndpoint(m), 120_000);
+    }
     info(`Machine "${n}" was ${PAST[verb]}.`);
   });
   if (verb === 'start' || verb === 'restart') {

@@ -26,7 +26,10 @@ export interface CloudLoadBalancer {
  * Cloud load balancers by cluster driver, loaded only when a cluster of that driver is synced.
  * Clusters of other drivers (docker, generic) get the local haproxy load balancer.
  */
-const CLOUD: Record<string, () => Promise<CloudLoadBalancer>> = {};
+const CLOUD: Record<string, () => Promise<CloudLoadBalancer>> = {
+  aliyunecs: () => import('./slb/index.js'),
+  google: () => import('./gce/index.js'),
+};
 
 export async function cloudLoadBalancerFor(
   store: Store,

@@ -45,9 +45,17 @@ function connectOnce(opts: SshOptions, kh: KnownHosts): Promise<{ client: Client
         }
       },
     };
+    // ssh2 can emit a second error (e.g. "Connection lost before handshake" after a reset): keep
+    // listening so it is not unhandled, and settle the promise once.
+    let settled = false;
     client
-      .once('ready', () => resolve({ client, hostKey }))
-      .once('error', (err) => {
+      .once('ready', () => {
+        settled = true;
+        resolve({ client, hostKey });
+      })
+      .on('error', (err) => {
+        if (settled) return;
+        settled = true;
         client.end();
         reject(keyError ? new HostKeyError(keyError) : err);
       })

@@ -134,6 +134,32 @@ describe('cluster up --driver docker --managers 3 --workers 2', () => {
     );
   });
 
+  it('lb sync --watch follows the swarm: a new service is served within seconds', async () => {
+    const watcher = spawn(process.execPath, [bin, 'lb', 'sync', '--cluster', CLUSTER, '--watch'], {
+      env: { ...process.env, ...env(), SWARMUP_STORAGE_PATH: store },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    watcher.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    try {
+      await eventually(async () => log.includes('Watching cluster'), 30_000);
+      const svc = await clusterDocker(
+        `service create -d --name web2 --mode global -p mode=host,published=18092,target=80 ${labImages.httpd}`,
+      );
+      expect(svc.code, svc.stderr).toBe(0);
+      await eventually(
+        async () =>
+          (await bash('curl -s --max-time 2 127.0.0.1:18092')).stdout.includes('swarmup-lab httpd OK'),
+        90_000,
+      );
+    } finally {
+      watcher.kill('SIGINT');
+      await new Promise((r) => watcher.on('exit', r));
+    }
+    expect(log).toContain('Stopped watching.');
+    expect((await clusterDocker('service rm web2')).code).toBe(0);
+  });
+
   it('scales workers up and down, keeping the managers', async () => {
     const upR = await swarmup(store, ['cluster', 'scale', CLUSTER, '--workers', '3', '--json'], env());
     expect(upR.code, upR.stderr).toBe(0);

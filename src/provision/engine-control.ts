@@ -1,7 +1,9 @@
-import type { CommandTransport } from '../../src/driver/contract.js';
-import { oneLine } from '../../src/errors.js';
-import { REMOTE } from '../../src/provision/engine-config.js';
-import { debug } from '../../src/util/log.js';
+// Start and stop a provisioned machine's supervised dockerd (hosts without systemd), for drivers
+// whose machines reboot into a keepalive (docker containers, VirtualBox guests).
+import type { CommandTransport } from '../driver/contract.js';
+import { oneLine } from '../errors.js';
+import { REMOTE } from './engine-config.js';
+import { debug } from '../util/log.js';
 
 /** Where templates/engine-start.sh keeps the supervisor's pid. */
 const SUPERVISOR_PID = '/run/swarmup-dockerd-supervise.pid';

@@ -1,0 +1,121 @@
+import type { DriverPlugin } from '../../src/driver/contract.js';
+import { DEFAULTS } from './defaults.js';
+
+/**
+ * Flags of the aliyunecs driver, named and with the environment variables of docker-machine's
+ * aliyunecs plugin; the implementation (and @alicloud/pop-core) loads only when it is used.
+ */
+export const aliyunecsPlugin: DriverPlugin = {
+  name: 'aliyunecs',
+  description: 'an Aliyun (Alibaba Cloud) ECS instance, with SLB load balancing for lb sync',
+  flags: [
+    {
+      name: 'aliyunecs-access-key-id',
+      env: 'ALIBABA_CLOUD_ACCESS_KEY_ID',
+      type: 'string',
+      secret: true,
+      description: 'access key id (or ALIBABA_CLOUD_ACCESS_KEY_ID, ECS_ACCESS_KEY_ID); never stored',
+    },
+    {
+      name: 'aliyunecs-access-key-secret',
+      env: 'ALIBABA_CLOUD_ACCESS_KEY_SECRET',
+      type: 'string',
+      secret: true,
+      description:
+        'access key secret (or ALIBABA_CLOUD_ACCESS_KEY_SECRET, ECS_ACCESS_KEY_SECRET); never stored',
+    },
+    {
+      name: 'aliyunecs-region',
+      env: 'ECS_REGION',
+      type: 'string',
+      default: DEFAULTS.region,
+      description: 'region of the instances and the load balancer',
+    },
+    {
+      name: 'aliyunecs-zone',
+      env: 'ECS_ZONE',
+      type: 'string',
+      description: 'zone of the instances (default: chosen by Aliyun, or the vswitch zone)',
+    },
+    {
+      name: 'aliyunecs-image-id',
+      env: 'ECS_IMAGE_ID',
+      type: 'string',
+      default: DEFAULTS.imageId,
+      description: 'image of the instances (Debian 12)',
+    },
+    {
+      name: 'aliyunecs-instance-type',
+      env: 'ECS_INSTANCE_TYPE',
+      type: 'string',
+      default: DEFAULTS.instanceType,
+      description: 'instance type',
+    },
+    {
+      name: 'aliyunecs-vpc-id',
+      env: 'ECS_VPC_ID',
+      type: 'string',
+      description: 'VPC of the security group (needed with --aliyunecs-vswitch-id on VPC accounts)',
+    },
+    {
+      name: 'aliyunecs-vswitch-id',
+      env: 'ECS_VSWITCH_ID',
+      type: 'string',
+      description: 'vswitch (subnet) of the instances',
+    },
+    {
+      name: 'aliyunecs-security-group',
+      env: 'ECS_SECURITY_GROUP',
+      type: 'string',
+      description:
+        'security group name, created when missing (default: swarmup-<cluster>, or swarmup-<machine> outside a cluster)',
+    },
+    {
+      name: 'aliyunecs-internet-max-bandwidth',
+      env: 'ECS_INTERNET_MAX_BANDWIDTH',
+      type: 'number',
+      default: 1,
+      description: 'outbound public bandwidth in Mbit/s, 1..100 (pay by traffic)',
+    },
+    {
+      name: 'aliyunecs-system-disk-size',
+      env: 'ECS_SYSTEM_DISK_SIZE',
+      type: 'number',
+      description: 'system disk size in GiB, 20..500 (default: the image size)',
+    },
+    {
+      name: 'aliyunecs-io-optimized',
+      env: 'ECS_IO_OPTIMIZED',
+      type: 'string',
+      default: 'optimized',
+      description: 'optimized or none (current instance types need optimized)',
+    },
+    {
+      name: 'aliyunecs-slb-id',
+      env: 'ECS_SLB_ID',
+      type: 'string',
+      description:
+        'an existing SLB for lb sync to use instead of creating one; it is never deleted, only swarmup listeners and backends leave it',
+    },
+    {
+      name: 'aliyunecs-tag',
+      env: 'ECS_TAGS',
+      type: 'list',
+      description: 'tag key=value on every resource (repeatable)',
+    },
+    {
+      name: 'aliyunecs-api-endpoint',
+      env: 'ECS_API_ENDPOINT',
+      type: 'string',
+      description:
+        'API endpoint for both ECS and SLB, e.g. an emulator or a private endpoint (default: public)',
+    },
+    {
+      name: 'aliyunecs-admin-cidr',
+      env: 'ECS_ADMIN_CIDR',
+      type: 'list',
+      description: DEFAULTS.adminCidrHelp,
+    },
+  ],
+  load: () => import('./driver.js'),
+};

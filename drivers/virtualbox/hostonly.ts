@@ -1,0 +1,266 @@
+import { networkInterfaces } from 'node:os';
+import { UserError } from '../../src/errors.js';
+import { withLock } from '../../src/store/lock.js';
+import { VBoxManageError, type VBoxManage } from './vboxmanage.js';
+
+const ipToInt = (ip: string): number => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+const intToIp = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+const maskOf = (prefix: number): number => (prefix === 0 ? 0 : 2 ** 32 - 2 ** (32 - prefix));
+const prefixOf = (mask: string): number | undefined => {
+  const n = ipToInt(mask);
+  for (let p = 0; p <= 32; p++) if (maskOf(p) === n) return p;
+  return undefined;
+};
+const isIPv4 = (s: string): boolean =>
+  /^\d{1,3}(\.\d{1,3}){3}$/.test(s) && s.split('.').every((o) => Number(o) <= 255);
+
+/** The host-only network of `--virtualbox-hostonly-cidr`, with the DHCP server's address and range. */
+export interface HostOnlyNet {
+  /** The host's address on the network (the host-only interface's). */
+  ip: string;
+  prefix: number;
+  netmask: string;
+  network: string;
+  broadcast: string;
+  dhcp: { server: string; lower: string; upper: string };
+}
+
+/**
+ * Parse `--virtualbox-hostonly-cidr` (docker-machine's 192.168.99.1/24): a host address, not the network
+ * address. The DHCP server gets the first free address after the network's, leases go from .100 (or the
+ * upper half of a small network) to the last address before the broadcast.
+ */
+export function parseHostOnlyCidr(cidr: string): HostOnlyNet {
+  const m = /^([\d.]+)\/(\d{1,2})$/.exec(cidr.trim());
+  if (!m || !isIPv4(m[1]) || Number(m[2]) > 32) {
+    throw new UserError(
+      `invalid --virtualbox-hostonly-cidr "${cidr}": expected an IPv4 address/prefix, e.g. 192.168.99.1/24`,
+    );
+  }
+  const prefix = Number(m[2]);
+  if (prefix < 8 || prefix > 29) {
+    throw new UserError(
+      `invalid --virtualbox-hostonly-cidr "${cidr}": the prefix must be between /8 and /29`,
+    );
+  }
+  const ipN = ipToInt(m[1]);
+  const mask = maskOf(prefix);
+  const net = ipN - (ipN % 2 ** (32 - prefix));
+  const bcast = net + 2 ** (32 - prefix) - 1;
+  if (ipN === net) {
+    throw new UserError(
+      `invalid --virtualbox-hostonly-cidr "${cidr}": host-only cidr must be specified with a host address, not a network address`,
+    );
+  }
+  if (ipN === bcast) {
+    throw new UserError(`invalid --virtualbox-hostonly-cidr "${cidr}": that is the broadcast address`);
+  }
+  const size = 2 ** (32 - prefix);
+  const server = ipN === net + 2 ? net + 3 : net + 2;
+  let lower = net + Math.min(100, size / 2);
+  if (lower <= server) lower = server + 1;
+  if (ipN >= lower && ipN < bcast - 1) lower = ipN + 1;
+  return {
+    ip: intToIp(ipN),
+    prefix,
+    netmask: intToIp(mask),
+    network: intToIp(net),
+    broadcast: intToIp(bcast),
+    dhcp: { server: intToIp(server), lower: intToIp(lower), upper: intToIp(bcast - 1) },
+  };
+}
+
+function overlaps(aNet: string, aPrefix: number, bNet: string, bPrefix: number): boolean {
+  const p = Math.min(aPrefix, bPrefix);
+  const block = 2 ** (32 - p);
+  return Math.floor(ipToInt(aNet) / block) === Math.floor(ipToInt(bNet) / block);
+}
+
+const networkOf = (ip: string, prefix: number): string => {
+  const n = ipToInt(ip);
+  return intToIp(n - (n % 2 ** (32 - prefix)));
+};
+
+export interface HostOnlyIf {
+  name: string;
+  ip: string;
+  netmask: string;
+  status: string;
+  networkName: string;
+}
+
+/** Blocks of `VBoxManage list hostonlyifs`. */
+export function parseHostOnlyIfs(stdout: string): HostOnlyIf[] {
+  const out: HostOnlyIf[] = [];
+  for (const block of stdout.split(/\r?\n\s*\r?\n/)) {
+    const f: Record<string, string> = {};
+    for (const line of block.split(/\r?\n/)) {
+      const m = /^([A-Za-z0-9]+):\s*(.*)$/.exec(line);
+      if (m) f[m[1]] = m[2].trim();
+    }
+    if (!f.Name) continue;
+    out.push({
+      name: f.Name,
+      ip: f.IPAddress ?? '',
+      netmask: f.NetworkMask ?? '',
+      status: f.Status ?? '',
+      networkName: f.VBoxNetworkName ?? `HostInterfaceNetworking-${f.Name}`,
+    });
+  }
+  return out;
+}
+
+export interface DhcpServer {
+  networkName: string;
+  ip: string;
+  netmask: string;
+  lower: string;
+  upper: string;
+  enabled: boolean;
+}
+
+/** `VBoxManage list dhcpservers`, in the formats of VirtualBox 5 to 7 ("IP:" or "Dhcpd IP:", ...). */
+export function parseDhcpServers(stdout: string): DhcpServer[] {
+  const out: DhcpServer[] = [];
+  let cur: DhcpServer | undefined;
+  for (const line of stdout.split(/\r?\n/)) {
+    const m = /^([A-Za-z][A-Za-z ]*?):\s*(.*)$/.exec(line);
+    if (!m) continue;
+    const [key, value] = [m[1].toLowerCase(), m[2].trim()];
+    if (key === 'networkname') {
+      cur = { networkName: value, ip: '', netmask: '', lower: '', upper: '', enabled: false };
+      out.push(cur);
+    } else if (!cur) continue;
+    else if (key === 'ip' || key === 'dhcpd ip') cur.ip = value;
+    else if (key === 'networkmask') cur.netmask = value;
+    else if (key === 'loweripaddress') cur.lower = value;
+    else if (key === 'upperipaddress') cur.upper = value;
+    else if (key === 'enabled') cur.enabled = value === 'Yes';
+  }
+  return out;
+}
+
+/**
+ * Refuse a host-only network that overlaps a host interface that is not VirtualBox's own host-only
+ * interface for exactly this network, or another host-only network (docker-machine's collision check).
+ */
+export function checkCollisions(
+  net: HostOnlyNet,
+  ifs: HostOnlyIf[],
+  hostIfs: Array<{ name: string; address: string; netmask: string }>,
+): void {
+  const same = (i: HostOnlyIf) => i.ip === net.ip && i.netmask === net.netmask;
+  for (const i of ifs) {
+    const p = prefixOf(i.netmask);
+    if (
+      !same(i) &&
+      isIPv4(i.ip) &&
+      p !== undefined &&
+      overlaps(networkOf(i.ip, p), p, net.network, net.prefix)
+    ) {
+      throw new UserError(
+        `--virtualbox-hostonly-cidr ${net.ip}/${net.prefix} overlaps the host-only network ${i.name} (${i.ip}/${p}); choose another network`,
+      );
+    }
+  }
+  // VirtualBox's interface for this network shows up among the host's interfaces with exactly its
+  // address: one such interface is it, anything else on the network is someone else's.
+  const vboxKeys = new Set(ifs.filter(same).map((i) => `${i.ip}/${i.netmask}`));
+  let ownSeen = false;
+  for (const h of hostIfs) {
+    const p = prefixOf(h.netmask);
+    if (p === undefined || h.address.startsWith('127.')) continue;
+    if (!overlaps(networkOf(h.address, p), p, net.network, net.prefix)) continue;
+    if (vboxKeys.has(`${h.address}/${h.netmask}`) && !ownSeen) {
+      ownSeen = true;
+      continue;
+    }
+    throw new UserError(
+      `--virtualbox-hostonly-cidr ${net.ip}/${net.prefix} conflicts with the host interface ${h.name} (${h.address}/${p}); choose another network`,
+    );
+  }
+}
+
+function hostInterfaces(): Array<{ name: string; address: string; netmask: string }> {
+  return Object.entries(networkInterfaces()).flatMap(([name, addrs]) =>
+    (addrs ?? [])
+      .filter((a) => a.family === 'IPv4')
+      .map((a) => ({ name, address: a.address, netmask: a.netmask })),
+  );
+}
+
+function describeIpConfigError(err: unknown, net: HostOnlyNet): unknown {
+  if (err instanceof VBoxManageError && err.code === 'E_ACCESSDENIED') {
+    return new UserError(
+      `VirtualBox refused the host-only address ${net.ip}/${net.prefix} (VirtualBox 6.1.28 and later allow only ` +
+        `192.168.56.0/21 unless /etc/vbox/networks.conf says otherwise): add the line "* ${net.network}/${net.prefix}" ` +
+        `to /etc/vbox/networks.conf, or use --virtualbox-hostonly-cidr 192.168.56.1/24`,
+    );
+  }
+  return err;
+}
+
+/**
+ * The host-only interface for `net` with its DHCP server, made when missing. Serialized by a lock file
+ * in the store so that machines created in parallel share one interface instead of racing to make two.
+ * An interface this call made is removed again when configuring it fails.
+ */
+export async function ensureHostOnlyNetwork(
+  vbm: VBoxManage,
+  net: HostOnlyNet,
+  lockPath: string,
+  log: (m: string) => void,
+): Promise<string> {
+  return withLock(
+    lockPath,
+    async () => {
+      const ifs = parseHostOnlyIfs((await vbm.run(['list', 'hostonlyifs'])).stdout);
+      checkCollisions(net, ifs, hostInterfaces());
+      let name = ifs.find((i) => i.ip === net.ip && i.netmask === net.netmask)?.name;
+      if (!name) {
+        log(`Creating the host-only network ${net.ip}/${net.prefix}...`);
+        const out = await vbm.run(['hostonlyif', 'create']);
+        name = /Interface '(.+)' was successfully created/.exec(out.stdout)?.[1];
+        if (!name)
+          throw new UserError(`VBoxManage hostonlyif create printed no interface name: ${out.stdout.trim()}`);
+        try {
+          await vbm.run(['hostonlyif', 'ipconfig', name, '--ip', net.ip, '--netmask', net.netmask]);
+        } catch (err) {
+          await vbm.run(['hostonlyif', 'remove', name]).catch(() => undefined);
+          throw describeIpConfigError(err, net);
+        }
+      }
+      const netName = `HostInterfaceNetworking-${name}`;
+      const have = parseDhcpServers((await vbm.run(['list', 'dhcpservers'])).stdout).find(
+        (s) => s.networkName === netName,
+      );
+      const d = net.dhcp;
+      const same =
+        have &&
+        have.enabled &&
+        have.ip === d.server &&
+        have.netmask === net.netmask &&
+        have.lower === d.lower &&
+        have.upper === d.upper;
+      if (!same) {
+        await vbm.run([
+          'dhcpserver',
+          have ? 'modify' : 'add',
+          '--netname',
+          netName,
+          '--ip',
+          d.server,
+          '--netmask',
+          net.netmask,
+          '--lowerip',
+          d.lower,
+          '--upperip',
+          d.upper,
+          '--enable',
+        ]);
+      }
+      return name;
+    },
+    120_000,
+  );
+}

@@ -1,0 +1,272 @@
+/**
+ * The VBoxManage simulator itself: it must refuse what VBoxManage refuses, with VBoxManage's words and
+ * exit codes, or the virtualbox driver's tests would prove nothing. One VM is really started (a lab VM
+ * behind it) to check sessions, locks and the NAT port forward.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { writeFile, mkdir, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { labUp } from '../lab/lab.js';
+import { buildSimulator, cleanupSim, listening, simLinks, simState, vbox } from '../vbox-sim/index.js';
+import { tempDir } from './helpers.js';
+
+let work: string;
+let sim: string;
+const V = (...args: string[]) => vbox(sim, args);
+const errLines = (stderr: string) =>
+  stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('VBoxManage: error:'));
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** SSH banner through the forward: the guest's sshd answering on 127.0.0.1:port. */
+async function banner(port: number): Promise<string> {
+  const { Socket } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = new Socket();
+    s.setTimeout(1_000, () => (s.destroy(), resolve('')));
+    s.once('data', (d) => (s.destroy(), resolve(d.toString())));
+    s.once('error', () => resolve(''));
+    s.once('close', () => resolve(''));
+    s.connect(port, '127.0.0.1');
+  });
+}
+
+async function eventually(fn: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (let wait = 100; !(await fn()); wait = Math.min(wait * 2, 1_000)) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, wait));
+  }
+}
+
+beforeAll(async () => {
+  await labUp();
+  await buildSimulator();
+  work = await tempDir('swarmup-vboxsim-');
+  sim = join(work, 'vbox');
+  await mkdir(sim);
+});
+
+afterAll(async () => {
+  await cleanupSim(sim);
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('the VBoxManage simulator answers and refuses like VBoxManage', () => {
+  it('an unknown VM: the three error lines and exit code 1', async () => {
+    const r = await V('showvminfo', 'nope', '--machinereadable');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(errLines(r.stderr)).toEqual([
+      "VBoxManage: error: Could not find a registered machine named 'nope'",
+      'VBoxManage: error: Details: code VBOX_E_OBJECT_NOT_FOUND (0x80bb0001), component VirtualBoxWrap, interface IVirtualBox, callee nsISupports',
+      'VBoxManage: error: Context: "FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())" at line 2621 of file VBoxManageInfo.cpp',
+    ]);
+  });
+
+  it('usage errors exit 2', async () => {
+    const r = await V('modifyvm', 'x', '--no-such-option', 'on');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('VBoxManage: error: Unknown option: --no-such-option');
+  });
+
+  it('createvm: output, the settings file, and a settings file that exists already', async () => {
+    const base = join(work, 'vms');
+    const r = await V('createvm', '--name', 'a', '--basefolder', base, '--register');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^Virtual machine 'a' is created and registered\\.\\nUUID: [0-9a-f-]{36}\\nSettings file: '${join(base, 'a', 'a.vbox')}'\\n$`,
+      ),
+    );
+    const again = await V('createvm', '--name', 'a', '--basefolder', base, '--register');
+    expect(again.code).toBe(1);
+    expect(errLines(again.stderr)[0]).toBe(
+      `VBoxManage: error: Machine settings file '${join(base, 'a', 'a.vbox')}' already exists`,
+    );
+    expect(again.stderr).toContain('code VBOX_E_FILE_ERROR (0x80bb0004)');
+    // Like VirtualBox, the same name in another folder is allowed (commands by name then hit the first).
+    expect((await V('createvm', '--name', 'a', '--basefolder', join(work, 'other'), '--register')).code).toBe(
+      0,
+    );
+    expect((await V('list', 'vms')).stdout.match(/^"a" \{/gm)).toHaveLength(2);
+    const second = simState(sim).vms[1].uuid;
+    expect((await V('unregistervm', second, '--delete')).code).toBe(0);
+  });
+
+  it('storage: a missing controller, a duplicate controller, a medium attached twice, a non-ISO DVD', async () => {
+    const miss = await V(
+      'storageattach',
+      'a',
+      '--storagectl',
+      'SATA',
+      '--port',
+      '0',
+      '--device',
+      '0',
+      '--type',
+      'hdd',
+      '--medium',
+      'none',
+    );
+    expect(errLines(miss.stderr)[0]).toBe("VBoxManage: error: Could not find a controller named 'SATA'");
+    expect(miss.code).toBe(1);
+    expect((await V('storagectl', 'a', '--name', 'SATA', '--add', 'sata', '--portcount', '2')).code).toBe(0);
+    const dup = await V('storagectl', 'a', '--name', 'SATA', '--add', 'sata');
+    expect(errLines(dup.stderr)[0]).toBe("VBoxManage: error: Storage controller named 'SATA' already exists");
+    const vmdk = Buffer.alloc(4096);
+    vmdk.write('KDMV', 0, 'latin1');
+    vmdk.writeBigUInt64LE(2097152n, 12);
+    await writeFile(join(work, 'src.vmdk'), vmdk);
+    const disk = join(work, 'a.vdi');
+    const clone = await V('clonemedium', 'disk', join(work, 'src.vmdk'), disk, '--format', 'VDI');
+    expect(clone.stdout).toMatch(/^Clone medium created in format 'VDI'\. UUID: [0-9a-f-]{36}$/m);
+    const attach = (port: string, type: string, medium: string) =>
+      V(
+        'storageattach',
+        'a',
+        '--storagectl',
+        'SATA',
+        '--port',
+        port,
+        '--device',
+        '0',
+        '--type',
+        type,
+        '--medium',
+        medium,
+      );
+    expect((await attach('0', 'hdd', disk)).code).toBe(0);
+    const twice = await attach('1', 'hdd', disk);
+    expect(errLines(twice.stderr)[0]).toBe(
+      `VBoxManage: error: Medium '${disk}' is already attached to port 0, device 0 of controller 'SATA' of this virtual machine`,
+    );
+    const notIso = await attach('1', 'dvddrive', join(work, 'src.vmdk'));
+    expect(errLines(notIso.stderr)[0]).toBe(
+      `VBoxManage: error: Could not get the storage format of the medium '${join(work, 'src.vmdk')}' (VERR_NOT_SUPPORTED)`,
+    );
+    const gone = await attach('1', 'dvddrive', join(work, 'missing.iso'));
+    expect(errLines(gone.stderr)[0]).toBe(
+      `VBoxManage: error: Could not find file for the medium '${join(work, 'missing.iso')}' (VERR_FILE_NOT_FOUND)`,
+    );
+    const closing = await V('closemedium', 'disk', disk);
+    expect(errLines(closing.stderr)[0]).toBe(
+      `VBoxManage: error: Medium '${disk}' cannot be closed because it is still attached to 1 virtual machines`,
+    );
+    const shrink = await V('modifymedium', 'disk', disk, '--resize', '100');
+    expect(errLines(shrink.stderr)[0]).toBe(
+      `VBoxManage: error: Shrinking is not yet supported for medium '${disk}'`,
+    );
+    expect((await V('modifymedium', 'disk', disk, '--resize', '4096')).code).toBe(0);
+    expect((await V('list', 'hdds')).stdout).toMatch(/Capacity: +4096 MBytes/);
+  });
+
+  it('NAT rules: duplicates are refused', async () => {
+    expect((await V('modifyvm', 'a', '--natpf1', 'ssh,tcp,127.0.0.1,2222,,22')).code).toBe(0);
+    const dup = await V('modifyvm', 'a', '--natpf1', 'ssh,tcp,127.0.0.1,2223,,22');
+    expect(errLines(dup.stderr)[0]).toBe('VBoxManage: error: A NAT rule of this name already exists');
+    const port = await V('modifyvm', 'a', '--natpf1', 'web,tcp,127.0.0.1,2222,,80');
+    expect(errLines(port.stderr)[0]).toBe(
+      'VBoxManage: error: A NAT rule for this host port and this host IP already exists',
+    );
+    expect((await V('modifyvm', 'a', '--natpf1', 'delete', 'ssh')).code).toBe(0);
+  });
+
+  it('host-only interfaces: creation output, networks.conf, a start without the interface', async () => {
+    const made = await V('hostonlyif', 'create');
+    expect(made.stdout).toBe("Interface 'vboxnet0' was successfully created\n");
+    expect((await V('list', 'hostonlyifs')).stdout).toMatch(
+      /^Name: +vboxnet0\nGUID: .*\nDHCP: +Disabled\nIPAddress: +192\.168\.56\.1\nNetworkMask: +255\.255\.255\.0\n/,
+    );
+    const denied = await V(
+      'hostonlyif',
+      'ipconfig',
+      'vboxnet0',
+      '--ip',
+      '10.66.0.1',
+      '--netmask',
+      '255.255.255.0',
+    );
+    expect(errLines(denied.stderr)[0]).toBe(
+      'VBoxManage: error: Code E_ACCESSDENIED (0x80070005) - Access denied (extended info not available)',
+    );
+    expect(
+      (await V('hostonlyif', 'ipconfig', 'vboxnet0', '--ip', '192.168.57.1', '--netmask', '255.255.255.0'))
+        .code,
+    ).toBe(0);
+    expect(await simLinks(sim)).toHaveLength(1);
+    const faulty = await vbox(sim, ['hostonlyif', 'ipconfig', 'vboxnet0', '--ip', '192.168.56.1'], {
+      VBOXSIM_FAIL: 'hostonlyif ipconfig',
+    });
+    expect(faulty.code).toBe(1);
+    expect(errLines(faulty.stderr)[0]).toBe(
+      'VBoxManage: error: hostonlyif ipconfig failed (injected by VBOXSIM_FAIL)',
+    );
+    expect(simState(sim).hostOnlyIfs[0].ip).toBe('192.168.57.1');
+    expect((await V('modifyvm', 'a', '--nic2', 'hostonly', '--hostonlyadapter2', 'vboxnet9')).code).toBe(0);
+    const start = await V('startvm', 'a', '--type', 'headless');
+    expect(start.code).toBe(1);
+    expect(start.stderr).toContain(
+      "Nonexistent host networking interface, name 'vboxnet9' (VERR_INTERNAL_ERROR)",
+    );
+    expect(simState(sim).vms[0].state).toBe('poweroff');
+  });
+
+  it('a running VM: real port forward, locked settings, no delete, ACPI, power-off, crash', async () => {
+    const port = await freePort();
+    expect(
+      (
+        await V(
+          'modifyvm',
+          'a',
+          '--hostonlyadapter2',
+          'vboxnet0',
+          '--natpf1',
+          `ssh,tcp,127.0.0.1,${port},,22`,
+        )
+      ).code,
+    ).toBe(0);
+    const start = await V('startvm', 'a', '--type', 'headless');
+    expect(start.stdout).toBe('Waiting for VM "a" to power on...\nVM "a" has been successfully started.\n');
+    await eventually(async () => (await banner(port)).startsWith('SSH-2.0-OpenSSH'));
+    const locked = await V('modifyvm', 'a', '--memory', '2048');
+    expect(errLines(locked.stderr)[0]).toBe(
+      "VBoxManage: error: The machine 'a' is already locked by a session (or being locked or unlocked)",
+    );
+    expect((await V('startvm', 'a')).stderr).toContain('is already locked by a session');
+    const del = await V('unregistervm', 'a', '--delete');
+    expect(errLines(del.stderr)[0]).toBe(
+      "VBoxManage: error: Cannot unregister the machine 'a' while it is locked",
+    );
+    expect((await V('showvminfo', 'a', '--machinereadable')).stdout).toMatch(/^VMState="running"$/m);
+    // A guest that ignores the power button keeps running.
+    expect((await vbox(sim, ['controlvm', 'a', 'acpipowerbutton'], { VBOXSIM_ACPI: 'ignore' })).code).toBe(0);
+    expect((await V('showvminfo', 'a', '--machinereadable')).stdout).toMatch(/^VMState="running"$/m);
+    const off = await V('controlvm', 'a', 'poweroff');
+    expect(off.code, off.stderr).toBe(0);
+    expect((await V('showvminfo', 'a', '--machinereadable')).stdout).toMatch(/^VMState="poweroff"$/m);
+    expect(await listening(port)).toBe(false);
+    expect(errLines((await V('controlvm', 'a', 'poweroff')).stderr)[0]).toBe(
+      "VBoxManage: error: Machine 'a' is not currently running",
+    );
+    // The session is released a moment after a power-off, as in VirtualBox.
+    await eventually(async () => (await V('modifyvm', 'a', '--memory', '2048')).code === 0, 5_000);
+    // A VM process that dies (VBoxHeadless crashing) leaves the VM aborted.
+    expect((await V('startvm', 'a', '--type', 'headless')).code).toBe(0);
+    const pid = simState(sim).vms[0].session!.pid;
+    process.kill(-pid, 'SIGKILL');
+    await eventually(async () =>
+      /^VMState="aborted"$/m.test((await V('showvminfo', 'a', '--machinereadable')).stdout),
+    );
+  });
+});

@@ -1,0 +1,524 @@
+/**
+ * The virtualbox driver end to end against the VBoxManage simulator (test/vbox-sim): VirtualBox itself
+ * cannot run here. The simulator keeps VirtualBox's state on disk, answers and refuses like VBoxManage,
+ * and backs each running VM with a lab VM (real sshd, real dockerd), its NAT port forward with a real
+ * TCP forwarder on 127.0.0.1 and its host-only NIC with a real veth on a host bridge. So the machine is
+ * provisioned over SSH through the forward, and Docker and swarm traffic use the host-only network.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { labDocker, labDockerHost, labImages, labUp } from '../lab/lab.js';
+import {
+  buildSimulator,
+  calls,
+  cleanupSim,
+  listening,
+  simEnv,
+  simGuests,
+  simLinks,
+  simState,
+  vbox,
+} from '../vbox-sim/index.js';
+import { bash, bin, expectOneLineError, parseEnv, swarmup, tempDir } from './helpers.js';
+
+let work: string;
+let store: string;
+let sim: string;
+let image: string;
+let sum: string;
+
+const S = (args: string[], extra: NodeJS.ProcessEnv = {}) => swarmup(store, args, simEnv(sim, extra));
+const imageFlags = () => [
+  '--virtualbox-image-url',
+  pathToFileURL(image).href,
+  '--virtualbox-image-checksum',
+  `sha256:${sum}`,
+];
+const vmState = async (vm: string) =>
+  /^VMState="(\w+)"$/m.exec((await vbox(sim, ['showvminfo', vm, '--machinereadable'])).stdout)?.[1];
+const vms = async () => (await vbox(sim, ['list', 'vms'])).stdout;
+const argvs = (from = 0) =>
+  calls(sim)
+    .slice(from)
+    .map((c) => c.argv);
+
+/** Files under `dir` whose name ends with `ext`. */
+async function findFiles(dir: string, ext: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile() && e.name.endsWith(ext)) out.push(join(e.parentPath, e.name));
+  }
+  return out;
+}
+
+async function dockerVia(machine: string, args: string, storePath = store) {
+  const env = await swarmup(storePath, ['env', machine], simEnv(sim));
+  expect(env.code, env.stderr).toBe(0);
+  return bash(`docker ${args}`, { ...parseEnv(env.stdout), DOCKER_CONFIG: work });
+}
+
+/** Retry until true or the time is up (a bounded wait on a condition, not a sleep). */
+async function eventually(fn: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (let wait = 100; !(await fn()); wait = Math.min(wait * 2, 1_000)) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, wait));
+  }
+}
+
+beforeAll(async () => {
+  await labUp();
+  await buildSimulator();
+  work = await tempDir('swarmup-vbox-');
+  store = join(work, 'store');
+  sim = join(work, 'vbox');
+  await mkdir(sim);
+  // A small stand-in for a cloud image: a sparse VMDK header declaring a 2 GiB disk.
+  const img = Buffer.alloc(1 << 20);
+  img.write('KDMV', 0, 'latin1');
+  img.writeUInt32LE(3, 4);
+  img.writeBigUInt64LE(BigInt(2 ** 31 / 512), 12);
+  image = join(work, 'fake-cloud.vmdk');
+  await writeFile(image, img);
+  sum = createHash('sha256').update(img).digest('hex');
+});
+
+afterAll(async () => {
+  await S(['cluster', 'down', 'vb']);
+  await cleanupSim(sim);
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('virtualbox driver against the VBoxManage simulator', () => {
+  it('a host-only network VirtualBox refuses (networks.conf) fails before anything is made, with the fix', async () => {
+    const r = await S(['create', '--driver', 'virtualbox', ...imageFlags(), 'node-0']);
+    expect(expectOneLineError(r)).toMatch(
+      /VirtualBox refused the host-only address 192\.168\.99\.1\/24 .*add the line "\* 192\.168\.99\.0\/24" to \/etc\/vbox\/networks\.conf/,
+    );
+    expect(argvs().slice(-4)).toEqual([
+      ['list', 'hostonlyifs'],
+      ['hostonlyif', 'create'],
+      ['hostonlyif', 'ipconfig', 'vboxnet0', '--ip', '192.168.99.1', '--netmask', '255.255.255.0'],
+      ['hostonlyif', 'remove', 'vboxnet0'],
+    ]);
+    expect((await vbox(sim, ['list', 'hostonlyifs'])).stdout).toBe('');
+    expect(await simLinks(sim)).toEqual([]);
+    expect(await vms()).toBe('');
+    expect(await readdir(join(store, 'machines'))).toEqual([]);
+    // What a user does (in /etc/vbox/networks.conf):
+    await writeFile(join(sim, 'networks.conf'), '* 192.168.99.0/24\n');
+  });
+
+  it('create: exactly the VBoxManage calls a real VirtualBox needs, in an order it accepts', async () => {
+    const from = calls(sim).length;
+    const r = await S([
+      'create',
+      '--driver',
+      'virtualbox',
+      ...imageFlags(),
+      '--virtualbox-share-folder',
+      `${work}:work`,
+      '--virtualbox-shutdown-timeout',
+      '5',
+      'node-1',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('Docker is up and running!');
+    const uuid = /\{([0-9a-f-]{36})\}/.exec(await vms())![1];
+    const machine = join(store, 'machines', 'node-1');
+    const port = String(JSON.parse(await readFile(join(machine, 'config.json'), 'utf8')).Driver.SSHPort);
+    const storeId = (await readFile(join(store, 'id'), 'utf8')).trim();
+    const cached = join(store, 'cache', 'fake-cloud.vmdk');
+    const disk = join(machine, 'disk.vdi');
+    const seq = calls(sim).slice(from);
+    expect(seq.map((c) => c.argv)).toEqual([
+      ['--version'],
+      ['showvminfo', 'node-1', '--machinereadable'],
+      ['list', 'hostonlyifs'],
+      ['hostonlyif', 'create'],
+      ['hostonlyif', 'ipconfig', 'vboxnet0', '--ip', '192.168.99.1', '--netmask', '255.255.255.0'],
+      ['list', 'dhcpservers'],
+      [
+        'dhcpserver',
+        'add',
+        '--netname',
+        'HostInterfaceNetworking-vboxnet0',
+        '--ip',
+        '192.168.99.2',
+        '--netmask',
+        '255.255.255.0',
+        '--lowerip',
+        '192.168.99.100',
+        '--upperip',
+        '192.168.99.254',
+        '--enable',
+      ],
+      ['createvm', '--name', 'node-1', '--basefolder', machine, '--register'],
+      ['setextradata', uuid, 'swarmup/store', storeId],
+      [
+        'modifyvm',
+        uuid,
+        ...['--ostype', 'Linux26_64', '--firmware', 'bios', '--cpus', '1', '--memory', '1024'],
+        ...['--acpi', 'on', '--ioapic', 'on', '--rtcuseutc', 'on', '--pae', 'on', '--hpet', 'on'],
+        ...['--hwvirtex', 'on', '--nestedpaging', 'on', '--largepages', 'on', '--vtxvpid', 'on'],
+        ...['--cpuhotplug', 'off', '--accelerate3d', 'off'],
+        ...[
+          '--bioslogofadein',
+          'off',
+          '--bioslogofadeout',
+          'off',
+          '--bioslogodisplaytime',
+          '0',
+          '--biosbootmenu',
+          'disabled',
+        ],
+        ...['--boot1', 'disk', '--boot2', 'dvd', '--boot3', 'none', '--boot4', 'none'],
+        ...['--uart1', '0x3F8', '4', '--uartmode1', 'file', join(machine, 'node-1', 'console.log')],
+        ...[
+          '--nic1',
+          'nat',
+          '--nictype1',
+          '82540EM',
+          '--cableconnected1',
+          'on',
+          '--natdnsproxy1',
+          'on',
+          '--natdnshostresolver1',
+          'off',
+        ],
+        ...['--natpf1', `ssh,tcp,127.0.0.1,${port},,22`],
+        ...[
+          '--nic2',
+          'hostonly',
+          '--nictype2',
+          '82540EM',
+          '--nicpromisc2',
+          'deny',
+          '--hostonlyadapter2',
+          'vboxnet0',
+          '--cableconnected2',
+          'on',
+        ],
+      ],
+      [
+        'storagectl',
+        uuid,
+        '--name',
+        'SATA',
+        '--add',
+        'sata',
+        '--controller',
+        'IntelAhci',
+        '--portcount',
+        '2',
+        '--hostiocache',
+        'on',
+        '--bootable',
+        'on',
+      ],
+      ['clonemedium', 'disk', cached, disk, '--format', 'VDI'],
+      ['closemedium', 'disk', cached],
+      ['modifymedium', 'disk', disk, '--resize', '20000'],
+      [
+        'storageattach',
+        uuid,
+        '--storagectl',
+        'SATA',
+        '--port',
+        '0',
+        '--device',
+        '0',
+        '--type',
+        'hdd',
+        '--medium',
+        disk,
+      ],
+      [
+        'storageattach',
+        uuid,
+        '--storagectl',
+        'SATA',
+        '--port',
+        '1',
+        '--device',
+        '0',
+        '--type',
+        'dvddrive',
+        '--medium',
+        join(machine, 'seed.iso'),
+      ],
+      ['sharedfolder', 'add', uuid, '--name', 'work', '--hostpath', work, '--automount'],
+      ['setextradata', uuid, 'VBoxInternal2/SharedFoldersEnableSymlinksCreate/work', '1'],
+      ['showvminfo', uuid, '--machinereadable'],
+      ['startvm', uuid, '--type', 'headless'],
+    ]);
+    // Only the name check failed (the name is free): every other call was accepted.
+    expect(seq.map((c) => c.exit)).toEqual([0, 1, ...Array(seq.length - 2).fill(0)]);
+    // What VirtualBox now holds.
+    const vm = simState(sim).vms.find((v) => v.uuid === uuid)!;
+    expect(vm.attachments.map((a) => `${a.ctl}-${a.port}-${a.device}:${a.type}`)).toEqual([
+      'SATA-0-0:hdd',
+      'SATA-1-0:dvddrive',
+    ]);
+    expect(vm.nics[0].natpf).toEqual([
+      { name: 'ssh', proto: 'tcp', hostIp: '127.0.0.1', hostPort: Number(port), guestIp: '', guestPort: 22 },
+    ]);
+    expect((await vbox(sim, ['list', 'hdds'])).stdout).toMatch(
+      new RegExp(`Location: +${disk}\\nStorage format: VDI\\nCapacity: +20000 MBytes`),
+    );
+    expect(await vmState('node-1')).toBe('running');
+    // The cached image was not left registered (a newer download may replace it).
+    expect((await vbox(sim, ['list', 'hdds'])).stdout).not.toContain(cached);
+  });
+
+  it('the guest: cloud-init user docker with our key, hostname, and the host-only NIC found by its MAC', async () => {
+    const mac = /^macaddress2="(\w+)"$/m.exec(
+      (await vbox(sim, ['showvminfo', 'node-1', '--machinereadable'])).stdout,
+    )![1];
+    const r = await S([
+      'ssh',
+      'node-1',
+      '--',
+      'id -un; hostname; ip -o link show enp0s8; ip -o -4 addr show enp0s8',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const [user, host, link, addr] = r.stdout.trim().split('\n');
+    expect(user).toBe('docker');
+    expect(host).toBe('node-1');
+    expect(link).toContain(`link/ether ${mac.toLowerCase().match(/../g)!.join(':')}`);
+    expect(addr).toMatch(/inet 192\.168\.99\.100\/24/);
+    const cfg = JSON.parse(await readFile(join(store, 'machines', 'node-1', 'config.json'), 'utf8'));
+    expect(cfg.Driver).toMatchObject({
+      IPAddress: '192.168.99.100',
+      HostOnlyMAC: mac,
+      SSHUser: 'docker',
+      SSHPort: expect.any(Number),
+    });
+    // The SSH host key is pinned for the forwarded port.
+    expect(await readFile(join(store, 'machines', 'node-1', 'known_hosts'), 'utf8')).toMatch(
+      new RegExp(`^\\[127\\.0\\.0\\.1\\]:${cfg.Driver.SSHPort} ssh-ed25519 `, 'm'),
+    );
+  });
+
+  it('docker run works through `swarmup env` over the host-only network, with TLS', async () => {
+    const env = parseEnv((await S(['env', 'node-1'])).stdout);
+    expect(env.DOCKER_HOST).toBe('tcp://192.168.99.100:2376');
+    const load = await bash(
+      `docker save ${labImages.httpd} | DOCKER_HOST=${env.DOCKER_HOST} DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=${env.DOCKER_CERT_PATH} docker load`,
+      { DOCKER_HOST: labDockerHost, DOCKER_CONFIG: work },
+    );
+    expect(load.code, load.stderr).toBe(0);
+    const r = await dockerVia('node-1', `run --rm ${labImages.httpd} echo ok`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('ok');
+    const ls = await S(['ls', '--format', '{{.Name}} {{.DriverName}} {{.State}} {{.URL}}']);
+    expect(ls.stdout).toBe('node-1 virtualbox Running tcp://192.168.99.100:2376\n');
+  });
+
+  it('stop (ACPI), start, restart drive the VM through VBoxManage; the engine comes back each time', async () => {
+    const port = Number(
+      JSON.parse(await readFile(join(store, 'machines', 'node-1', 'config.json'), 'utf8')).Driver.SSHPort,
+    );
+    let from = calls(sim).length;
+    const stop = await S(['stop', 'node-1']);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(
+      argvs(from)
+        .filter((a) => a[0] === 'controlvm')
+        .map((a) => a[2]),
+    ).toEqual(['acpipowerbutton']);
+    expect(await vmState('node-1')).toBe('poweroff');
+    expect((await S(['status', 'node-1'])).stdout).toBe('Stopped\n');
+    expect(await listening(port)).toBe(false);
+    // The guest's disk survives a power-off (the lab VM is stopped, not removed).
+    const [guest] = await simGuests(sim);
+    expect((await labDocker(['inspect', '-f', '{{.State.Status}}', guest])).stdout.trim()).toBe('exited');
+
+    from = calls(sim).length;
+    const start = await S(['start', 'node-1']);
+    expect(start.code, start.stderr).toBe(0);
+    expect(argvs(from).map((a) => a[0])).toContain('startvm');
+    expect(await vmState('node-1')).toBe('running');
+    expect(await listening(port)).toBe(true);
+    expect((await dockerVia('node-1', 'version --format {{.Server.Version}}')).code).toBe(0);
+    expect((await dockerVia('node-1', `image inspect ${labImages.httpd} --format ok`)).stdout.trim()).toBe(
+      'ok',
+    );
+
+    from = calls(sim).length;
+    const restart = await S(['restart', 'node-1']);
+    expect(restart.code, restart.stderr).toBe(0);
+    const steps = argvs(from)
+      .filter((a) => ['controlvm', 'startvm'].includes(a[0]))
+      .map((a) => (a[0] === 'startvm' ? 'startvm' : a[2]));
+    expect(steps).toEqual(['acpipowerbutton', 'startvm']);
+    expect(await vmState('node-1')).toBe('running');
+    expect((await dockerVia('node-1', `run --rm ${labImages.httpd} echo again`)).stdout.trim()).toBe('again');
+  });
+
+  it('a guest that ignores the ACPI button is powered off after --virtualbox-shutdown-timeout', async () => {
+    const from = calls(sim).length;
+    const r = await S(['stop', 'node-1'], { VBOXSIM_ACPI: 'ignore' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('did not shut down within 5 s; powering it off');
+    expect(
+      argvs(from)
+        .filter((a) => a[0] === 'controlvm')
+        .map((a) => a[2]),
+    ).toEqual(['acpipowerbutton', 'poweroff']);
+    expect(await vmState('node-1')).toBe('poweroff');
+  });
+
+  it('kill powers off; rm unregisters and deletes the VM with its disk, seed and guest', async () => {
+    expect((await S(['start', 'node-1'])).code).toBe(0);
+    const from = calls(sim).length;
+    const kill = await S(['kill', 'node-1']);
+    expect(kill.code, kill.stderr).toBe(0);
+    expect(
+      argvs(from)
+        .filter((a) => a[0] === 'controlvm')
+        .map((a) => a[2]),
+    ).toEqual(['poweroff']);
+    expect(await vmState('node-1')).toBe('poweroff');
+    const rm_ = await S(['rm', '-y', 'node-1']);
+    expect(rm_.code, rm_.stderr).toBe(0);
+    const last = argvs(from).at(-1)!;
+    expect([last[0], last[2]]).toEqual(['unregistervm', '--delete']);
+    expect(await vms()).toBe('');
+    expect((await vbox(sim, ['list', 'hdds'])).stdout).toBe('');
+    expect(await findFiles(store, '.vdi')).toEqual([]);
+    expect(existsSync(join(store, 'machines', 'node-1'))).toBe(false);
+    expect(await simGuests(sim)).toEqual([]);
+  });
+
+  it('a create that fails halfway rolls back: no registered VM, no disk, one clear error line', async () => {
+    const from = calls(sim).length;
+    const r = await S(['create', '--driver', 'virtualbox', ...imageFlags(), 'node-f'], {
+      VBOXSIM_FAIL: 'storageattach',
+    });
+    expect(r.code).toBe(1);
+    expect(expectOneLineError(r)).toBe(
+      'VBoxManage storageattach failed: storageattach failed (injected by VBOXSIM_FAIL)',
+    );
+    const seq = argvs(from).map((a) => a[0]);
+    const failedAt = seq.indexOf('storageattach');
+    expect(seq.slice(failedAt)).toEqual(['storageattach', 'showvminfo', 'unregistervm', 'closemedium']);
+    expect(argvs(from).at(-1)).toEqual([
+      'closemedium',
+      'disk',
+      join(store, 'machines', 'node-f', 'disk.vdi'),
+      '--delete',
+    ]);
+    expect(await vms()).toBe('');
+    expect((await vbox(sim, ['list', 'hdds'])).stdout).toBe('');
+    expect(await findFiles(work, '.vdi')).toEqual([]);
+    expect(existsSync(join(store, 'machines', 'node-f'))).toBe(false);
+    expect(await simGuests(sim)).toEqual([]);
+  });
+
+  it('a create killed halfway is repaired by running it again', async () => {
+    const from = calls(sim).length;
+    const child = spawn(
+      process.execPath,
+      [bin, 'create', '--driver', 'virtualbox', ...imageFlags(), 'node-k'],
+      {
+        env: { ...process.env, ...simEnv(sim), SWARMUP_STORAGE_PATH: store },
+        stdio: 'ignore',
+      },
+    );
+    // Kill it as soon as the disk exists: the VM is registered, the disk cloned but not yet attached.
+    await eventually(async () => argvs(from).some((a) => a[0] === 'clonemedium'), 60_000);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    expect(await vms()).toMatch(/^"node-k" \{/);
+    const r = await S(['create', '--driver', 'virtualbox', ...imageFlags(), 'node-k']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('Removing VM node-k left by an interrupted create...');
+    expect((await vms()).match(/^"node-k"/gm)).toHaveLength(1);
+    expect((await vbox(sim, ['list', 'hdds'])).stdout.match(/^Location:/gm)).toHaveLength(1);
+    expect((await S(['rm', '-y', 'node-k'])).code).toBe(0);
+    expect(await vms()).toBe('');
+    expect(await findFiles(store, '.vdi')).toEqual([]);
+  });
+
+  it('refuses a name that another VirtualBox VM already has, and leaves that VM alone', async () => {
+    const other = join(work, 'elsewhere');
+    expect((await vbox(sim, ['createvm', '--name', 'taken', '--basefolder', other, '--register'])).code).toBe(
+      0,
+    );
+    const r = await S(['create', '--driver', 'virtualbox', ...imageFlags(), 'taken']);
+    expect(r.code).toBe(3);
+    expect(expectOneLineError(r)).toMatch(
+      /^Error with pre-create check: a VirtualBox VM named "taken" already exists/,
+    );
+    expect(await vms()).toMatch(/^"taken" \{/);
+    expect((await vbox(sim, ['unregistervm', 'taken', '--delete'])).code).toBe(0);
+  });
+});
+
+describe('cluster up --driver virtualbox --managers 1 --workers 2', () => {
+  it('forms a swarm; the machines, created in parallel, share one host-only network made once', async () => {
+    // A host without the host-only network: three creates in parallel must not make three.
+    expect(
+      (await vbox(sim, ['dhcpserver', 'remove', '--netname', 'HostInterfaceNetworking-vboxnet0'])).code,
+    ).toBe(0);
+    expect((await vbox(sim, ['hostonlyif', 'remove', 'vboxnet0'])).code).toBe(0);
+    const from = calls(sim).length;
+    const r = await S([
+      'cluster',
+      'up',
+      'vb',
+      '--driver',
+      'virtualbox',
+      ...imageFlags(),
+      '--managers',
+      '1',
+      '--workers',
+      '2',
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).created.sort()).toEqual(['vb-manager-1', 'vb-worker-1', 'vb-worker-2']);
+    expect(argvs(from).filter((a) => a[0] === 'hostonlyif' && a[1] === 'create')).toHaveLength(1);
+    expect(argvs(from).filter((a) => a[0] === 'dhcpserver')).toHaveLength(1);
+    expect(simState(sim).hostOnlyIfs.map((h) => `${h.name} ${h.ip}`)).toEqual(['vboxnet0 192.168.99.1']);
+    const st = JSON.parse((await S(['cluster', 'status', 'vb', '--json'])).stdout);
+    expect(
+      st.nodes.map((n: { hostname: string; state: string }) => `${n.hostname}:${n.state}`).sort(),
+    ).toEqual(['vb-manager-1:ready', 'vb-worker-1:ready', 'vb-worker-2:ready']);
+    // Members talk over the host-only network: each advertises its 192.168.99.x address.
+    const addrs = await dockerVia(
+      'vb-manager-1',
+      `node ls -q | xargs docker node inspect --format '{{.Status.Addr}}'`,
+    );
+    expect(addrs.code, addrs.stderr).toBe(0);
+    const list = addrs.stdout.trim().split('\n');
+    expect(list).toHaveLength(3);
+    for (const a of list) expect(a).toMatch(/^192\.168\.99\.\d+$/);
+    const labelled = simState(sim).vms.filter((v) => v.extra['swarmup/cluster'] === 'vb');
+    expect(labelled.map((v) => `${v.name}:${v.extra['swarmup/role']}`).sort()).toEqual([
+      'vb-manager-1:manager',
+      'vb-worker-1:worker',
+      'vb-worker-2:worker',
+    ]);
+  });
+
+  it('cluster down from an empty store finds the VMs by their extra data and deletes them', async () => {
+    const empty = join(work, 'empty-store');
+    const r = await swarmup(empty, ['cluster', 'down', 'vb', '--driver', 'virtualbox'], simEnv(sim));
+    expect(r.code, r.stderr).toBe(0);
+    expect(await vms()).toBe('');
+    await eventually(async () => (await simGuests(sim)).length === 0);
+    expect((await vbox(sim, ['list', 'hdds'])).stdout).toBe('');
+    // The first store forgets its records too.
+    const down = await S(['cluster', 'down', 'vb']);
+    expect(down.code, down.stderr).toBe(0);
+    expect((await S(['ls', '-q'])).stdout).toBe('');
+    expect(await findFiles(store, '.vdi')).toEqual([]);
+  });
+});

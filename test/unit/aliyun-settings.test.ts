@@ -1,0 +1,255 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { credentialsFrom, requireCredentials } from '../../drivers/aliyunecs/client.js';
+import { keyPairName, validHostName } from '../../drivers/aliyunecs/driver.js';
+import { aliyunecsPlugin } from '../../drivers/aliyunecs/plugin.js';
+import {
+  adminCidrs,
+  parseCidr,
+  requireAdminCidrs,
+  securityGroupName,
+  settingsFrom,
+  targetFrom,
+} from '../../drivers/aliyunecs/settings.js';
+import {
+  ecsTagFilter,
+  ecsTagParams,
+  labelTags,
+  parseUserTags,
+  resourceTags,
+  slbTagsJson,
+  tagsOf,
+} from '../../drivers/aliyunecs/tags.js';
+import { storableFlags } from '../../src/commands/create-options.js';
+import { UserError } from '../../src/errors.js';
+
+const ENV = [
+  'ALIBABA_CLOUD_ACCESS_KEY_ID',
+  'ALIBABA_CLOUD_ACCESS_KEY_SECRET',
+  'ECS_ACCESS_KEY_ID',
+  'ECS_ACCESS_KEY_SECRET',
+];
+let saved: Record<string, string | undefined>;
+beforeEach(() => {
+  saved = Object.fromEntries(ENV.map((k) => [k, process.env[k]]));
+  for (const k of ENV) delete process.env[k];
+});
+afterEach(() => {
+  for (const k of ENV) {
+    if (saved[k] === undefined) delete process.env[k];
+    else process.env[k] = saved[k];
+  }
+});
+
+const emulator = { 'aliyunecs-api-endpoint': 'http://127.0.0.1:8086' };
+
+describe('aliyunecs flags', () => {
+  it('has the docker-machine flag names and env vars; credentials are secret and never stored', () => {
+    const byName = new Map(aliyunecsPlugin.flags.map((f) => [f.name, f]));
+    for (const n of [
+      'access-key-id',
+      'access-key-secret',
+      'region',
+      'zone',
+      'image-id',
+      'instance-type',
+      'vpc-id',
+      'vswitch-id',
+      'security-group',
+      'internet-max-bandwidth',
+      'system-disk-size',
+      'io-optimized',
+      'slb-id',
+      'tag',
+      'api-endpoint',
+      'admin-cidr',
+    ]) {
+      expect(byName.has(`aliyunecs-${n}`), n).toBe(true);
+    }
+    expect(byName.get('aliyunecs-access-key-id')!.secret).toBe(true);
+    expect(byName.get('aliyunecs-access-key-secret')!.secret).toBe(true);
+    expect(byName.get('aliyunecs-region')!.env).toBe('ECS_REGION');
+    expect(byName.get('aliyunecs-api-endpoint')!.env).toBe('ECS_API_ENDPOINT');
+    const stored = storableFlags(aliyunecsPlugin, {
+      'aliyunecs-access-key-id': 'LTAIkey',
+      'aliyunecs-access-key-secret': 'shh',
+      'aliyunecs-region': 'cn-beijing',
+    });
+    expect(stored).toEqual({ 'aliyunecs-region': 'cn-beijing' });
+  });
+
+  it('settles defaults', () => {
+    const s = settingsFrom({ ...emulator });
+    expect(s).toMatchObject({
+      regionId: 'cn-hangzhou',
+      endpoint: 'http://127.0.0.1:8086',
+      instanceType: 'ecs.g6.large',
+      bandwidth: 1,
+      ioOptimized: 'optimized',
+      tags: {},
+    });
+    expect(s.imageId).toMatch(/^debian_12/);
+    expect(s.systemDiskSize).toBeUndefined();
+    expect(s.slbId).toBeUndefined();
+  });
+
+  it('takes every value', () => {
+    const s = settingsFrom({
+      'aliyunecs-region': 'cn-beijing',
+      'aliyunecs-zone': 'cn-beijing-b',
+      'aliyunecs-image-id': 'img-1',
+      'aliyunecs-instance-type': 'ecs.c6.xlarge',
+      'aliyunecs-vpc-id': 'vpc-1',
+      'aliyunecs-vswitch-id': 'vsw-1',
+      'aliyunecs-security-group': 'web-sg',
+      'aliyunecs-internet-max-bandwidth': 100,
+      'aliyunecs-system-disk-size': 40,
+      'aliyunecs-io-optimized': 'none',
+      'aliyunecs-slb-id': 'lb-abc',
+      'aliyunecs-tag': ['team=web', 'env=prod,tier=1'],
+      'aliyunecs-admin-cidr': ['203.0.113.7', '198.51.100.0/24'],
+      'aliyunecs-api-endpoint': 'https://ecs-vpc.cn-beijing.aliyuncs.com/',
+    });
+    expect(s).toMatchObject({
+      regionId: 'cn-beijing',
+      zoneId: 'cn-beijing-b',
+      imageId: 'img-1',
+      instanceType: 'ecs.c6.xlarge',
+      vpcId: 'vpc-1',
+      vswitchId: 'vsw-1',
+      securityGroup: 'web-sg',
+      bandwidth: 100,
+      systemDiskSize: 40,
+      ioOptimized: 'none',
+      slbId: 'lb-abc',
+      tags: { team: 'web', env: 'prod', tier: '1' },
+      adminCidrs: ['203.0.113.7/32', '198.51.100.0/24'],
+      endpoint: 'https://ecs-vpc.cn-beijing.aliyuncs.com',
+    });
+  });
+
+  it.each([
+    [{ 'aliyunecs-internet-max-bandwidth': 0 }, /--aliyunecs-internet-max-bandwidth "0": expected 1 to 100/],
+    [{ 'aliyunecs-internet-max-bandwidth': 101 }, /expected 1 to 100/],
+    [{ 'aliyunecs-system-disk-size': 10 }, /--aliyunecs-system-disk-size "10": expected 20 to 500/],
+    [{ 'aliyunecs-io-optimized': 'fast' }, /use optimized or none/],
+    [{ 'aliyunecs-region': 'Hangzhou!' }, /invalid --aliyunecs-region/],
+    [{ 'aliyunecs-api-endpoint': 'ftp://x' }, /invalid --aliyunecs-api-endpoint/],
+    [{ 'aliyunecs-api-endpoint': 'http://127.0.0.1:1/path' }, /http\(s\):\/\/host\[:port\]/],
+    [{ 'aliyunecs-security-group': '-bad' }, /invalid --aliyunecs-security-group/],
+    [{ 'aliyunecs-tag': ['novalue'] }, /invalid --aliyunecs-tag "novalue": expected key=value/],
+    [{ 'aliyunecs-tag': ['aliyun-x=1'] }, /may not start with aliyun/],
+    [{ 'aliyunecs-tag': ['swarmup-cluster=x'] }, /swarmup-\* tags are swarmup's own/],
+    [{ 'aliyunecs-admin-cidr': ['10.0.0.0/33'] }, /invalid --aliyunecs-admin-cidr "10.0.0.0\/33"/],
+    [{ 'aliyunecs-admin-cidr': ['300.1.1.1'] }, /invalid --aliyunecs-admin-cidr/],
+  ])('rejects %j with one clear line', (flags, re) => {
+    let err: unknown;
+    try {
+      settingsFrom({ ...emulator, ...flags });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toMatch(re);
+    expect((err as Error).message).not.toContain('\n');
+  });
+
+  it('needs an admin range for the real API; an emulator (plain http) defaults to private ranges', () => {
+    expect(adminCidrs({}, undefined)).toEqual([]);
+    expect(adminCidrs({}, 'https://ecs-vpc.example')).toEqual([]);
+    expect(() => requireAdminCidrs(settingsFrom({}))).toThrow(/--aliyunecs-admin-cidr is required/);
+    const local = adminCidrs({}, 'http://127.0.0.1:9');
+    expect(local).toContain('172.16.0.0/12');
+    expect(local).not.toContain('0.0.0.0/0');
+    expect(adminCidrs({ 'aliyunecs-admin-cidr': '1.2.3.4,1.2.3.4/32' }, undefined)).toEqual(['1.2.3.4/32']);
+    expect(parseCidr('0.0.0.0/0')).toBe('0.0.0.0/0');
+  });
+
+  it('names the security group per cluster, or per machine outside a cluster', () => {
+    expect(securityGroupName({}, 'prod', 'm1')).toBe('swarmup-prod');
+    expect(securityGroupName({}, undefined, 'm1')).toBe('swarmup-m1');
+    expect(securityGroupName({ securityGroup: 'mine' }, 'prod', 'm1')).toBe('mine');
+    expect(targetFrom({})).toEqual({ regionId: 'cn-hangzhou', endpoint: undefined });
+  });
+
+  it('names key pairs per machine and store, and keeps only valid host names', () => {
+    expect(keyPairName('web-1', '0123456789abcdef')).toBe('swarmup-web-1-01234567');
+    expect(keyPairName('web-1')).toBe('swarmup-web-1');
+    expect(validHostName('ali1-manager-1')).toBe(true);
+    expect(validHostName('a')).toBe(false);
+    expect(validHostName('a..b')).toBe(false);
+    expect(validHostName('-ab')).toBe(false);
+  });
+});
+
+describe('aliyunecs credentials', () => {
+  it('come from the flags, then ALIBABA_CLOUD_*, then the legacy ECS_* variables', () => {
+    expect(credentialsFrom({})).toBeUndefined();
+    process.env.ECS_ACCESS_KEY_ID = 'legacy-id';
+    process.env.ECS_ACCESS_KEY_SECRET = 'legacy-secret';
+    expect(credentialsFrom({})).toEqual({ accessKeyId: 'legacy-id', accessKeySecret: 'legacy-secret' });
+    process.env.ALIBABA_CLOUD_ACCESS_KEY_ID = 'new-id';
+    process.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET = 'new-secret';
+    expect(credentialsFrom({})).toEqual({ accessKeyId: 'new-id', accessKeySecret: 'new-secret' });
+    expect(
+      credentialsFrom({ 'aliyunecs-access-key-id': 'flag-id', 'aliyunecs-access-key-secret': 'flag-secret' }),
+    ).toEqual({ accessKeyId: 'flag-id', accessKeySecret: 'flag-secret' });
+  });
+
+  it('missing: one line naming the variables', () => {
+    expect(() => requireCredentials({})).toThrow(
+      /^Aliyun credentials missing: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET/,
+    );
+  });
+});
+
+describe('aliyunecs tags', () => {
+  it('encodes ECS tags as Tag.N pairs, filters, and the SLB JSON list', () => {
+    expect(ecsTagParams({ a: '1', b: '' })).toEqual({
+      Tag: [
+        { Key: 'a', Value: '1' },
+        { Key: 'b', Value: '' },
+      ],
+    });
+    expect(ecsTagParams({})).toEqual({});
+    expect(ecsTagFilter('swarmup-cluster')).toEqual({ Tag: [{ Key: 'swarmup-cluster' }] });
+    expect(ecsTagFilter('swarmup-cluster', 'x')).toEqual({ Tag: [{ Key: 'swarmup-cluster', Value: 'x' }] });
+    expect(JSON.parse(slbTagsJson({ 'swarmup-cluster': 'x' }))).toEqual([
+      { TagKey: 'swarmup-cluster', TagValue: 'x' },
+    ]);
+  });
+
+  it('reads tags back from either response shape', () => {
+    expect(tagsOf({ Tags: { Tag: [{ TagKey: 'k', TagValue: 'v' }] } })).toEqual({ k: 'v' });
+    expect(tagsOf({ Tags: [{ Key: 'k', Value: 'v' }] })).toEqual({ k: 'v' });
+    expect(tagsOf({})).toEqual({});
+  });
+
+  it('turns membership labels into tags and puts swarmup tags last (they win)', () => {
+    expect(labelTags({ 'swarmup.expires': '2030-01-01T00:00:00.000Z', team: 'web' })).toEqual({
+      'swarmup-expires': '2030-01-01T00:00:00.000Z',
+      team: 'web',
+    });
+    const t = resourceTags({
+      user: parseUserTags(['env=prod']),
+      cluster: { name: 'ali1', labels: { 'swarmup.expires': 'soon' } },
+      role: 'worker',
+      storeId: 'abc',
+      machine: 'ali1-worker-1',
+    });
+    expect(t).toEqual({
+      env: 'prod',
+      'swarmup-expires': 'soon',
+      'swarmup-cluster': 'ali1',
+      'swarmup-role': 'worker',
+      'swarmup-machine': 'ali1-worker-1',
+      'swarmup-store': 'abc',
+    });
+  });
+
+  it('refuses more than 20 tags on a resource', () => {
+    const user = parseUserTags(Array.from({ length: 18 }, (_, i) => `k${i}=v`));
+    expect(() => resourceTags({ user, role: 'worker', storeId: 's', machine: 'm' })).toThrow(
+      /too many tags \(21\): Aliyun allows 20/,
+    );
+  });
+});

@@ -1,0 +1,73 @@
+import { describe, it, expect, vi } from 'vitest';
+import { PassThrough } from 'node:stream';
+import { watchAndSync } from '../../src/lb/watch.js';
+
+/** A watch over fake event streams; `streams` are what each (re)connect returned. */
+function setup(o: { failFirstConnect?: boolean; syncFails?: boolean } = {}) {
+  const streams: PassThrough[] = [];
+  const logs: string[] = [];
+  let syncs = 0;
+  let connects = 0;
+  const ctl = new AbortController();
+  const done = watchAndSync({
+    sync: async () => {
+      syncs++;
+      if (o.syncFails) throw new Error('manager gone');
+    },
+    events: async () => {
+      connects++;
+      if (o.failFirstConnect && connects === 1) throw new Error('connect ECONNREFUSED');
+      const s = new PassThrough();
+      streams.push(s);
+      return s;
+    },
+    log: (m) => logs.push(m),
+    debounceMs: 50,
+    maxDelayMs: 200,
+    resyncMs: 0,
+    signal: ctl.signal,
+  });
+  return { streams, logs, syncs: () => syncs, connects: () => connects, stop: () => ctl.abort(), done };
+}
+
+const event = (type: string) => Buffer.from(JSON.stringify({ Type: type, Action: 'update' }) + '\n');
+
+describe('lb sync --watch', () => {
+  it('syncs at start, then once per burst of events (debounced)', async () => {
+    const w = setup();
+    await vi.waitFor(() => expect(w.streams).toHaveLength(1));
+    await vi.waitFor(() => expect(w.syncs()).toBe(1));
+    for (let i = 0; i < 5; i++) w.streams[0].write(event('service'));
+    await vi.waitFor(() => expect(w.syncs()).toBe(2), { timeout: 2_000 });
+    // No more events: no more syncs (checked against a later burst).
+    w.streams[0].write(event('node'));
+    await vi.waitFor(() => expect(w.syncs()).toBe(3), { timeout: 2_000 });
+    w.stop();
+    await w.done;
+    expect(w.syncs()).toBe(3);
+  });
+
+  it('reconnects after the stream ends and re-syncs (events may have been missed)', async () => {
+    const w = setup();
+    await vi.waitFor(() => expect(w.streams).toHaveLength(1));
+    await vi.waitFor(() => expect(w.syncs()).toBe(1));
+    w.streams[0].end();
+    await vi.waitFor(() => expect(w.streams).toHaveLength(2), { timeout: 5_000 });
+    await vi.waitFor(() => expect(w.syncs()).toBe(2), { timeout: 5_000 });
+    expect(w.logs.some((l) => /lost the manager's events/.test(l))).toBe(true);
+    w.stop();
+    await w.done;
+  });
+
+  it('keeps going when a connect or a sync fails, and stops on the signal', async () => {
+    const w = setup({ failFirstConnect: true, syncFails: true });
+    await vi.waitFor(() => expect(w.streams).toHaveLength(1), { timeout: 5_000 });
+    expect(w.logs.some((l) => /cannot follow the manager's events \(connect ECONNREFUSED\)/.test(l))).toBe(
+      true,
+    );
+    await vi.waitFor(() => expect(w.logs.some((l) => /sync failed: manager gone/.test(l))).toBe(true));
+    w.stop();
+    await w.done;
+    expect(w.streams[0].destroyed).toBe(true);
+  });
+});
