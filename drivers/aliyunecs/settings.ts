@@ -4,6 +4,7 @@ import { UserError } from '../../src/errors.js';
 import type { AliyunTarget } from './client.js';
 import { DEFAULTS } from './defaults.js';
 import { parseUserTags, type Tags } from './tags.js';
+import { EMULATOR_ADMIN_CIDRS } from '../../src/driver/admin-range.js';
 
 export interface AliyunSettings extends AliyunTarget {
   zoneId?: string;
@@ -79,7 +80,7 @@ function endpoint(flags: FlagValues): string | undefined {
 export function adminCidrs(flags: FlagValues, endpointUrl: string | undefined): string[] {
   const given = list(flags['aliyunecs-admin-cidr']).map(parseCidr);
   if (given.length) return [...new Set(given)];
-  return endpointUrl?.startsWith('http://') ? [...DEFAULTS.emulatorAdminCidrs] : [];
+  return endpointUrl?.startsWith('http://') ? [...EMULATOR_ADMIN_CIDRS] : [];
 }
 
 /** The admin range check: refused before anything is made (exit 3 in create's pre-create check). */

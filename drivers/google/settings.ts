@@ -4,13 +4,14 @@ import { UserError } from '../../src/errors.js';
 import { parseEndpoint, regionOf } from './api.js';
 import { parseUserLabels } from './labels.js';
 import { GOOGLE_DEFAULTS } from './plugin.js';
+import { EMULATOR_ADMIN_CIDRS } from '../../src/driver/admin-range.js';
 
 export const NAME_RE = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const PROJECT_RE = /^[a-z][-a-z0-9.:]{4,61}[a-z0-9]$|^[a-z][-a-z0-9]{0,61}[a-z0-9]$/;
 const ZONE_RE = /^[a-z]+-[a-z]+\d+-[a-z]$/;
 
 /** Where the admin ports (SSH 22, Docker TLS 2376) are open from when an emulator is used. */
-export const EMULATOR_ADMIN_CIDRS = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '127.0.0.0/8'];
+export { EMULATOR_ADMIN_CIDRS };
 
 export interface OpenPort {
   protocol: 'tcp' | 'udp';

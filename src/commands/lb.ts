@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import Docker from 'dockerode';
-import { clusterMachines, reachableManager } from '../cluster/access.js';
+import { reachableManager } from '../cluster/access.js';
 import { requireClusterRecord, validateClusterName } from '../cluster/record.js';
 import { UserError } from '../errors.js';
 import { desiredListeners, listenerKey } from '../lb/desired.js';
@@ -18,7 +18,7 @@ import type { Listener } from '../lb/model.js';
 import { cloudLoadBalancerFor } from '../lb/cloud.js';
 import { formatPlan, planToJSON } from '../lb/plan.js';
 import { managerEvents, watchAndSync } from '../lb/watch.js';
-import { readSwarm } from '../lb/published.js';
+import { readClusterSwarm } from '../lb/cluster-swarm.js';
 import type { Store } from '../store/store.js';
 import { info } from '../util/log.js';
 import { storeOf } from './common.js';
@@ -56,20 +56,7 @@ async function desiredOf(store: Store, cluster: string, quiet: boolean): Promise
       `cluster "${cluster}" uses the ${rec.Driver} driver; the local load balancer serves only clusters whose nodes this host reaches directly (drivers ${LOCAL_DRIVERS.join(', ')})`,
     );
   }
-  const { machine, endpoint } = await reachableManager(store, cluster);
-  if (!quiet) info(`Reading services, nodes and tasks from ${machine.cfg.Name}...`);
-  let snap;
-  try {
-    snap = await readSwarm(endpoint, async (hostnames) => {
-      const out = new Map<string, string>();
-      for (const m of await clusterMachines(store, cluster)) {
-        if (hostnames.includes(m.cfg.Name)) out.set(m.cfg.Name, await m.driver.getInternalIP());
-      }
-      return out;
-    });
-  } catch (err) {
-    throw new UserError(`cannot read the swarm from ${machine.cfg.Name}: ${(err as Error).message}`);
-  }
+  const snap = await readClusterSwarm(store, cluster, quiet);
   for (const w of snap.warnings) info(`Warning: ${w}`);
   return desiredListeners(snap.services, snap.nodes, snap.tasks);
 }

@@ -22,7 +22,7 @@ import { applySlb } from './apply.js';
 import { isOwned, planSlb, type ClusterInstance, type SlbCurrent, type SlbPlan } from './plan.js';
 import { clusterInstances, readCurrent, scopeOf, type SlbScope } from './read.js';
 import { removeClusterLoadBalancer } from './remove.js';
-import { readClusterSwarm } from './swarm.js';
+import { readClusterSwarm } from '../cluster-swarm.js';
 
 export { removeClusterLoadBalancer } from './remove.js';
 

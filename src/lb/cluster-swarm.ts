@@ -1,9 +1,9 @@
-import { clusterMachines, reachableManager } from '../../cluster/access.js';
-import { UserError } from '../../errors.js';
-import { info } from '../../util/log.js';
-import type { SwarmSnapshot } from '../model.js';
-import { readSwarm } from '../published.js';
-import type { Store } from '../../store/store.js';
+import { clusterMachines, reachableManager } from '../cluster/access.js';
+import { UserError } from '../errors.js';
+import { info } from '../util/log.js';
+import type { SwarmSnapshot } from './model.js';
+import { readSwarm } from './published.js';
+import type { Store } from '../store/store.js';
 
 /** The swarm of a cluster as a load balancer sees it, read from the first manager that answers. */
 export async function readClusterSwarm(store: Store, cluster: string, quiet = false): Promise<SwarmSnapshot> {
