@@ -1,7 +1,6 @@
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import Docker from 'dockerode';
-import { reachableManager } from '../cluster/access.js';
 import { requireClusterRecord, validateClusterName } from '../cluster/record.js';
 import { UserError } from '../errors.js';
 import { desiredListeners, listenerKey } from '../lb/desired.js';
@@ -17,7 +16,7 @@ import { lbContainerName } from '../lb/local/container.js';
 import type { Listener } from '../lb/model.js';
 import { cloudLoadBalancerFor } from '../lb/cloud.js';
 import { formatPlan, planToJSON } from '../lb/plan.js';
-import { managerEvents, watchAndSync } from '../lb/watch.js';
+import { watchCluster } from '../lb/watch.js';
 import { readClusterSwarm } from '../lb/cluster-swarm.js';
 import type { Store } from '../store/store.js';
 import { info } from '../util/log.js';
@@ -68,14 +67,7 @@ export async function sync(opts: SyncOptions, cmd: Command): Promise<void> {
   const cloud = await cloudLoadBalancerFor(store, cluster);
   if (cloud) return cloud.lb.sync(opts, cloud.ctx);
   if (!opts.watch) return syncLocal(opts, cmd);
-  if (opts.dryRun) throw new UserError('--watch and --dry-run do not go together');
-  info(`Watching cluster "${cluster}" (Ctrl-C stops)...`);
-  await watchAndSync({
-    sync: () => syncLocal(opts, cmd),
-    events: managerEvents(async () => (await reachableManager(store, cluster)).endpoint),
-    log: info,
-  });
-  info('Stopped watching.');
+  await watchCluster(store, cluster, opts, () => syncLocal(opts, cmd));
 }
 
 /** One sync of the local haproxy load balancer. */

@@ -4,7 +4,10 @@
  * (tasks starting on other nodes). Ctrl-C (SIGINT) or SIGTERM stops it after the running sync.
  */
 import type { EngineEndpoint } from '../engine/api.js';
-import { oneLine } from '../errors.js';
+import { UserError, oneLine } from '../errors.js';
+import { reachableManager } from '../cluster/access.js';
+import type { Store } from '../store/store.js';
+import { info } from '../util/log.js';
 import { delay } from '../util/async.js';
 import { newEngineClient } from '../swarm/client.js';
 
@@ -127,4 +130,24 @@ export async function watchAndSync(o: WatchOptions): Promise<void> {
     }
     await running;
   }
+}
+
+/**
+ * `lb sync --watch` for any load balancer: sync now, then again whenever the cluster's swarm changes,
+ * until SIGINT or SIGTERM.
+ */
+export async function watchCluster(
+  store: Store,
+  cluster: string,
+  o: { dryRun?: boolean },
+  sync: () => Promise<void>,
+): Promise<void> {
+  if (o.dryRun) throw new UserError('--watch and --dry-run do not go together');
+  info(`Watching cluster "${cluster}" (Ctrl-C stops)...`);
+  await watchAndSync({
+    sync,
+    events: managerEvents(async () => (await reachableManager(store, cluster)).endpoint),
+    log: info,
+  });
+  info('Stopped watching.');
 }

@@ -18,7 +18,7 @@ import { desiredListeners } from '../desired.js';
 import type { Listener, SwarmSnapshot } from '../model.js';
 import { formatPlan, planToJSON } from '../plan.js';
 import { readSwarm } from '../published.js';
-import { managerEvents, watchAndSync } from '../watch.js';
+import { watchCluster } from '../watch.js';
 import { GceLbBackend, readHealthService, readLb } from './backend.js';
 import { HEALTH, desiredLb, lbNames } from './desired.js';
 import type { CurrentLb } from './model.js';
@@ -212,14 +212,7 @@ async function syncOnce(
 export async function sync(o: LbCommandOptions, ctx: LbContext): Promise<void> {
   const s = await setup(ctx);
   if (!o.watch) return syncOnce(o, ctx, s, false);
-  if (o.dryRun) throw new UserError('--watch and --dry-run do not go together');
-  info(`Watching cluster "${ctx.cluster}" (Ctrl-C stops)...`);
-  await watchAndSync({
-    sync: () => syncOnce(o, ctx, s, true),
-    events: managerEvents(async () => (await reachableManager(ctx.store, ctx.cluster)).endpoint),
-    log: (m) => info(m),
-  });
-  info('Stopped watching.');
+  await watchCluster(ctx.store, ctx.cluster, o, () => syncOnce(o, ctx, s, true));
 }
 
 interface PoolMember {

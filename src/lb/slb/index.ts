@@ -7,7 +7,6 @@ import { aliyunecsPlugin } from '../../../drivers/aliyunecs/plugin.js';
 import { targetFrom } from '../../../drivers/aliyunecs/settings.js';
 import { describeHealthStatus } from '../../../drivers/aliyunecs/slb.js';
 import { parseUserTags } from '../../../drivers/aliyunecs/tags.js';
-import { reachableManager } from '../../cluster/access.js';
 import { flagsFromEnv } from '../../cluster/destroy.js';
 import type { FlagValues } from '../../driver/contract.js';
 import { UserError, oneLine } from '../../errors.js';
@@ -17,7 +16,7 @@ import type { LbCommandOptions, LbContext } from '../cloud.js';
 import { desiredListeners, listenerKey } from '../desired.js';
 import type { SwarmSnapshot } from '../model.js';
 import { formatPlan, planToJSON } from '../plan.js';
-import { managerEvents, watchAndSync } from '../watch.js';
+import { watchCluster } from '../watch.js';
 import { applySlb } from './apply.js';
 import { isOwned, planSlb, type ClusterInstance, type SlbCurrent, type SlbPlan } from './plan.js';
 import { clusterInstances, readCurrent, scopeOf, type SlbScope } from './read.js';
@@ -70,14 +69,7 @@ function plan(ctx: Pick<LbContext, 'cluster'>, s: Setup, snap: SwarmSnapshot, cl
 export async function sync(o: LbCommandOptions, ctx: LbContext): Promise<void> {
   const s = await setup(ctx);
   if (!o.watch) return syncOnce(o, ctx, s, false);
-  if (o.dryRun) throw new UserError('--watch and --dry-run do not go together');
-  info(`Watching cluster "${ctx.cluster}" (Ctrl-C stops)...`);
-  await watchAndSync({
-    sync: () => syncOnce(o, ctx, s, true),
-    events: managerEvents(async () => (await reachableManager(ctx.store, ctx.cluster)).endpoint),
-    log: (m) => info(m),
-  });
-  info('Stopped watching.');
+  await watchCluster(ctx.store, ctx.cluster, o, () => syncOnce(o, ctx, s, true));
 }
 
 /** Where a sync prints: the plan (stdout) and progress (stderr). */
