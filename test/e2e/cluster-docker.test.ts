@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { bin } from './helpers.js';
 import { labDocker, labDockerHost, labImages, labUp } from '../lab/lab.js';
-import { bash, parseEnv, swarmup, tempDir } from './helpers.js';
+import { bash, eventually, parseEnv, swarmup, tempDir } from './helpers.js';
 
 const CLUSTER = 'e2ec';
 const IMAGE = labImages.node;
@@ -39,17 +39,6 @@ async function nodeContainers(cluster = CLUSTER): Promise<string[]> {
     'label=swarmup.machine',
   ]);
   return r.stdout.split('\n').filter(Boolean).sort();
-}
-
-/** Retry `fn` until it returns true or `ms` pass (bounded convergence wait, not a sleep). */
-async function eventually(fn: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  let wait = 100;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, wait));
-    wait = Math.min(wait * 2, 2_000);
-  }
 }
 
 beforeAll(async () => {
@@ -122,6 +111,7 @@ describe('cluster up --driver docker --managers 3 --workers 2', () => {
         (await clusterDocker(`service ls --format '{{.Name}} {{.Replicas}}'`)).stdout
           .split('\n')
           .filter((l) => /^(web 5\/5|dns 2\/2)/.test(l)).length === 2,
+      60_000,
     );
     const sync = await swarmup(
       store,
@@ -129,8 +119,10 @@ describe('cluster up --driver docker --managers 3 --workers 2', () => {
       env(),
     );
     expect(sync.code, sync.stderr).toBe(0);
-    await eventually(async () =>
-      (await bash('curl -s --max-time 2 127.0.0.1:18091')).stdout.includes('swarmup-lab httpd OK'),
+    await eventually(
+      async () =>
+        (await bash('curl -s --max-time 2 127.0.0.1:18091')).stdout.includes('swarmup-lab httpd OK'),
+      60_000,
     );
   });
 

@@ -61,3 +61,12 @@ export function run(cmd: string, args: string[]): Promise<string> {
     ),
   );
 }
+
+/** Retry `fn` until it returns true or `ms` pass: a bounded wait on a condition, never a sleep. */
+export async function eventually(fn: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (let wait = 100; !(await fn()); wait = Math.min(wait * 2, 1_000)) {
+    if (Date.now() > end) throw new Error(`condition not met within ${ms / 1000} s`);
+    await new Promise((r) => setTimeout(r, wait));
+  }
+}

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { labUp } from '../lab/lab.js';
 import { buildSimulator, cleanupSim, listening, simLinks, simState, vbox } from '../vbox-sim/index.js';
-import { tempDir } from './helpers.js';
+import { eventually, tempDir } from './helpers.js';
 
 let work: string;
 let sim: string;
@@ -39,14 +39,6 @@ async function banner(port: number): Promise<string> {
     s.once('close', () => resolve(''));
     s.connect(port, '127.0.0.1');
   });
-}
-
-async function eventually(fn: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (let wait = 100; !(await fn()); wait = Math.min(wait * 2, 1_000)) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, wait));
-  }
 }
 
 beforeAll(async () => {
@@ -238,7 +230,7 @@ describe('the VBoxManage simulator answers and refuses like VBoxManage', () => {
     ).toBe(0);
     const start = await V('startvm', 'a', '--type', 'headless');
     expect(start.stdout).toBe('Waiting for VM "a" to power on...\nVM "a" has been successfully started.\n');
-    await eventually(async () => (await banner(port)).startsWith('SSH-2.0-OpenSSH'));
+    await eventually(async () => (await banner(port)).startsWith('SSH-2.0-OpenSSH'), 30_000);
     const locked = await V('modifyvm', 'a', '--memory', '2048');
     expect(errLines(locked.stderr)[0]).toBe(
       "VBoxManage: error: The machine 'a' is already locked by a session (or being locked or unlocked)",
@@ -265,8 +257,9 @@ describe('the VBoxManage simulator answers and refuses like VBoxManage', () => {
     expect((await V('startvm', 'a', '--type', 'headless')).code).toBe(0);
     const pid = simState(sim).vms[0].session!.pid;
     process.kill(-pid, 'SIGKILL');
-    await eventually(async () =>
-      /^VMState="aborted"$/m.test((await V('showvminfo', 'a', '--machinereadable')).stdout),
+    await eventually(
+      async () => /^VMState="aborted"$/m.test((await V('showvminfo', 'a', '--machinereadable')).stdout),
+      30_000,
     );
   });
 });

@@ -24,7 +24,7 @@ import {
   simState,
   vbox,
 } from '../vbox-sim/index.js';
-import { bash, bin, expectOneLineError, parseEnv, swarmup, tempDir } from './helpers.js';
+import { bash, bin, eventually, expectOneLineError, parseEnv, swarmup, tempDir } from './helpers.js';
 
 let work: string;
 let store: string;
@@ -60,15 +60,6 @@ async function dockerVia(machine: string, args: string, storePath = store) {
   const env = await swarmup(storePath, ['env', machine], simEnv(sim));
   expect(env.code, env.stderr).toBe(0);
   return bash(`docker ${args}`, { ...parseEnv(env.stdout), DOCKER_CONFIG: work });
-}
-
-/** Retry until true or the time is up (a bounded wait on a condition, not a sleep). */
-async function eventually(fn: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (let wait = 100; !(await fn()); wait = Math.min(wait * 2, 1_000)) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, wait));
-  }
 }
 
 beforeAll(async () => {
@@ -513,7 +504,7 @@ describe('cluster up --driver virtualbox --managers 1 --workers 2', () => {
     const r = await swarmup(empty, ['cluster', 'down', 'vb', '--driver', 'virtualbox'], simEnv(sim));
     expect(r.code, r.stderr).toBe(0);
     expect(await vms()).toBe('');
-    await eventually(async () => (await simGuests(sim)).length === 0);
+    await eventually(async () => (await simGuests(sim)).length === 0, 30_000);
     expect((await vbox(sim, ['list', 'hdds'])).stdout).toBe('');
     // The first store forgets its records too.
     const down = await S(['cluster', 'down', 'vb']);
