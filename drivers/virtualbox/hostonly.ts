@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { UserError } from '../../src/errors.js';
 import { withLock } from '../../src/store/lock.js';
@@ -140,15 +141,23 @@ export function parseDhcpServers(stdout: string): DhcpServer[] {
   return out;
 }
 
+/** A network the host is on: an interface address, or a connected route (whose address is unknown). */
+export interface HostNet {
+  name: string;
+  /** The interface's address; undefined when known only from the routing table. */
+  address?: string;
+  network: string;
+  prefix: number;
+}
+
 /**
- * Refuse a host-only network that overlaps a host interface that is not VirtualBox's own host-only
+ * Refuse a host-only network that overlaps a host network that is not VirtualBox's own host-only
  * interface for exactly this network, or another host-only network (docker-machine's collision check).
+ * Host networks come from the interfaces' addresses and from the connected routes: an interface that has
+ * lost its carrier (a bridge whose last port went away) is not listed among the interfaces, yet the
+ * kernel still routes the network to it, so every VM on the host-only network would be unreachable.
  */
-export function checkCollisions(
-  net: HostOnlyNet,
-  ifs: HostOnlyIf[],
-  hostIfs: Array<{ name: string; address: string; netmask: string }>,
-): void {
+export function checkCollisions(net: HostOnlyNet, ifs: HostOnlyIf[], hostNets: HostNet[]): void {
   const same = (i: HostOnlyIf) => i.ip === net.ip && i.netmask === net.netmask;
   for (const i of ifs) {
     const p = prefixOf(i.netmask);
@@ -163,30 +172,64 @@ export function checkCollisions(
       );
     }
   }
-  // VirtualBox's interface for this network shows up among the host's interfaces with exactly its
-  // address: one such interface is it, anything else on the network is someone else's.
-  const vboxKeys = new Set(ifs.filter(same).map((i) => `${i.ip}/${i.netmask}`));
-  let ownSeen = false;
-  for (const h of hostIfs) {
-    const p = prefixOf(h.netmask);
-    if (p === undefined || h.address.startsWith('127.')) continue;
-    if (!overlaps(networkOf(h.address, p), p, net.network, net.prefix)) continue;
-    if (vboxKeys.has(`${h.address}/${h.netmask}`) && !ownSeen) {
-      ownSeen = true;
-      continue;
-    }
+  const touching = hostNets.filter(
+    (h) => !h.network.startsWith('127.') && overlaps(h.network, h.prefix, net.network, net.prefix),
+  );
+  // VirtualBox's interface for this network is one host interface on exactly this network: the one with
+  // the adapter's name, else one carrying exactly its address, else one the routes alone show.
+  const names = new Set(ifs.filter(same).map((i) => i.name));
+  const exact = (h: HostNet) => h.network === net.network && h.prefix === net.prefix;
+  const rank = (h: HostNet) => (names.has(h.name) ? 0 : h.address === net.ip ? 1 : h.address ? 3 : 2);
+  const own = names.size
+    ? touching
+        .filter((h) => exact(h) && (h.address === undefined || h.address === net.ip))
+        .sort((a, b) => rank(a) - rank(b))[0]
+    : undefined;
+  const foreign = touching.find((h) => own === undefined || h.name !== own.name);
+  if (foreign) {
     throw new UserError(
-      `--virtualbox-hostonly-cidr ${net.ip}/${net.prefix} conflicts with the host interface ${h.name} (${h.address}/${p}); choose another network`,
+      `--virtualbox-hostonly-cidr ${net.ip}/${net.prefix} conflicts with the host interface ${foreign.name} (${foreign.address ?? foreign.network}/${foreign.prefix}); choose another network or remove that interface`,
     );
   }
 }
 
-function hostInterfaces(): Array<{ name: string; address: string; netmask: string }> {
-  return Object.entries(networkInterfaces()).flatMap(([name, addrs]) =>
-    (addrs ?? [])
-      .filter((a) => a.family === 'IPv4')
-      .map((a) => ({ name, address: a.address, netmask: a.netmask })),
+/** Hex of /proc/net/route (host byte order, little-endian here) to a dotted quad. */
+const routeHexToIp = (hex: string): string =>
+  [0, 1, 2, 3].map((i) => parseInt(hex.slice(6 - 2 * i, 8 - 2 * i), 16)).join('.');
+
+/** Connected (gateway-less, non-default) IPv4 routes of the main table, on Linux. */
+export function parseProcRoutes(text: string): HostNet[] {
+  const out: HostNet[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const [name, dest, , flags, , , , mask] = line.trim().split(/\s+/);
+    if (!name || !mask || !/^[0-9A-Fa-f]{8}$/.test(dest) || !/^[0-9A-Fa-f]{8}$/.test(mask)) continue;
+    const f = parseInt(flags, 16);
+    const prefix = prefixOf(routeHexToIp(mask));
+    if (!(f & 1) || f & 2 || !prefix) continue; // not up, via a gateway, or the default route
+    out.push({ name, network: routeHexToIp(dest), prefix });
+  }
+  return out;
+}
+
+function hostNetworks(): HostNet[] {
+  const out: HostNet[] = Object.entries(networkInterfaces()).flatMap(([name, addrs]) =>
+    (addrs ?? []).flatMap((a) => {
+      const prefix = a.family === 'IPv4' ? prefixOf(a.netmask) : undefined;
+      return prefix === undefined
+        ? []
+        : [{ name, address: a.address, network: networkOf(a.address, prefix), prefix }];
+    }),
   );
+  let routes: HostNet[] = [];
+  try {
+    routes = parseProcRoutes(readFileSync('/proc/net/route', 'utf8'));
+  } catch {
+    /* not Linux */
+  }
+  for (const r of routes) {
+    if (!out.some((h) => h.name === r.name && h.network === r.network && h.prefix === r.prefix)) out.push(r);
+  }
+  return out;
 }
 
 function describeIpConfigError(err: unknown, net: HostOnlyNet): unknown {
@@ -215,7 +258,7 @@ export async function ensureHostOnlyNetwork(
     lockPath,
     async () => {
       const ifs = parseHostOnlyIfs((await vbm.run(['list', 'hostonlyifs'])).stdout);
-      checkCollisions(net, ifs, hostInterfaces());
+      checkCollisions(net, ifs, hostNetworks());
       let name = ifs.find((i) => i.ip === net.ip && i.netmask === net.netmask)?.name;
       if (!name) {
         log(`Creating the host-only network ${net.ip}/${net.prefix}...`);

@@ -4,11 +4,21 @@
  * behind it) to check sessions, locks and the NAT port forward.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { writeFile, mkdir, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { writeFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { labUp } from '../lab/lab.js';
-import { buildSimulator, cleanupSim, listening, simLinks, simState, vbox } from '../vbox-sim/index.js';
+import {
+  buildSimulator,
+  makeSimHome,
+  cleanupSim,
+  listening,
+  removeStaleSimHomes,
+  simLinks,
+  simState,
+  vbox,
+} from '../vbox-sim/index.js';
 import { eventually, tempDir } from './helpers.js';
 
 let work: string;
@@ -45,8 +55,7 @@ beforeAll(async () => {
   await labUp();
   await buildSimulator();
   work = await tempDir('swarmup-vboxsim-');
-  sim = join(work, 'vbox');
-  await mkdir(sim);
+  sim = await makeSimHome(join(work, 'vbox'));
 });
 
 afterAll(async () => {
@@ -261,5 +270,27 @@ describe('the VBoxManage simulator answers and refuses like VBoxManage', () => {
       async () => /^VMState="aborted"$/m.test((await V('showvminfo', 'a', '--machinereadable')).stdout),
       30_000,
     );
+  });
+});
+
+describe('homes of runs that were killed', () => {
+  it('are cleared before a run: their bridges would keep the host-only routes; live homes are kept', async () => {
+    // A home whose owner (a test process) is gone, with a host-only interface on 192.168.99.1/24.
+    const stale = await makeSimHome(join(work, 'stale'));
+    const dead = spawnSync('true').pid!;
+    await writeFile(join(stale, 'owner.pid'), `${dead}\n`);
+    const env = { VBOXSIM_CALLER: 'test' };
+    expect((await vbox(stale, ['hostonlyif', 'create'], env)).code).toBe(0);
+    await writeFile(join(stale, 'networks.conf'), '* 192.168.99.0/24\n');
+    expect(
+      (await vbox(stale, ['hostonlyif', 'ipconfig', 'vboxnet0', '--ip', '192.168.99.1'], env)).code,
+    ).toBe(0);
+    expect(await simLinks(stale)).toHaveLength(1);
+    const ours = await simLinks(sim);
+    expect(ours.length).toBeGreaterThan(0);
+
+    expect(await removeStaleSimHomes()).toEqual([stale]);
+    expect(await simLinks(stale)).toEqual([]);
+    expect(await simLinks(sim)).toEqual(ours);
   });
 });

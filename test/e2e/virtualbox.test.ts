@@ -9,12 +9,13 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { labDocker, labDockerHost, labImages, labUp } from '../lab/lab.js';
 import {
   buildSimulator,
+  makeSimHome,
   calls,
   cleanupSim,
   listening,
@@ -67,8 +68,7 @@ beforeAll(async () => {
   await buildSimulator();
   work = await tempDir('swarmup-vbox-');
   store = join(work, 'store');
-  sim = join(work, 'vbox');
-  await mkdir(sim);
+  sim = await makeSimHome(join(work, 'vbox'));
   // A small stand-in for a cloud image: a sparse VMDK header declaring a 2 GiB disk.
   const img = Buffer.alloc(1 << 20);
   img.write('KDMV', 0, 'latin1');
@@ -103,6 +103,31 @@ describe('virtualbox driver against the VBoxManage simulator', () => {
     expect(await readdir(join(store, 'machines'))).toEqual([]);
     // What a user does (in /etc/vbox/networks.conf):
     await writeFile(join(sim, 'networks.conf'), '* 192.168.99.0/24\n');
+  });
+
+  it('a bridge without carrier that still holds the network (left by a killed run) is refused, naming it', async () => {
+    // Its last port is gone, so it is not among the running interfaces, yet the kernel routes
+    // 192.168.99.0/24 to it: every VM on the host-only network would be unreachable.
+    const br = 'swtstale0';
+    await bash(
+      `ip link add ${br} type bridge && ip link set ${br} up && ip link add ${br}v type veth peer name ${br}p && ` +
+        `ip link set ${br}v master ${br} up && ip addr add 192.168.99.1/24 dev ${br} && ip link del ${br}v`,
+      {},
+    );
+    try {
+      expect((await bash(`ip route show 192.168.99.0/24`, {})).stdout).toContain(`dev ${br}`);
+      const from = calls(sim).length;
+      const r = await S(['create', '--driver', 'virtualbox', ...imageFlags(), 'node-x']);
+      expect(expectOneLineError(r)).toContain(
+        `--virtualbox-hostonly-cidr 192.168.99.1/24 conflicts with the host interface ${br} (192.168.99.0/24); choose another network or remove that interface`,
+      );
+      expect(
+        argvs(from).filter((a) => a[0] !== 'list' && a[0] !== 'showvminfo' && a[0] !== '--version'),
+      ).toEqual([]);
+      expect(await vms()).toBe('');
+    } finally {
+      await bash(`ip link del ${br}`, {});
+    }
   });
 
   it('create: exactly the VBoxManage calls a real VirtualBox needs, in an order it accepts', async () => {

@@ -1,6 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import {
   checkCollisions,
+  parseProcRoutes,
+  type HostNet,
   parseDhcpServers,
   parseHostOnlyCidr,
   parseHostOnlyIfs,
@@ -148,27 +150,54 @@ Individual Configs:   None
 describe('collisions with host networks', () => {
   const net = parseHostOnlyCidr('192.168.99.1/24');
   const ifs = parseHostOnlyIfs(HOSTONLYIFS);
+  const iface = (name: string, address: string, prefix: number): HostNet => ({
+    name,
+    address,
+    network: address.replace(/\.\d+$/, '.0'),
+    prefix,
+  });
 
-  it("VirtualBox's own interface for this network is no collision", () => {
+  it("VirtualBox's own interface for this network is no collision, up or without carrier", () => {
+    expect(() => checkCollisions(net, ifs, [iface('vboxnet11', '192.168.99.1', 24)])).not.toThrow();
+    // No VM running: the interface has no carrier and only the routing table shows it.
     expect(() =>
-      checkCollisions(net, ifs, [{ name: 'vboxnet11', address: '192.168.99.1', netmask: '255.255.255.0' }]),
+      checkCollisions(net, ifs, [{ name: 'vboxnet11', network: '192.168.99.0', prefix: 24 }]),
     ).not.toThrow();
   });
 
   it('a LAN on the same network is', () => {
+    expect(() => checkCollisions(net, ifs, [iface('wlan0', '192.168.99.23', 24)])).toThrow(
+      /conflicts with the host interface wlan0 \(192\.168\.99\.23\/24\)/,
+    );
     expect(() =>
-      checkCollisions(net, ifs, [{ name: 'wlan0', address: '192.168.99.23', netmask: '255.255.255.0' }]),
-    ).toThrow(/conflicts with the host interface wlan0 \(192\.168\.99\.23\/24\)/);
-    expect(() =>
-      checkCollisions(net, [], [{ name: 'eth0', address: '192.168.1.5', netmask: '255.255.0.0' }]),
+      checkCollisions(
+        net,
+        [],
+        [{ name: 'eth0', address: '192.168.1.5', network: '192.168.0.0', prefix: 16 }],
+      ),
     ).toThrow(/eth0/);
   });
 
   it("a second interface with the very same address is not VirtualBox's (a stale bridge, a VPN)", () => {
-    const own = { name: 'vboxnet11', address: '192.168.99.1', netmask: '255.255.255.0' };
-    const stale = { name: 'br-old', address: '192.168.99.1', netmask: '255.255.255.0' };
-    expect(() => checkCollisions(net, ifs, [own, stale])).toThrow(/conflicts with the host interface br-old/);
+    const own = iface('vboxnet11', '192.168.99.1', 24);
+    const stale = iface('br-old', '192.168.99.1', 24);
+    expect(() => checkCollisions(net, ifs, [stale, own])).toThrow(/conflicts with the host interface br-old/);
     expect(() => checkCollisions(net, [], [own])).toThrow(/conflicts with the host interface vboxnet11/);
+  });
+
+  it('a bridge that lost its carrier still holds the route, so it collides too', () => {
+    // What a killed run leaves: its bridge, no ports, the network still routed to it.
+    const stale: HostNet = { name: 'vbs0ceda5n0', network: '192.168.99.0', prefix: 24 };
+    expect(() => checkCollisions(net, [], [stale])).toThrow(
+      /conflicts with the host interface vbs0ceda5n0 \(192\.168\.99\.0\/24\); choose another network or remove that interface/,
+    );
+    // With VirtualBox's own interface up, the stale one is the one named.
+    expect(() =>
+      checkCollisions(net, ifs, [
+        stale,
+        { name: 'vbsfeed01n0', address: '192.168.99.1', network: '192.168.99.0', prefix: 24 },
+      ]),
+    ).toThrow(/host interface vbs0ceda5n0/);
   });
 
   it('another host-only network overlapping it is', () => {
@@ -176,5 +205,20 @@ describe('collisions with host networks', () => {
       { name: 'vboxnet3', ip: '192.168.0.1', netmask: '255.255.0.0', status: 'Up', networkName: 'x' },
     ];
     expect(() => checkCollisions(net, wide, [])).toThrow(/overlaps the host-only network vboxnet3/);
+  });
+
+  it('reads the connected routes of /proc/net/route, not the default or gateway routes', () => {
+    const text = [
+      'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT',
+      'eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0',
+      'swlab0\t00001CAC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0',
+      'vbs0ceda5n0\t0063A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0',
+      'tun0\t0000000A\t0100A8C0\t0003\t0\t0\t0\t000000FF\t0\t0\t0',
+      '',
+    ].join('\n');
+    expect(parseProcRoutes(text)).toEqual([
+      { name: 'swlab0', network: '172.28.0.0', prefix: 16 },
+      { name: 'vbs0ceda5n0', network: '192.168.99.0', prefix: 24 },
+    ]);
   });
 });

@@ -4,6 +4,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labDocker } from '../lab/lab.js';
@@ -27,12 +28,19 @@ function run(
   });
 }
 
-/** Check that `npm run build` compiled the simulator, and clear links a killed run left behind. */
+/** Check that `npm run build` compiled the simulator, and clear what killed runs left behind. */
 export async function buildSimulator(): Promise<void> {
   if (!existsSync(join(root, 'dist', 'test', 'vbox-sim', 'cli.js'))) {
     throw new Error('the VBoxManage simulator is not built: run npm run build first');
   }
-  await removeStaleSimLinks();
+  await removeStaleSimHomes();
+}
+
+/** Make a simulator home owned by this process: once the process is gone, the home counts as stale. */
+export async function makeSimHome(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, OWNER), `${process.pid}\n`);
+  return dir;
 }
 
 /** Environment that makes `VBoxManage` the simulator with state in `home`. */
@@ -97,30 +105,54 @@ export async function listening(port: number): Promise<boolean> {
   return out.trim() !== '';
 }
 
-/**
- * Bridges left on the host by simulator homes that no longer exist (a test run that was killed): they
- * would carry a host-only network's address and collide with the next run's.
- */
-export async function removeStaleSimLinks(): Promise<string[]> {
-  const out = await sh('ip', ['-o', 'link', 'show']);
-  const stale: string[] = [];
-  for (const m of out.matchAll(/^\d+:\s+([^:@\s]+).*\balias vboxsim:(\S+)/gm)) {
-    if (!existsSync(m[2])) stale.push(m[1]);
+const OWNER = 'owner.pid';
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-  for (const l of stale) await sh('ip', ['link', 'del', l]);
+};
+
+/**
+ * Whether a simulator home is still in use: its directory exists and its owner (the test process that
+ * made it) runs, or, for a home made by hand, one of its VM processes runs.
+ */
+function homeInUse(home: string): boolean {
+  if (!existsSync(home)) return false;
+  const owner = join(home, OWNER);
+  if (existsSync(owner)) return alive(Number(readFileSync(owner, 'utf8').trim()));
+  return readState(home).vms.some((vm) => vm.session?.pid !== undefined && alive(vm.session.pid));
+}
+
+/**
+ * Clear what simulator homes no longer in use left on the host (a test run that was killed, or a
+ * session that ended under it): their VM processes, guest containers, bridges and veths. Such a bridge
+ * keeps its host-only network's address and route after its last port is gone, and the next run's
+ * network would be routed to it. Returns the homes cleared.
+ */
+export async function removeStaleSimHomes(): Promise<string[]> {
+  const out = await sh('ip', ['-o', 'link', 'show']);
+  const homes = new Set([...out.matchAll(/\balias vboxsim:(\S+)/g)].map((m) => m[1]));
+  const stale = [...homes].filter((h) => !homeInUse(h));
+  for (const h of stale) await cleanupSim(h);
   return stale;
 }
 
 /** Kill every VM process, remove every guest container and host interface of this simulator home. */
 export async function cleanupSim(home: string): Promise<void> {
   for (const vm of readState(home).vms) {
-    if (vm.session?.pid) {
-      try {
-        process.kill(-vm.session.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
+    const pid = vm.session?.pid;
+    if (pid === undefined) continue;
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue; // gone
     }
+    if (cmdline.includes('vm-process')) process.kill(-pid, 'SIGKILL'); // not a reused pid
   }
   const guests = await simGuests(home);
   if (guests.length) await labDocker(['rm', '-f', '-v', ...guests]);

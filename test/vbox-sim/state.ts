@@ -179,7 +179,13 @@ export function withState<T>(home: string, fn: (st: SimState) => T): T {
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number(readFileSync(lock, { encoding: 'utf8', flag: 'r' }) || '0');
+      let owner: number;
+      try {
+        owner = Number(readFileSync(lock, { encoding: 'utf8', flag: 'r' }) || '0');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile: try again
+        throw e;
+      }
       if (owner && !pidAlive(owner)) rmSync(lock, { force: true });
       else if (Date.now() > end) throw new Error(`simulator state is locked by pid ${owner}`);
       else sleepSync(wait);
