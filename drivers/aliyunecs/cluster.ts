@@ -21,6 +21,7 @@ import { isGone, waitInstance } from './poller.js';
 import { requireAdminCidrs, securityGroupName, settingsFrom, targetFrom } from './settings.js';
 import { describeLoadBalancers } from './slb.js';
 import { TAG, resourceTags, tagsOf } from './tags.js';
+import { laterExpiry } from '../../src/driver/expiry.js';
 
 const DELETE_DEADLINE_MS = 5 * 60_000;
 
@@ -41,7 +42,7 @@ export async function discoverClusters(flags: FlagValues): Promise<DiscoveredClu
     if (!name) return;
     const d = clusters.get(name) ?? { name, driver: 'aliyunecs', machines: [] };
     if (machine && !d.machines.includes(machine)) d.machines.push(machine);
-    d.expiresAt ??= tags[TAG.expires];
+    d.expiresAt = laterExpiry(d.expiresAt, tags[TAG.expires]);
     clusters.set(name, d);
   };
   for (const i of instances) note(tagsOf(i), i.InstanceName ?? i.InstanceId);

@@ -1,6 +1,7 @@
 import type { DiscoveredCluster, FlagValues } from '../../src/driver/contract.js';
 import { apiMessage, engineAddressFromEnv, engineClient, engineError, statusOf } from './engine.js';
 import { forgetNetwork } from './network.js';
+import { laterExpiry } from '../../src/driver/expiry.js';
 
 /**
  * Label-based views of the engine named by the environment (DOCKER_HOST...), so `cluster down --all`
@@ -24,7 +25,7 @@ export async function discoverClusters(_flags: FlagValues): Promise<DiscoveredCl
       if (!name) continue;
       const d = clusters.get(name) ?? { name, driver: 'docker', machines: [] };
       d.machines.push(c.Labels['swarmup.machine'] ?? c.Names[0]?.replace(/^\//, ''));
-      d.expiresAt ??= c.Labels['swarmup.expires'];
+      d.expiresAt = laterExpiry(d.expiresAt, c.Labels['swarmup.expires']);
       clusters.set(name, d);
     }
     for (const d of clusters.values()) d.machines.sort();

@@ -13,6 +13,7 @@ import { ensureOwnerFirewalls } from './firewall.js';
 import { LABEL, decodeExpiry, ownedBy, parseOwner } from './labels.js';
 import { requireAdminCidrs, settingsFromFlags } from './settings.js';
 import { GOOGLE_DEFAULTS } from './plugin.js';
+import { laterExpiry } from '../../src/driver/expiry.js';
 
 /** Project, zone and endpoint from the flags, or undefined when there is no project to look in. */
 function access(flags: FlagValues): { project: string; zone: string; endpoint?: string } | undefined {
@@ -74,7 +75,7 @@ export async function discoverClusters(flags: FlagValues): Promise<DiscoveredClu
     if (!name || !labelIs(i, LABEL.managed, 'true')) continue;
     const d = entry(name);
     d.machines.push(i.labels?.[LABEL.machine] || String(i.name));
-    d.expiresAt ??= decodeExpiry(i.labels?.[LABEL.expires]);
+    d.expiresAt = laterExpiry(d.expiresAt, decodeExpiry(i.labels?.[LABEL.expires]));
   }
   // What an interrupted `cluster down` left: rules of a cluster without instances.
   for (const f of firewalls) {

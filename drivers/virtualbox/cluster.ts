@@ -5,6 +5,7 @@ import type { DiscoveredCluster, FlagValues } from '../../src/driver/contract.js
 import { mapBounded } from '../../src/util/async.js';
 import { VBoxManage, isMachineNotFound, isNotRunning } from './vboxmanage.js';
 import { parseExtraData, parseVmInfo, parseVmList } from './vminfo.js';
+import { laterExpiry } from '../../src/driver/expiry.js';
 
 interface LabelledVm {
   name: string;
@@ -39,7 +40,7 @@ export async function discoverClusters(flags: FlagValues): Promise<DiscoveredClu
     const name = vm.extra['swarmup/cluster'];
     const d = clusters.get(name) ?? { name, driver: 'virtualbox', machines: [] };
     d.machines.push(vm.name);
-    d.expiresAt ??= vm.extra['swarmup/label/swarmup.expires'];
+    d.expiresAt = laterExpiry(d.expiresAt, vm.extra['swarmup/label/swarmup.expires']);
     clusters.set(name, d);
   }
   for (const d of clusters.values()) d.machines.sort();

@@ -185,7 +185,7 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
       key: 'swarm',
       title: 'Swarm',
       run: async (log) => {
-        const r = await bootstrapSwarm(await members(), { log, parallel: spec.parallel });
+        const r = await bootstrapSwarm(await members(), { log, parallel: spec.parallel, repair: true });
         result.initialized = r.initialized;
         result.joined = r.joined;
       },

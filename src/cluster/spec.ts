@@ -120,7 +120,12 @@ export function mergeSpec(defaults: ClusterSpec, file: SpecFromFile, flags: Spec
       ...defined(file.driverOptions),
       ...defined(flags.driverOptions),
     },
-    engine: { ...emptyEngineOptions(), ...defined(file.engine), ...defined(flags.engine) } as EngineOptions,
+    engine: {
+      ...emptyEngineOptions(),
+      ...defined(defaults.engine),
+      ...defined(file.engine),
+      ...defined(flags.engine),
+    } as EngineOptions,
     labels: { ...defaults.labels, ...file.labels, ...flags.labels },
   };
   if (!spec.driver) throw new UserError('--driver is required (or spec.driver in the cluster file)');
@@ -131,6 +136,8 @@ export function mergeSpec(defaults: ClusterSpec, file: SpecFromFile, flags: Spec
     );
   }
   if (spec.workers < 0) throw new UserError('--workers cannot be negative');
+  if (!Number.isInteger(spec.parallel) || spec.parallel < 1)
+    throw new UserError(`--parallel ${spec.parallel}: give at least 1 (machines made at once)`);
   if (spec.ttl) parseDuration(spec.ttl, '--ttl');
   return spec;
 }

@@ -30,8 +30,9 @@ export function registerCluster(program: Command, argv: string[]): void {
     .option('--workers <n>', 'worker nodes', toInt)
     .option('--parallel <n>', 'machines created and provisioned at once (default 8)', toInt)
     .option('-f, --file <path>', 'cluster file (YAML, kind: Cluster); "-" reads stdin; flags override it')
+    .option('--wait', 'wait until every node is Ready (the default)')
     .option('--no-wait', 'do not wait until every node is Ready')
-    .option('--timeout <duration>', 'how long to wait for Ready nodes', '5m')
+    .option('--timeout <duration>', 'how long to wait for Ready nodes (s, m, h)', '5m')
     .option('--retain', 'keep the machines of a failed new cluster, for debugging')
     .option(
       '--ttl <duration>',

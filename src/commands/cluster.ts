@@ -34,7 +34,8 @@ interface UpFlags extends EngineFlagOptions {
   workers?: number;
   parallel?: number;
   file?: string;
-  wait: boolean;
+  /** Undefined unless --wait or --no-wait was given: waiting is the default. */
+  wait?: boolean;
   timeout: string;
   retain?: boolean;
   ttl?: string;
@@ -123,13 +124,13 @@ function printUpSummary(r: UpResult, spec: ClusterSpec, seconds: number): void {
 async function runUp(
   store: ReturnType<typeof storeOf>,
   spec: ClusterSpec,
-  o: { wait: boolean; timeout: string; retain?: boolean; json?: boolean },
+  o: { wait?: boolean; timeout: string; retain?: boolean; json?: boolean },
 ) {
   const t0 = Date.now();
   const result = await clusterUp({
     store,
     spec,
-    wait: o.wait,
+    wait: o.wait !== false,
     timeoutMs: parseDuration(o.timeout, '--timeout'),
     retain: !!o.retain,
     interactive: o.json ? false : undefined,
@@ -172,7 +173,7 @@ export async function scale(
     {},
     { managers: o.managers, workers: o.workers },
   );
-  await runUp(store, spec, { wait: true, timeout: '5m', json: o.json });
+  await runUp(store, spec, { timeout: '5m', json: o.json });
 }
 
 export async function down(
@@ -330,14 +331,18 @@ export async function prune(o: { expired?: boolean; dryRun?: boolean }, cmd: Com
   const store = storeOf(cmd);
   const now = Date.now();
   const expired = new Map<string, string>();
-  for (const r of await listClusterRecords(store)) {
+  // The store's record is the truth where there is one (a re-run may have moved the expiry, which
+  // labels fixed at creation cannot follow); labels speak for clusters this store does not know.
+  const records = await listClusterRecords(store);
+  for (const r of records) {
     if (r.ExpiresAt && Date.parse(r.ExpiresAt) <= now) expired.set(r.Name, r.Driver);
   }
+  const known = new Set(records.map((r) => r.Name));
   for (const plugin of drivers) {
     const mod = await plugin.load();
     const found = await mod.discoverClusters?.(flagsFromEnv(plugin)).catch(() => []);
     for (const c of found ?? [])
-      if (c.expiresAt && Date.parse(c.expiresAt) <= now) expired.set(c.name, c.driver);
+      if (!known.has(c.name) && c.expiresAt && Date.parse(c.expiresAt) <= now) expired.set(c.name, c.driver);
   }
   if (expired.size === 0) {
     info('No expired clusters.');

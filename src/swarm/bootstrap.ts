@@ -8,7 +8,15 @@ import { engineRequest, type EngineEndpoint, type EngineResponse } from '../engi
 import { UserError, oneLine } from '../errors.js';
 import { delay, mapBounded, retryUntil } from '../util/async.js';
 import { ENGINE_TIMEOUT_MS, engineClient } from './client.js';
-import { isAlreadyInSwarm, isNoSuchNode, isNotInSwarm, isTransient, wrapEngineError } from './errors.js';
+import {
+  EngineApiError,
+  isAlreadyInSwarm,
+  isNoSuchNode,
+  isNotInRaft,
+  isNotInSwarm,
+  isTransient,
+  wrapEngineError,
+} from './errors.js';
 import {
   SWARM_PORT,
   chooseBootstrapManager,
@@ -393,7 +401,14 @@ export async function setNodeRole(
  */
 export async function removeNode(manager: EngineEndpoint, hostname: string): Promise<void> {
   for (const n of matchNodes(await rawNodes(manager), hostname)) {
-    if (n.Spec?.Role === 'manager' || n.ManagerStatus) await setNodeRole(manager, n.ID, 'worker');
+    if (n.Spec?.Role === 'manager' || n.ManagerStatus) {
+      try {
+        await setNodeRole(manager, n.ID, 'worker');
+      } catch (err) {
+        // A manager that a forced new cluster dropped from raft has nothing left to demote.
+        if (!isNotInRaft(err)) throw err;
+      }
+    }
     try {
       await callRetrying(manager, `removing node ${hostname}`, (d) =>
         d.getNode(n.ID).remove({ force: true }),
@@ -451,6 +466,86 @@ export async function waitNodesReady(
   }
 }
 
+/** How long a manager may go without a raft leader (an election in progress) before quorum is lost. */
+const ELECTION_MS = 20_000;
+
+/** Does the swarm have a raft leader? Waits out an election; false once none comes. */
+async function hasLeader(manager: EngineEndpoint): Promise<boolean> {
+  return (await raftNodes(manager)) !== undefined;
+}
+
+/** The node list, or undefined when the swarm has no leader (after waiting out an election). */
+async function raftNodes(manager: EngineEndpoint): Promise<RawNode[] | undefined> {
+  try {
+    return (await callRetrying(
+      manager,
+      'listing swarm nodes',
+      (d) => d.listNodes(),
+      ELECTION_MS,
+    )) as RawNode[];
+  } catch (err) {
+    if (err instanceof EngineApiError && /does not have a leader/i.test(err.detail)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Has the swarm lost its raft quorum? Either it has no leader, or at most half of its raft managers
+ * are still alive. A raft manager is known dead when the leader finds it unreachable, or when it is a
+ * member made again (same hostname, no swarm state): the leader notices that only after its heartbeat
+ * timeout and keeps answering reads meanwhile, while every join, which needs a quorum, fails.
+ */
+async function quorumLost(
+  manager: EngineEndpoint,
+  members: readonly SwarmMember[],
+  before: readonly LocalSwarmState[],
+): Promise<boolean> {
+  const nodes = await raftNodes(manager);
+  if (!nodes) return true;
+  const remade = new Set(members.filter((_, i) => before[i].state === 'inactive').map((m) => m.name));
+  const raft = nodes.filter((n) => n.ManagerStatus);
+  const dead = raft.filter(
+    (n) => n.ManagerStatus?.Reachability === 'unreachable' || remade.has(n.Description?.Hostname ?? ''),
+  );
+  return (raft.length - dead.length) * 2 <= raft.length;
+}
+
+/**
+ * The manager at `index` runs but its swarm has no leader: most managers are gone. When it is the only
+ * surviving manager among the members (the others were made again, or are workers), restart raft from
+ * its state with `--force-new-cluster`, as Docker's own recovery does; services and workers carry on.
+ * With other old managers still running, choosing which state wins is the user's call.
+ */
+async function recoverQuorum(
+  members: readonly SwarmMember[],
+  before: readonly LocalSwarmState[],
+  index: number,
+  log: (m: string) => void,
+): Promise<void> {
+  const survivor = members[index];
+  const clusterId = before[index].clusterId;
+  const others = members.filter(
+    (_, i) => i !== index && before[i].isManager && before[i].clusterId === clusterId,
+  );
+  if (others.length)
+    throw new UserError(
+      `the swarm has lost its raft quorum: no leader among ${[survivor, ...others].map((m) => m.name).join(', ')}; ` +
+        `run "docker swarm init --force-new-cluster" on the manager whose state should win, then "swarmup cluster up" again`,
+    );
+  log(
+    `The swarm has no leader: its other managers are gone. Restarting raft on ${survivor.name} ` +
+      `(docker swarm init --force-new-cluster); services and workers are kept`,
+  );
+  await call(survivor.endpoint, `swarm init --force-new-cluster on ${survivor.name}`, (d) =>
+    d.swarmInit({ ListenAddr: LISTEN_ADDR, AdvertiseAddr: survivor.advertiseAddr, ForceNewCluster: true }),
+  );
+  await waitUntil(
+    `${survivor.name} did not become the leader of the recovered swarm`,
+    () => hasLeader(survivor.endpoint),
+    SETTLE_MS,
+  );
+}
+
 /** Settle `fn` over items with bounded concurrency; failures are collected, not thrown. */
 async function settleBounded<T, R>(
   items: readonly T[],
@@ -486,7 +581,16 @@ function validateMembers(members: readonly SwarmMember[]): void {
  */
 export async function bootstrapSwarm(
   members: SwarmMember[],
-  opts: { log: (m: string) => void; parallel?: number },
+  opts: {
+    log: (m: string) => void;
+    parallel?: number;
+    /**
+     * The members are one cluster's own machines, so a swarm that lost its managers is theirs to
+     * repair: workers left behind by managers that are all gone leave it and join a new swarm, and a
+     * lone surviving manager that lost its raft quorum starts a new cluster from its own state.
+     */
+    repair?: boolean;
+  },
 ): Promise<{ initialized: boolean; joined: string[] }> {
   validateMembers(members);
   let changed = false;
@@ -497,15 +601,22 @@ export async function bootstrapSwarm(
   const parallel = Math.max(1, opts.parallel ?? 8);
 
   const before = await mapBounded(members, parallel, (m) => settledState(m.endpoint));
-  const { index, init } = chooseBootstrapManager(members, before);
+  const { index, init, orphans } = chooseBootstrapManager(members, before, { reclaimOrphans: opts.repair });
   const leader = members[index];
   let control = leader.endpoint;
   let initialized = false;
+  for (const i of orphans) {
+    log(`${members[i].name} is a worker of a swarm whose managers are all gone: it leaves it`);
+    await leaveSwarm(members[i].endpoint, true);
+    before[i] = await settledState(members[i].endpoint);
+  }
   if (init) {
     log(`Initializing a swarm on ${leader.name} (advertising ${leader.advertiseAddr})`);
     initialized = (await initSwarm(leader)).created;
   } else {
     opts.log(`Using the existing swarm managed by ${leader.name}`);
+    if (opts.repair && (await quorumLost(control, members, before)))
+      await recoverQuorum(members, before, index, log);
   }
 
   const tokens = await joinTokens(control);

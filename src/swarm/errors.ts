@@ -105,3 +105,8 @@ export function isNoSuchNode(err: unknown): boolean {
     (err instanceof EngineApiError && err.statusCode === 404) || /node .* not found/i.test(detailOf(err))
   );
 }
+
+/** A manager entry that raft no longer has (dropped by `swarm init --force-new-cluster`). */
+export function isNotInRaft(err: unknown): boolean {
+  return /can't find manager in raft memberlist/i.test(detailOf(err));
+}

@@ -127,13 +127,16 @@ export interface MemberLike {
 
 /**
  * Where the swarm comes from: an existing manager among the members (a re-run converges on it) or a
- * fresh `swarm init` on the first declared manager. Refuses members spread over several swarms, a
- * member that is only a worker of a swarm none of the members manages, and locked or broken daemons.
+ * fresh `swarm init` on the first declared manager. Refuses members spread over several swarms and
+ * locked or broken daemons. A member that is only a worker of a swarm none of the members manages is
+ * refused too, unless `reclaimOrphans` (a cluster whose managers were all lost and made again): such
+ * members are listed in `orphans`, to leave that swarm and join the new one.
  */
 export function chooseBootstrapManager(
   members: readonly MemberLike[],
   states: readonly LocalSwarmState[],
-): { index: number; init: boolean } {
+  opts: { reclaimOrphans?: boolean } = {},
+): { index: number; init: boolean; orphans: number[] } {
   if (members.length !== states.length) throw new Error('one state per member');
   members.forEach((m, i) => {
     const s = states[i];
@@ -154,17 +157,17 @@ export function chooseBootstrapManager(
           .join(', ')}`,
       );
     const declared = managers.find(({ i }) => members[i].role === 'manager') ?? managers[0];
-    return { index: declared.i, init: false };
+    return { index: declared.i, init: false, orphans: [] };
   }
-  const orphan = states.findIndex((s) => s.state === 'active');
-  if (orphan >= 0)
+  const orphans = states.flatMap((s, i) => (s.state === 'active' ? [i] : []));
+  if (orphans.length && !opts.reclaimOrphans)
     throw new UserError(
-      `${members[orphan].name} is a worker of a swarm that none of these machines manages; ` +
+      `${members[orphans[0]].name} is a worker of a swarm that none of these machines manages; ` +
         `run "docker swarm leave" on it first`,
     );
   const first = members.findIndex((m) => m.role === 'manager');
   if (first < 0) throw new UserError('a swarm needs at least one manager');
-  return { index: first, init: true };
+  return { index: first, init: true, orphans };
 }
 
 /** Labels to set so that a node carries `want`; undefined when it already does. */

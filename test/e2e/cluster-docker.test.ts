@@ -41,6 +41,13 @@ async function nodeContainers(cluster = CLUSTER): Promise<string[]> {
   return r.stdout.split('\n').filter(Boolean).sort();
 }
 
+/** `HOSTNAME MANAGER-STATUS` of the managers, sorted. */
+async function managerLines(): Promise<string[]> {
+  const r = await clusterDocker(`node ls --filter role=manager --format '{{.Hostname}} {{.ManagerStatus}}'`);
+  expect(r.code, r.stderr).toBe(0);
+  return r.stdout.trim().split('\n').sort();
+}
+
 beforeAll(async () => {
   await labUp();
   work = await tempDir('swarmup-cluster-');
@@ -50,7 +57,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await swarmup(store, ['cluster', 'down', CLUSTER, '--driver', 'docker'], env());
-  await swarmup(store, ['cluster', 'down', 'e2ek', '--driver', 'docker'], env());
+  for (const c of ['e2ek', 'e2et', 'e2eu'])
+    await swarmup(store, ['cluster', 'down', c, '--driver', 'docker'], env());
 });
 
 describe('cluster up --driver docker --managers 3 --workers 2', () => {
@@ -69,6 +77,9 @@ describe('cluster up --driver docker --managers 3 --workers 2', () => {
         '3',
         '--workers',
         '2',
+        '--engine-label',
+        'tier=e2e',
+        '--wait',
         '--json',
       ],
       env(),
@@ -93,6 +104,50 @@ describe('cluster up --driver docker --managers 3 --workers 2', () => {
     expect(st.nodes.filter((n: { role: string }) => n.role === 'manager')).toHaveLength(3);
     const ls = await swarmup(store, ['cluster', 'ls', '--json'], env());
     expect(JSON.parse(ls.stdout)).toMatchObject([{ name: CLUSTER, managers: 3, workers: 2, ready: '5/5' }]);
+    const text = await swarmup(store, ['cluster', 'status', CLUSTER], env());
+    const rows = text.stdout.trim().split('\n');
+    expect(rows[0].split(/\s+/)).toEqual([
+      'HOSTNAME',
+      'ROLE',
+      'LEADER',
+      'AVAILABILITY',
+      'STATE',
+      'ENGINE',
+      'ADDRESS',
+    ]);
+    expect(rows.filter((l) => /^e2ec-manager-\d\s+manager\s+Leader\s+active\s+ready\s/.test(l))).toHaveLength(
+      1,
+    );
+    expect(
+      rows.filter((l) => /^e2ec-manager-\d\s+manager\s+Reachable\s+active\s+ready\s/.test(l)),
+    ).toHaveLength(2);
+    expect(
+      rows.filter((l) => /^e2ec-worker-\d\s+worker\s+-\s+active\s+ready\s+\S+\s+172\./.test(l)),
+    ).toHaveLength(2);
+  });
+
+  it('cluster env --docker-context makes a docker context that reaches the swarm', async () => {
+    const e = await swarmup(store, ['cluster', 'env', CLUSTER, '--docker-context'], {
+      ...env(),
+      DOCKER_CONFIG: work,
+    });
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stderr).toContain(`docker context "swarmup-${CLUSTER}"`);
+    const ls = await bash(`docker --context swarmup-${CLUSTER} node ls --format '{{.Hostname}}'`, {
+      DOCKER_CONFIG: work,
+      DOCKER_HOST: '',
+    });
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.stdout.trim().split('\n')).toHaveLength(5);
+    // A second run updates the context instead of failing on it.
+    expect(
+      (
+        await swarmup(store, ['cluster', 'env', CLUSTER, '--docker-context'], {
+          ...env(),
+          DOCKER_CONFIG: work,
+        })
+      ).code,
+    ).toBe(0);
   });
 
   it('deploys a global host-mode httpd and a replicated dnsrr service; lb sync serves the page', async () => {
@@ -156,6 +211,11 @@ describe('cluster up --driver docker --managers 3 --workers 2', () => {
     const upR = await swarmup(store, ['cluster', 'scale', CLUSTER, '--workers', '3', '--json'], env());
     expect(upR.code, upR.stderr).toBe(0);
     expect(JSON.parse(upR.stdout).created).toEqual(['e2ec-worker-3']);
+    // The new machine gets the engine options the cluster was made with.
+    const labels = await clusterDocker(
+      `node inspect e2ec-worker-3 --format '{{json .Description.Engine.Labels}}'`,
+    );
+    expect(JSON.parse(labels.stdout)).toMatchObject({ tier: 'e2e' });
     const down = await swarmup(store, ['cluster', 'scale', CLUSTER, '--workers', '2', '--json'], env());
     expect(down.code, down.stderr).toBe(0);
     expect(JSON.parse(down.stdout).removed).toEqual(['e2ec-worker-3']);
@@ -182,8 +242,59 @@ describe('cluster up --driver docker --managers 3 --workers 2', () => {
     expect(result.created).toEqual(['e2ec-worker-2']);
     expect(result.unchanged).toHaveLength(4);
     const ls = await clusterDocker(`node ls --format '{{.Hostname}} {{.Status}}'`);
-    expect(ls.stdout).toMatch(/^e2ec-worker-2 Ready$/m);
+    expect(ls.stdout.trim().split('\n').sort()).toEqual([
+      'e2ec-manager-1 Ready',
+      'e2ec-manager-2 Ready',
+      'e2ec-manager-3 Ready',
+      'e2ec-worker-1 Ready',
+      'e2ec-worker-2 Ready',
+    ]);
     expect(await nodeContainers()).toHaveLength(5);
+  });
+
+  it('scales managers down to one and back to three', async () => {
+    const one = await swarmup(store, ['cluster', 'scale', CLUSTER, '--managers', '1', '--json'], env());
+    expect(one.code, one.stderr).toBe(0);
+    expect(JSON.parse(one.stdout).removed.sort()).toEqual(['e2ec-manager-2', 'e2ec-manager-3']);
+    expect(await managerLines()).toEqual(['e2ec-manager-1 Leader']);
+    const three = await swarmup(store, ['cluster', 'scale', CLUSTER, '--managers', '3', '--json'], env());
+    expect(three.code, three.stderr).toBe(0);
+    expect(JSON.parse(three.stdout).created.sort()).toEqual(['e2ec-manager-2', 'e2ec-manager-3']);
+    const managers = await managerLines();
+    expect(managers.map((l) => l.split(' ')[0])).toEqual([
+      'e2ec-manager-1',
+      'e2ec-manager-2',
+      'e2ec-manager-3',
+    ]);
+    expect(managers.map((l) => l.split(' ')[1]).sort()).toEqual(['Leader', 'Reachable', 'Reachable']);
+    expect(await nodeContainers()).toHaveLength(5);
+  });
+
+  it('recovers a swarm that lost two of its three managers, keeping its services', async () => {
+    for (const m of ['swarmup-e2ec-manager-2', 'swarmup-e2ec-manager-3']) {
+      const rm = await labDocker(['rm', '-f', '-v', m]);
+      expect(rm.code, rm.stderr).toBe(0);
+    }
+    const r = await swarmup(store, ['cluster', 'up', CLUSTER, '--json'], env());
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).created.sort()).toEqual(['e2ec-manager-2', 'e2ec-manager-3']);
+    expect(r.stderr).toContain('docker swarm init --force-new-cluster');
+    expect((await managerLines()).map((l) => l.split(' ')[1]).sort()).toEqual([
+      'Leader',
+      'Reachable',
+      'Reachable',
+    ]);
+    const ls = await clusterDocker(`node ls --format '{{.Hostname}} {{.Status}}'`);
+    expect(ls.stdout.trim().split('\n')).toHaveLength(5);
+    expect(
+      ls.stdout
+        .trim()
+        .split('\n')
+        .every((l) => l.endsWith(' Ready')),
+    ).toBe(true);
+    // Raft state survived: the services deployed before the loss are still there.
+    const svc = await clusterDocker(`service ls --format '{{.Name}}'`);
+    expect(svc.stdout.split('\n')).toEqual(expect.arrayContaining(['web', 'dns']));
   });
 
   it('cluster down leaves no container, network or volume with the cluster label', async () => {
@@ -203,48 +314,123 @@ describe('cluster up --driver docker --managers 3 --workers 2', () => {
 });
 
 describe('interrupted cluster up', () => {
-  it('SIGKILL in the middle, then a re-run converges with nothing duplicated or leaked', async () => {
-    const args = [
-      'cluster',
-      'up',
-      'e2ek',
-      '--driver',
-      'docker',
-      '--docker-image',
-      IMAGE,
-      '--managers',
-      '1',
-      '--workers',
-      '2',
-    ];
-    const child = spawn(process.execPath, [bin, ...args], {
+  const args = [
+    'cluster',
+    'up',
+    'e2ek',
+    '--driver',
+    'docker',
+    '--docker-image',
+    IMAGE,
+    '--managers',
+    '1',
+    '--workers',
+    '2',
+  ];
+  /** Every volume the cluster's containers have mounted so far: all must be gone after down. */
+  const volumes = new Set<string>();
+  const noteVolumes = async () => {
+    const ids = await labelled('ps -a', 'e2ek');
+    if (!ids.length) return;
+    const m = await labDocker(['inspect', '-f', '{{range .Mounts}}{{.Name}} {{end}}', ...ids]);
+    for (const v of m.stdout.split(/\s+/).filter(Boolean)) volumes.add(v);
+  };
+
+  /**
+   * Start swarmup and SIGKILL it at once when its progress prints `line`, or once `when` holds; then
+   * check that it really died of the signal (not finished or failed before it came).
+   */
+  async function killWhen(argv: string[], at: { line?: RegExp; when?: () => Promise<boolean> }) {
+    const child = spawn(process.execPath, [bin, ...argv], {
       env: { ...process.env, ...env(), SWARMUP_STORAGE_PATH: store },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
+    const exited = new Promise<[number | null, string | null]>((r) =>
+      child.on('exit', (c, sig) => r([c, sig])),
+    );
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (at.line?.test(stderr)) child.kill('SIGKILL');
+    });
+    if (at.when) {
+      await eventually(at.when, 60_000);
+      child.kill('SIGKILL');
+    }
+    expect(await exited, stderr).toEqual([null, 'SIGKILL']);
+    await noteVolumes();
+  }
+
+  const nodesOf = async () =>
+    JSON.parse((await swarmup(store, ['cluster', 'status', 'e2ek', '--json'], env())).stdout).nodes.map(
+      (n: { hostname: string; state: string }) => `${n.hostname}:${n.state}`,
+    );
+
+  it('SIGKILL while machines are made, then a re-run converges with nothing duplicated or leaked', async () => {
     // Kill as soon as the first machine container exists: creation is under way.
-    await eventually(async () => (await labelled('ps -a', 'e2ek')).length >= 1, 60_000);
-    child.kill('SIGKILL');
-    await new Promise((r) => child.on('exit', r));
-    const r = await swarmup(store, args, env());
+    await killWhen(args, { when: async () => (await labelled('ps -a', 'e2ek')).length >= 1 });
+    // The re-run joins workers: with every debug switch on, no join token may show.
+    const r = await swarmup(store, args, { ...env(), SWARMUP_DEBUG: '1', DEBUG: '*' });
     expect(r.code, r.stderr).toBe(0);
-    expect((await labelled('ps -a', 'e2ek')).length).toBe(3);
-    const names = (
-      await labDocker(['ps', '-a', '--format', '{{.Names}}', '--filter', 'label=swarmup.cluster=e2ek'])
-    ).stdout
-      .split('\n')
-      .filter(Boolean)
-      .sort();
-    expect(names).toEqual(['swarmup-e2ek-manager-1', 'swarmup-e2ek-worker-1', 'swarmup-e2ek-worker-2']);
-    const st = JSON.parse((await swarmup(store, ['cluster', 'status', 'e2ek', '--json'], env())).stdout);
-    expect(
-      st.nodes.map((n: { hostname: string; state: string }) => `${n.hostname}:${n.state}`).sort(),
-    ).toEqual(['e2ek-manager-1:ready', 'e2ek-worker-1:ready', 'e2ek-worker-2:ready']);
-    // Fresh-runner teardown: an empty store still finds everything by label.
+    expect(r.stdout + r.stderr).not.toMatch(/SWMTKN/);
+    await noteVolumes();
+    expect(await nodeContainers('e2ek')).toEqual([
+      'swarmup-e2ek-manager-1',
+      'swarmup-e2ek-worker-1',
+      'swarmup-e2ek-worker-2',
+    ]);
+    expect(await labelled('network ls', 'e2ek')).toHaveLength(1);
+    expect((await swarmup(store, ['ls', '-q'])).stdout.split('\n').filter(Boolean).sort()).toEqual([
+      'e2ek-manager-1',
+      'e2ek-worker-1',
+      'e2ek-worker-2',
+    ]);
+    expect((await nodesOf()).sort()).toEqual([
+      'e2ek-manager-1:ready',
+      'e2ek-worker-1:ready',
+      'e2ek-worker-2:ready',
+    ]);
+    expect((await bash(`grep -rl SWMTKN ${store} || true`)).stdout).toBe('');
+  });
+
+  it('SIGKILL while a new worker joins the swarm, then a re-run converges', async () => {
+    await killWhen(['cluster', 'scale', 'e2ek', '--workers', '3'], { line: /Joining 1 worker/ });
+    const r = await swarmup(store, ['cluster', 'up', 'e2ek', '--json'], env());
+    expect(r.code, r.stderr).toBe(0);
+    await noteVolumes();
+    expect(await nodeContainers('e2ek')).toHaveLength(4);
+    expect((await nodesOf()).sort()).toEqual([
+      'e2ek-manager-1:ready',
+      'e2ek-worker-1:ready',
+      'e2ek-worker-2:ready',
+      'e2ek-worker-3:ready',
+    ]);
+  });
+
+  it('a cluster whose only manager is gone is rebuilt around its workers', async () => {
+    const rm = await labDocker(['rm', '-f', '-v', 'swarmup-e2ek-manager-1']);
+    expect(rm.code, rm.stderr).toBe(0);
+    const r = await swarmup(store, ['cluster', 'up', 'e2ek', '--json'], env());
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).created).toEqual(['e2ek-manager-1']);
+    expect(r.stderr).toMatch(/e2ek-worker-1 is a worker of a swarm whose managers are all gone/);
+    await noteVolumes();
+    expect((await nodesOf()).sort()).toEqual([
+      'e2ek-manager-1:ready',
+      'e2ek-worker-1:ready',
+      'e2ek-worker-2:ready',
+      'e2ek-worker-3:ready',
+    ]);
+  });
+
+  it('cluster down from an empty store finds everything by label and leaks no volume', async () => {
+    expect(volumes.size).toBeGreaterThanOrEqual(4);
     const empty = join(work, 'empty-store');
     const down = await swarmup(empty, ['cluster', 'down', 'e2ek', '--driver', 'docker'], env());
     expect(down.code, down.stderr).toBe(0);
     expect(await labelled('ps -a', 'e2ek')).toEqual([]);
     expect(await labelled('network ls', 'e2ek')).toEqual([]);
+    for (const v of volumes) expect((await labDocker(['volume', 'inspect', v])).code, v).not.toBe(0);
     await swarmup(store, ['cluster', 'down', 'e2ek', '--driver', 'docker'], env());
   });
 });
@@ -298,7 +484,12 @@ describe('a failed fresh cluster up', () => {
 });
 
 describe('expiry and cluster files', () => {
-  it('cluster up -f from "config init", --ttl, and prune --expired removes the expired cluster', async () => {
+  const expiresOf = async (container: string) =>
+    (
+      await labDocker(['inspect', '-f', '{{index .Config.Labels "swarmup.expires"}}', container])
+    ).stdout.trim();
+
+  it('cluster up -f from "config init" with --ttl; prune --expired finds it from an empty store too', async () => {
     const file = join(work, 'cluster.yaml');
     expect((await swarmup(store, ['config', 'init', file])).code).toBe(0);
     const yaml = (await import('node:fs/promises')).readFile(file, 'utf8');
@@ -310,20 +501,47 @@ describe('expiry and cluster files', () => {
     const r = await swarmup(store, ['cluster', 'up', '-f', '-', '--ttl', '1s', '--json'], env(), edited);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).created).toEqual(['e2et-manager-1']);
-    const expires = (
-      await labDocker([
-        'inspect',
-        '-f',
-        '{{index .Config.Labels "swarmup.expires"}}',
-        'swarmup-e2et-manager-1',
-      ])
-    ).stdout.trim();
+    const expires = await expiresOf('swarmup-e2et-manager-1');
     expect(Date.parse(expires)).toBeGreaterThan(0);
     await eventually(async () => Date.now() > Date.parse(expires), 5_000);
+    // A CI runner with an empty store sees the expiry on the labels; --dry-run removes nothing.
+    const dry = await swarmup(
+      join(work, 'empty-prune'),
+      ['cluster', 'prune', '--expired', '--dry-run'],
+      env(),
+    );
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toBe('e2et\n');
+    expect(await nodeContainers('e2et')).toEqual(['swarmup-e2et-manager-1']);
+  });
+
+  it('a re-run with a longer --ttl keeps the cluster from prune; prune removes only what expired', async () => {
+    const base = ['cluster', 'up', 'e2eu', '--driver', 'docker', '--docker-image', IMAGE];
+    const first = await swarmup(store, [...base, '--ttl', '1s'], env());
+    expect(first.code, first.stderr).toBe(0);
+    const again = await swarmup(store, [...base, '--ttl', '1h', '--no-wait'], env());
+    expect(again.code, again.stderr).toBe(0);
+    await eventually(async () => Date.now() > Date.parse(await expiresOf('swarmup-e2eu-manager-1')), 5_000);
     const p = await swarmup(store, ['cluster', 'prune', '--expired'], env());
     expect(p.code, p.stderr).toBe(0);
     expect(p.stdout).toBe('e2et\n');
     expect(await labelled('ps -a', 'e2et')).toEqual([]);
+    expect(await nodeContainers('e2eu')).toEqual(['swarmup-e2eu-manager-1']);
     expect((await swarmup(store, ['cluster', 'prune'], env())).code).toBe(1);
+  });
+
+  it('cluster down --all from an empty store removes every cluster it finds by label', async () => {
+    const r = await swarmup(
+      join(work, 'empty-all'),
+      ['cluster', 'down', '--all', '--driver', 'docker', '--json'],
+      env(),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(Object.keys(JSON.parse(r.stdout))).toContain('e2eu');
+    expect(await labelled('ps -a', 'e2eu')).toEqual([]);
+    expect(await labelled('network ls', 'e2eu')).toEqual([]);
+    // The store that made it still has the record: its own down completes and forgets it.
+    expect((await swarmup(store, ['cluster', 'down', 'e2eu'], env())).code).toBe(0);
+    expect((await swarmup(store, ['cluster', 'ls', '--json'], env())).stdout.trim()).toBe('[]');
   });
 });

@@ -30,6 +30,8 @@ export function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, inp
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     p.on('close', (code) => resolve({ stdout, stderr, code: code ?? 255 }));
+    // A command may exit without reading its input (EPIPE): that is its business, not an error here.
+    p.stdin.on('error', () => undefined);
     p.stdin.end(input ?? '');
   });
 }

@@ -11,6 +11,7 @@ import {
 } from '../../src/cluster/spec.js';
 import { memberNames, validateClusterName } from '../../src/cluster/record.js';
 import { emptyEngineOptions } from '../../src/store/machine-config.js';
+import { laterExpiry } from '../../src/driver/expiry.js';
 
 const defaults = (): ClusterSpec => ({
   name: 'ci',
@@ -70,11 +71,44 @@ describe('mergeSpec', () => {
     expect(s.labels).toEqual({ a: 'file', b: 'flag' });
   });
 
+  it('keeps the recorded engine options on a re-run; the file and flags override them key by key', () => {
+    const recorded = {
+      ...emptyEngineOptions(),
+      Labels: ['tier=ci'],
+      RegistryMirror: ['https://mirror.example'],
+      TlsSan: ['ci.example'],
+    };
+    const again = mergeSpec({ ...defaults(), engine: recorded }, {}, { workers: 3 });
+    expect(again.engine).toEqual(recorded);
+    const changed = mergeSpec(
+      { ...defaults(), engine: recorded },
+      { engine: { Labels: ['tier=file'] } },
+      { engine: { ...emptyEngineOptions(), RegistryMirror: ['https://other.example'] } },
+    );
+    expect(changed.engine).toEqual({
+      ...recorded,
+      Labels: ['tier=file'],
+      RegistryMirror: ['https://other.example'],
+    });
+  });
+
   it('keeps manager counts odd and refuses nonsense', () => {
     expect(() => mergeSpec(defaults(), {}, { managers: 2 })).toThrow(/odd number of managers/);
     expect(() => mergeSpec(defaults(), {}, { managers: 0 })).toThrow(/at least one manager/);
     expect(() => mergeSpec({ ...defaults(), driver: '' }, {}, {})).toThrow(/--driver is required/);
     expect(() => mergeSpec(defaults(), {}, { ttl: '2 hours' })).toThrow(/invalid --ttl/);
+    expect(() => mergeSpec(defaults(), {}, { parallel: 0 })).toThrow(/--parallel 0: give at least 1/);
+  });
+});
+
+describe('expiry from labels', () => {
+  it("takes the latest valid expiry among a cluster's resources", () => {
+    const early = '2026-01-01T00:00:00.000Z';
+    const late = '2026-02-01T00:00:00.000Z';
+    expect([early, late, undefined].reduce(laterExpiry, undefined)).toBe(late);
+    expect([late, early].reduce(laterExpiry, undefined)).toBe(late);
+    expect(laterExpiry(early, 'not a date')).toBe(early);
+    expect(laterExpiry(undefined, undefined)).toBeUndefined();
   });
 });
 

@@ -203,14 +203,48 @@ describe('choosing the bootstrap manager', () => {
   const worker: LocalSwarmState = { state: 'active', isManager: false, nodeId: 'w' };
 
   it('initializes on the first declared manager of fresh machines', () => {
-    expect(chooseBootstrapManager(members, [inactive, inactive, inactive])).toEqual({ index: 1, init: true });
+    expect(chooseBootstrapManager(members, [inactive, inactive, inactive])).toEqual({
+      index: 1,
+      init: true,
+      orphans: [],
+    });
   });
 
   it('reuses a running manager, a declared one first', () => {
-    expect(chooseBootstrapManager(members, [inactive, inactive, mgr()])).toEqual({ index: 2, init: false });
-    expect(chooseBootstrapManager(members, [mgr(), inactive, mgr()])).toEqual({ index: 2, init: false });
-    expect(chooseBootstrapManager(members, [mgr(), inactive, inactive])).toEqual({ index: 0, init: false });
-    expect(chooseBootstrapManager(members, [worker, mgr(), worker])).toEqual({ index: 1, init: false });
+    expect(chooseBootstrapManager(members, [inactive, inactive, mgr()])).toEqual({
+      index: 2,
+      init: false,
+      orphans: [],
+    });
+    expect(chooseBootstrapManager(members, [mgr(), inactive, mgr()])).toEqual({
+      index: 2,
+      init: false,
+      orphans: [],
+    });
+    expect(chooseBootstrapManager(members, [mgr(), inactive, inactive])).toEqual({
+      index: 0,
+      init: false,
+      orphans: [],
+    });
+    expect(chooseBootstrapManager(members, [worker, mgr(), worker])).toEqual({
+      index: 1,
+      init: false,
+      orphans: [],
+    });
+  });
+
+  it('reclaims orphan workers only when asked (a cluster whose managers were all made again)', () => {
+    expect(chooseBootstrapManager(members, [worker, inactive, inactive], { reclaimOrphans: true })).toEqual({
+      index: 1,
+      init: true,
+      orphans: [0],
+    });
+    // With a manager still there, nothing is an orphan: workers of another swarm are joinSwarm's refusal.
+    expect(chooseBootstrapManager(members, [worker, mgr(), worker], { reclaimOrphans: true })).toEqual({
+      index: 1,
+      init: false,
+      orphans: [],
+    });
   });
 
   it('refuses machines of different swarms, orphan workers and broken daemons', () => {
