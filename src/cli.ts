@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, Help, Option } from 'commander';
 import { UserError, oneLine } from './errors.js';
 import { registerCreate } from './commands/create-options.js';
 import { collect, lazy } from './commands/cli-util.js';
@@ -25,7 +25,18 @@ export function buildProgram(argv: string[]): Command {
       ),
     )
     .option('-D, --debug', 'print debug lines to stderr')
-    .showHelpAfterError('(run with --help for usage)')
+    // Usage errors stay on one line, the hint included; lists default to none, not "[]".
+    .configureOutput({
+      outputError: (str, write) => write(`${str.trimEnd()} (run with --help for usage)\n`),
+    })
+    .configureHelp({
+      optionDescription(option) {
+        return Help.prototype.optionDescription
+          .call(this, option)
+          .replace(/ \(default: \[\]\)$/, '')
+          .replace(/\(default: \[\], /, '(');
+      },
+    })
     .hook('preAction', (cmd) => setDebug(!!cmd.optsWithGlobals().debug || process.env.SWARMUP_DEBUG === '1'))
     .addHelpText(
       'after',

@@ -24,7 +24,7 @@ export const genericPlugin: DriverPlugin = {
       env: 'GENERIC_SSH_KEY',
       type: 'string',
       required: true,
-      description: 'private key that logs in as the SSH user (required); copied into the store',
+      description: 'private key that logs in as the SSH user; copied into the store',
     },
     {
       name: 'generic-ssh-port',

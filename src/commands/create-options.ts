@@ -20,7 +20,7 @@ export const attrName = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, c: st
 
 /** A commander option for a driver flag; `withDefault: false` leaves defaults to a later merge. */
 export function flagOption(f: FlagSpec, withDefault = true): Option {
-  const arg = f.type === 'boolean' ? '' : f.type === 'list' ? ' <value>' : ' <value>';
+  const arg = f.type === 'boolean' ? '' : f.type === 'number' ? ' <n>' : ' <value>';
   const o = new Option(`--${f.name}${arg}`, f.description + (f.required ? ' (required)' : ''));
   if (f.env) o.env(f.env);
   if (f.type === 'number') {
@@ -107,7 +107,7 @@ export function addDriverOptions(
     for (const f of plugin.flags) cmd.addOption(flagOption(f, withDefaults));
     cmd.addHelpText(
       'after',
-      `\nFlags of the ${plugin.name} driver (${plugin.description}) are listed above.`,
+      `\nThe ${plugin.name} driver: ${plugin.description}. Its flags are listed above.`,
     );
     return;
   }

@@ -61,6 +61,8 @@ export function renderEngineFiles(
   enginePort: number,
   driverName: string,
   existingDaemonJson?: string,
+  /** The systemd drop-in's ExecStart before the engine flags: dockerd and the unit's own flags. */
+  dockerdCommand = '/usr/bin/dockerd',
 ): EngineFiles {
   const flags = engineFlags(opts);
   const env = engineEnv(opts);
@@ -89,6 +91,7 @@ export function renderEngineFiles(
   return {
     daemonJson: JSON.stringify(daemon, null, 2) + '\n',
     systemdOverride: renderTemplateFile('docker-systemd-override.conf', {
+      dockerd: dockerdCommand,
       engineFlags: flagText,
       environment: env.map(([k, v]) => `Environment=${JSON.stringify(`${k}=${v}`)}`).join('\n'),
     }),

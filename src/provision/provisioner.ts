@@ -1,48 +1,24 @@
-import { createHash } from 'node:crypto';
-import type { CommandTransport } from '../driver/contract.js';
 import { UserError } from '../errors.js';
 import { waitForEngine } from '../engine/api.js';
 import { ensureServerCert, ensureStoreCerts } from '../machine/certs.js';
 import { engineEndpoint, saveMachine, type Machine } from '../machine/machine.js';
-import { shq } from '../util/shell.js';
 import { renderTemplateFile } from '../util/template.js';
 import { installEngine } from './engine-install.js';
 import { REMOTE, REMOTE_CERT_DIR, renderEngineFiles } from './engine-config.js';
 import { parseOsRelease } from './os-release.js';
+import { syncFiles, type ManagedFile } from './sync-files.js';
 
-interface ManagedFile {
-  path: string;
-  content: string;
-  mode: number;
-}
-
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-
-/** Write only the files whose content differs; returns the paths written. */
-async function syncFiles(t: CommandTransport, files: ManagedFile[]): Promise<string[]> {
-  const r = await t.exec(`sha256sum ${files.map((f) => shq(f.path)).join(' ')} 2>/dev/null; true`, {
-    root: true,
-  });
-  const have = new Map<string, string>();
-  for (const line of r.stdout.split('\n')) {
-    const m = /^([0-9a-f]{64})\s+\*?(.+)$/.exec(line.trim());
-    if (m) have.set(m[2], m[1]);
+/**
+ * The start of the drop-in's ExecStart: the unit's own dockerd and --containerd flag (its `-H fd://`
+ * and `$DOCKER_OPTS` go: daemon.json has the hosts), else the dockerd on the root PATH.
+ */
+export function dockerdCommand(probe: readonly string[]): string {
+  const unit = probe.find((l) => l.startsWith('ExecStart=/'));
+  if (unit) {
+    const [bin, ...args] = unit.slice('ExecStart='.length).trim().split(/\s+/);
+    return [bin, ...args.filter((a) => a.startsWith('--containerd='))].join(' ');
   }
-  const stale = files.filter((f) => have.get(f.path) !== sha256(f.content));
-  if (stale.length === 0) return [];
-  // One exec for all files (each exec costs a round trip): base64 keeps any content shell-safe,
-  // and each file is replaced atomically by rename.
-  const script = [
-    'set -e',
-    'w() { mkdir -p "$(dirname "$1")"; tmp="$1.swarmup-tmp"; (umask 077; printf %s "$3" | base64 -d > "$tmp"); chmod "$2" "$tmp"; mv -f "$tmp" "$1"; }',
-    ...stale.map(
-      (f) => `w ${shq(f.path)} ${f.mode.toString(8)} ${Buffer.from(f.content).toString('base64')}`,
-    ),
-  ].join('\n');
-  const w = await t.exec(script, { root: true });
-  if (w.code !== 0)
-    throw new UserError(`writing the engine configuration failed: ${(w.stderr || w.stdout).trim()}`);
-  return stale.map((f) => f.path);
+  return probe.find((l) => l.startsWith('/')) ?? '/usr/bin/dockerd';
 }
 
 export interface ProvisionOptions {
@@ -79,11 +55,19 @@ export async function provision(m: Machine, opts: ProvisionOptions): Promise<Pro
     const certs = await ensureStoreCerts(m.store);
     const { server } = await ensureServerCert(m.store, m.cfg, certs, sans, opts.regenerateCerts);
 
-    const systemd =
-      (await t.exec('[ -d /run/systemd/system ] && echo systemd; true')).stdout.trim() === 'systemd';
+    // Under systemd, the drop-in starts the dockerd the distribution's unit starts (/usr/sbin on
+    // Debian's docker.io, /usr/bin with Docker's packages), with its --containerd socket, if any.
+    const probe = (
+      await t.exec(
+        "[ -d /run/systemd/system ] && echo systemd; command -v dockerd; systemctl cat docker.service 2>/dev/null | grep -m1 '^ExecStart=/'; true",
+        { root: true },
+      )
+    ).stdout.split('\n');
+    const systemd = probe.includes('systemd');
+    const dockerd = dockerdCommand(probe);
     const existing = (await t.exec(`cat ${REMOTE.daemonJson} 2>/dev/null; true`, { root: true })).stdout;
     const listenPort = m.cfg.Driver.EngineListenPort ?? m.cfg.Driver.EnginePort ?? 2376;
-    const rendered = renderEngineFiles(eng, listenPort, m.cfg.DriverName, existing);
+    const rendered = renderEngineFiles(eng, listenPort, m.cfg.DriverName, existing, dockerd);
     const files: ManagedFile[] = [
       { path: `${REMOTE_CERT_DIR}/ca.pem`, content: certs.ca.certPem, mode: 0o644 },
       { path: `${REMOTE_CERT_DIR}/server.pem`, content: server.certPem, mode: 0o644 },

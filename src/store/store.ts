@@ -35,7 +35,9 @@ export class Store {
     return join(this.root, 'certs');
   }
 
+  /** A machine's directory; the name is checked first, so no name reaches outside `machines/`. */
   machineDir(name: string): string {
+    validateMachineName(name);
     return join(this.root, 'machines', name);
   }
 
@@ -124,12 +126,23 @@ export class Store {
     return parseMachineConfig(text, file);
   }
 
+  /**
+   * Write a machine's config. Its directory must exist (made by `reserve`): a machine removed while
+   * another command was still working on it stays removed instead of coming back as a bare config.
+   */
   async save(cfg: MachineConfig): Promise<void> {
     const dir = this.machineDir(cfg.Name);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await this.locked(() =>
-      writeFileAtomic(join(dir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n', 0o600),
-    );
+    await this.locked(async () => {
+      if (
+        !(await stat(dir).then(
+          (s) => s.isDirectory(),
+          () => false,
+        ))
+      ) {
+        throw new UserError(`Docker machine "${cfg.Name}" was removed while this command was working on it`);
+      }
+      await writeFileAtomic(join(dir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n', 0o600);
+    });
     await rm(join(dir, CREATING), { force: true });
   }
 
@@ -148,6 +161,6 @@ export class Store {
 
   async remove(name: string): Promise<void> {
     if (!(await this.exists(name))) throw machineNotFound(name);
-    await rm(this.machineDir(name), { recursive: true, force: true });
+    await this.locked(() => rm(this.machineDir(name), { recursive: true, force: true }));
   }
 }

@@ -21,6 +21,8 @@ export const labImages = {
   vm: 'swarmup-lab/vm:bookworm',
   /** vm + docker.io installed (not started unless LAB_DOCKERD=1). */
   node: 'swarmup-lab/node:bookworm',
+  /** vm with systemd as PID 1 (ssh.service; no Docker): a cloud VM as most are. */
+  vmSystemd: 'swarmup-lab/vm-systemd:bookworm',
   /** busybox httpd on :80 serving "swarmup-lab httpd OK" (and /cgi-bin/host -> hostname). */
   httpd: 'swarmup-lab/httpd:latest',
   /** vm + Debian's haproxy; CMD `haproxy -W -db -f /usr/local/etc/haproxy/haproxy.cfg` like the official image. */
@@ -34,7 +36,7 @@ export interface ExecResult {
 }
 
 export interface StartVmOptions {
-  image?: 'vm' | 'node';
+  image?: 'vm' | 'node' | 'vm-systemd';
   /** Public key text (one or more lines) installed for root (and `user`). */
   authorizedKey?: string;
   /** Extra user with passwordless sudo and the same authorized keys. */

@@ -4,6 +4,7 @@ import { emptyEngineOptions } from '../../src/store/machine-config.js';
 import { renderTemplate } from '../../src/util/template.js';
 import { parseOsRelease, isDebianLike } from '../../src/provision/os-release.js';
 import { installCommand } from '../../src/provision/engine-install.js';
+import { dockerdCommand } from '../../src/provision/provisioner.js';
 
 describe('renderTemplate', () => {
   it('substitutes values and refuses a missing one', () => {
@@ -36,6 +37,24 @@ describe('renderEngineFiles', () => {
     expect(f.systemdOverride).toContain('Environment="HTTP_PROXY=http://proxy:3128"');
     expect(f.dockerdEnv).toContain('DOCKERD_FLAGS="--dns=10.0.0.2 --debug"');
     expect(f.dockerdEnv).toContain("export HTTP_PROXY='http://proxy:3128'");
+  });
+
+  it("keeps the unit's own dockerd and containerd socket, drops its -H fd:// and $DOCKER_OPTS", () => {
+    const debian =
+      'ExecStart=/usr/sbin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock $DOCKER_OPTS';
+    expect(dockerdCommand(['systemd', '/usr/sbin/dockerd', debian])).toBe(
+      '/usr/sbin/dockerd --containerd=/run/containerd/containerd.sock',
+    );
+    expect(dockerdCommand(['systemd', '/usr/bin/dockerd', 'ExecStart=/usr/bin/dockerd -H fd://'])).toBe(
+      '/usr/bin/dockerd',
+    );
+    expect(dockerdCommand(['systemd', '/usr/local/bin/dockerd', ''])).toBe('/usr/local/bin/dockerd');
+  });
+
+  it("starts the dockerd the machine has under systemd (/usr/sbin on Debian's docker.io)", () => {
+    const f = renderEngineFiles(emptyEngineOptions(), 2376, 'generic', undefined, '/usr/sbin/dockerd');
+    expect(f.systemdOverride).toMatch(/^ExecStart=\/usr\/sbin\/dockerd$/m);
+    expect(f.systemdOverride).not.toContain('/usr/bin/dockerd');
   });
 
   it('omits empty settings and keeps an adopted host’s own keys', () => {

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, readdir, stat, writeFile, mkdir } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Store } from '../../src/store/store.js';
 import { writeFileAtomic } from '../../src/store/atomic.js';
 import { withLock } from '../../src/store/lock.js';
@@ -38,11 +39,13 @@ describe('writeFileAtomic', () => {
     expect(await readdir(root)).toEqual(['f.json']);
   });
 
-  it('keeps the old content when the write fails', async () => {
+  it('keeps the old content, and leaves no temp file, when a write to the same path fails', async () => {
     const p = join(root, 'f.json');
     await writeFileAtomic(p, 'old');
-    await expect(writeFileAtomic(join(root, 'missing-dir', 'f.json'), 'new')).rejects.toThrow();
+    // Data the file cannot take: the write fails after the temp file was opened.
+    await expect(writeFileAtomic(p, 42 as unknown as string)).rejects.toThrow();
     expect(await readFile(p, 'utf8')).toBe('old');
+    expect(await readdir(root)).toEqual(['f.json']);
   });
 
   it('readers racing a writer never see a torn file', async () => {
@@ -88,6 +91,39 @@ describe('withLock', () => {
     await new Promise((r) => child.on('exit', r));
     await writeFile(lock, `${pid} ${(await import('node:os')).hostname()}\n`);
     expect(await withLock(lock, async () => 'got it', 2_000)).toBe('got it');
+  });
+
+  it('lets exactly one of several processes take over the same dead lock', async () => {
+    const lockModule = fileURLToPath(new URL('../../dist/src/store/lock.js', import.meta.url));
+    const worker = join(root, 'worker.mjs');
+    // Each worker enters the critical section once and marks it with a file only one may hold.
+    await writeFile(
+      worker,
+      `import { withLock } from ${JSON.stringify(lockModule)};
+import { open, rm } from 'node:fs/promises';
+const [lock, inside] = process.argv.slice(2);
+await withLock(lock, async () => {
+  const fh = await open(inside, 'wx').catch(() => process.exit(3));
+  await fh.close();
+  await new Promise((r) => setTimeout(r, 20));
+  await rm(inside);
+}, 20_000);
+`,
+    );
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((r) => dead.on('exit', r));
+    const host = (await import('node:os')).hostname();
+    const lock = join(root, '.lock');
+    for (let round = 0; round < 8; round++) {
+      await writeFile(lock, `${dead.pid} ${host}\n`);
+      const codes = await Promise.all(
+        Array.from({ length: 4 }, () => {
+          const p = spawn(process.execPath, [worker, lock, join(root, 'inside')], { stdio: 'ignore' });
+          return new Promise<number | null>((r) => p.on('exit', r));
+        }),
+      );
+      expect(codes, `round ${round}: 3 means two processes held the lock at once`).toEqual([0, 0, 0, 0]);
+    }
   });
 
   it('times out with a clear error while a live process holds it', async () => {
@@ -144,6 +180,21 @@ describe('Store', () => {
       JSON.stringify({ ...cfgFor('bad'), ConfigVersion: 99 }),
     );
     await expect(s.load('bad')).rejects.toThrow(/newer swarmup/);
+  });
+
+  it('a machine removed while another command works on it stays removed', async () => {
+    const s = new Store(root);
+    await s.reserve('m3');
+    await s.save(cfgFor('m3'));
+    await s.remove('m3');
+    await expect(s.save(cfgFor('m3'))).rejects.toThrow(/"m3" was removed while this command was working/);
+    expect(await s.list()).toEqual([]);
+  });
+
+  it('no machine name reaches outside machines/', async () => {
+    const s = new Store(root);
+    await expect(s.load('../../etc')).rejects.toThrow(/Invalid machine name "..\/..\/etc"/);
+    expect(await s.exists('../x')).toBe(false);
   });
 
   it('rejects invalid machine names before touching the disk', async () => {
