@@ -167,6 +167,10 @@ export function buildProgram(argv: string[]): Command {
     .option('--lb-image <image>', 'haproxy image for the load-balancer container (default: haproxy:lts)')
     .option('--bind <address>', 'address the listeners bind on this host (default: 127.0.0.1)')
     .option('--watch', "keep syncing: follow the swarm's events and re-sync within seconds (Ctrl-C stops)")
+    .option(
+      '--resync <seconds>',
+      'with --watch: also re-sync every N seconds whatever the events (default 30; 0: never)',
+    )
     .action(lazy(async () => ({ run: (await import('./commands/lb.js')).sync })));
   lb.command('status')
     .description("show the load balancer's listeners and backends, and whether it matches the swarm")

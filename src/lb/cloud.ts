@@ -13,6 +13,8 @@ export interface LbCommandOptions {
   dryRun?: boolean;
   json?: boolean;
   watch?: boolean;
+  /** `--resync <seconds>` of `--watch`. */
+  resync?: string;
 }
 
 /** A cloud load balancer (GCE target pool + forwarding rules, Aliyun SLB, ...) behind `swarmup lb`. */
