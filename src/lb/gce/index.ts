@@ -19,7 +19,7 @@ import type { Listener, SwarmSnapshot } from '../model.js';
 import { formatPlan, planToJSON } from '../plan.js';
 import { readSwarm } from '../published.js';
 import { watchCluster } from '../watch.js';
-import { GceLbBackend, readHealthService, readLb } from './backend.js';
+import { GceLbBackend, readHealthService, readLb, refuseForeign } from './backend.js';
 import { HEALTH, desiredLb, lbNames } from './desired.js';
 import type { CurrentLb } from './model.js';
 import { applyLb, planLb, type LbPlan } from './plan.js';
@@ -129,11 +129,6 @@ async function compute(ctx: LbContext, s: Setup, present: boolean): Promise<Comp
   } catch (err) {
     throw gceFailure('cannot read the load balancer', err);
   }
-  if (read.foreign.length && present) {
-    throw new UserError(
-      `${read.foreign.join(', ')} exist${read.foreign.length === 1 ? 's' : ''} in project ${s.gce.project} but not for cluster "${ctx.cluster}": remove or rename them`,
-    );
-  }
   const current: CurrentLb = { ...read.current, healthService };
   const storeId = await ctx.store.id();
   const d = desiredLb(
@@ -153,6 +148,7 @@ async function compute(ctx: LbContext, s: Setup, present: boolean): Promise<Comp
     portServices: d.portServices,
     skipped: d.skipped,
   });
+  if (present) refuseForeign(read, plan, { project: s.gce.project, cluster: ctx.cluster });
   return { plan, current, listeners, instances, warnings, docker, manager: machine.cfg.Name };
 }
 
