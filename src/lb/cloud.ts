@@ -24,6 +24,11 @@ export interface CloudLoadBalancer {
   rm(o: LbCommandOptions, ctx: LbContext): Promise<void>;
 }
 
+/** The labels a cluster puts on everything it makes: its `--label`s and `swarmup.expires` (from --ttl). */
+export function clusterLabels(record: ClusterRecord): Record<string, string> {
+  return { ...record.Labels, ...(record.ExpiresAt ? { 'swarmup.expires': record.ExpiresAt } : {}) };
+}
+
 /**
  * Cloud load balancers by cluster driver, loaded only when a cluster of that driver is synced.
  * Clusters of other drivers (docker, generic) get the local haproxy load balancer.

@@ -13,7 +13,7 @@ import { flagsFromEnv } from '../../cluster/destroy.js';
 import { UserError, oneLine } from '../../errors.js';
 import { engineClient } from '../../swarm/client.js';
 import { info } from '../../util/log.js';
-import type { CloudLoadBalancer, LbCommandOptions, LbContext } from '../cloud.js';
+import { clusterLabels, type CloudLoadBalancer, type LbCommandOptions, type LbContext } from '../cloud.js';
 import { desiredListeners } from '../desired.js';
 import type { Listener, SwarmSnapshot } from '../model.js';
 import { formatPlan, planToJSON } from '../plan.js';
@@ -139,6 +139,7 @@ async function compute(ctx: LbContext, s: Setup, present: boolean): Promise<Comp
       listeners,
       instances,
       storeId,
+      labels: { user: s.settings.labels, membership: clusterLabels(ctx.record) },
       health: { image: HEALTH.image ?? healthService?.image ?? HEALTH.defaultImage, port: HEALTH.port },
     },
     present,
