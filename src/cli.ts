@@ -178,7 +178,9 @@ export function buildProgram(argv: string[]): Command {
     .option('--json', 'print JSON')
     .action(lazy(async () => ({ run: (await import('./commands/lb.js')).status })));
   lb.command('rm')
-    .description("remove the cluster's load-balancer container")
+    .description(
+      "remove the cluster's load balancer and everything it owns (local: the haproxy container; cloud: its resources)",
+    )
     .requiredOption('--cluster <name>', 'the cluster')
     .action(lazy(async () => ({ run: (await import('./commands/lb.js')).rm })));
 

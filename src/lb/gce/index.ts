@@ -320,7 +320,7 @@ export async function status(o: LbCommandOptions, ctx: LbContext): Promise<void>
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-export async function rm(o: LbCommandOptions, ctx: LbContext): Promise<void> {
+export async function rm(_o: LbCommandOptions, ctx: LbContext): Promise<void> {
   const s = await setup(ctx);
   let c: Computed | undefined;
   try {
@@ -345,8 +345,7 @@ export async function rm(o: LbCommandOptions, ctx: LbContext): Promise<void> {
     );
     return;
   }
-  printPlan(o, ctx, s, c);
-  if (o.dryRun) return;
+  process.stdout.write(formatPlan(c.plan));
   await apply(s, c, info);
   info(`Removed the load balancer of cluster "${ctx.cluster}".`);
 }
