@@ -178,6 +178,10 @@ export function buildProgram(argv: string[]): Command {
     .option('--lb-image <image>', 'haproxy image for the load-balancer container (default: haproxy:lts)')
     .option('--bind <address>', 'address the listeners bind on this host (default: 127.0.0.1)')
     .option('--watch', "keep syncing: follow the swarm's events and re-sync within seconds (Ctrl-C stops)")
+    .option(
+      '--resync <seconds>',
+      'with --watch: also re-sync every N seconds whatever the events (default 30; 0: never)',
+    )
     .action(lazy(async () => ({ run: (await import('./commands/lb.js')).sync })));
   lb.command('status')
     .description("show the load balancer's listeners and backends, and whether it matches the swarm")
@@ -185,7 +189,9 @@ export function buildProgram(argv: string[]): Command {
     .option('--json', 'print JSON')
     .action(lazy(async () => ({ run: (await import('./commands/lb.js')).status })));
   lb.command('rm')
-    .description("remove the cluster's load-balancer container")
+    .description(
+      "remove the cluster's load balancer and everything it owns (local: the haproxy container; cloud: its resources)",
+    )
     .requiredOption('--cluster <name>', 'the cluster')
     .action(lazy(async () => ({ run: (await import('./commands/lb.js')).rm })));
 

@@ -8,7 +8,7 @@ export const lazy =
     await (mod.run as (...a: unknown[]) => Promise<void>)(...args);
   };
 
-/** commander accumulator for repeatable options. */
-export function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+/** commander accumulator for repeatable options (no default: the first value starts the list). */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }

@@ -30,6 +30,7 @@ interface SyncOptions {
   dryRun?: boolean;
   json?: boolean;
   watch?: boolean;
+  resync?: string;
   lbImage?: string;
   bind?: string;
 }
@@ -63,6 +64,7 @@ async function desiredOf(store: Store, cluster: string, quiet: boolean): Promise
 export async function sync(opts: SyncOptions, cmd: Command): Promise<void> {
   const { cluster } = opts;
   validateClusterName(cluster);
+  if (opts.resync !== undefined && !opts.watch) throw new UserError('--resync goes with --watch');
   const store = storeOf(cmd);
   const cloud = await cloudLoadBalancerFor(store, cluster);
   if (cloud) return cloud.lb.sync(opts, cloud.ctx);

@@ -13,6 +13,8 @@ export interface LbCommandOptions {
   dryRun?: boolean;
   json?: boolean;
   watch?: boolean;
+  /** `--resync <seconds>` of `--watch`. */
+  resync?: string;
 }
 
 /** A cloud load balancer (GCE target pool + forwarding rules, Aliyun SLB, ...) behind `swarmup lb`. */
@@ -20,6 +22,11 @@ export interface CloudLoadBalancer {
   sync(o: LbCommandOptions, ctx: LbContext): Promise<void>;
   status(o: LbCommandOptions, ctx: LbContext): Promise<void>;
   rm(o: LbCommandOptions, ctx: LbContext): Promise<void>;
+}
+
+/** The labels a cluster puts on everything it makes: its `--label`s and `swarmup.expires` (from --ttl). */
+export function clusterLabels(record: ClusterRecord): Record<string, string> {
+  return { ...record.Labels, ...(record.ExpiresAt ? { 'swarmup.expires': record.ExpiresAt } : {}) };
 }
 
 /**

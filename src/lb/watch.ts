@@ -102,6 +102,7 @@ export async function watchAndSync(o: WatchOptions): Promise<void> {
         stream = await Promise.race([o.events(), aborted.then(() => undefined)]);
         if (!stream) break;
         backoff = 1_000;
+        o.log(`Following the manager's events.`);
         const s = stream;
         const ended = new Promise<string>((resolve) => {
           s.on('data', () => schedule());
@@ -132,22 +133,36 @@ export async function watchAndSync(o: WatchOptions): Promise<void> {
   }
 }
 
+/** `--resync <seconds>`: the periodic re-sync in ms (default 30 s; 0: none). */
+export function resyncMs(value: string | undefined): number {
+  if (value === undefined) return 30_000;
+  const n = Number(value.trim());
+  if (!value.trim() || !Number.isFinite(n) || n < 0 || n > 86_400) {
+    throw new UserError(`--resync must be a number of seconds from 0 (never) to 86400, not "${value}"`);
+  }
+  return Math.round(n * 1000);
+}
+
 /**
- * `lb sync --watch` for any load balancer: sync now, then again whenever the cluster's swarm changes,
- * until SIGINT or SIGTERM.
+ * `lb sync --watch` for any load balancer: sync now, then again whenever the cluster's swarm changes
+ * (and every `--resync` seconds), until SIGINT or SIGTERM.
  */
 export async function watchCluster(
   store: Store,
   cluster: string,
-  o: { dryRun?: boolean },
+  o: { dryRun?: boolean; resync?: string },
   sync: () => Promise<void>,
 ): Promise<void> {
   if (o.dryRun) throw new UserError('--watch and --dry-run do not go together');
-  info(`Watching cluster "${cluster}" (Ctrl-C stops)...`);
+  const every = resyncMs(o.resync);
+  info(
+    `Watching cluster "${cluster}" (${every ? `re-sync every ${every / 1000} s` : 'no periodic re-sync'}; Ctrl-C stops)...`,
+  );
   await watchAndSync({
     sync,
     events: managerEvents(async () => (await reachableManager(store, cluster)).endpoint),
     log: info,
+    resyncMs: every,
   });
   info('Stopped watching.');
 }

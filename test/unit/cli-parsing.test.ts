@@ -4,6 +4,7 @@ import {
   attrName,
   driverFlagValues,
   driverFromArgv,
+  flagOption,
   registerCreate,
 } from '../../src/commands/create-options.js';
 import { genericPlugin } from '../../drivers/generic/plugin.js';
@@ -35,6 +36,13 @@ describe('driver flags', () => {
     expect(driverFromArgv(['ssh', 'x', '--', '--driver', 'y'])).toBeUndefined();
     process.env.MACHINE_DRIVER = 'generic';
     expect(driverFromArgv(['create'])).toBe('generic');
+  });
+
+  it('a list flag without a default (cluster up leaves defaults to the merge) collects repeated values', () => {
+    const cmd = new Command('x').exitOverride();
+    cmd.addOption(flagOption({ name: 'x-labels', type: 'list', description: 'labels' }, false));
+    cmd.parse(['--x-labels', 'a=1', '--x-labels', 'b=2'], { from: 'user' });
+    expect(cmd.opts().xLabels).toEqual(['a=1', 'b=2']);
   });
 
   it('maps --generic-* flags and their defaults', () => {

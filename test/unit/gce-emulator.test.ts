@@ -599,6 +599,49 @@ describe('faults and the request log', () => {
     expect(emu.requests().map((r) => r.status)).toEqual([429, 200, 429, 200, 503]);
   });
 
+  it('a status fault can be limited to one method: a storm on inserts leaves reads alone', async () => {
+    emu.resetLog();
+    emu.inject({ kind: 'status', status: 503, count: 1, match: '/global/firewalls', method: 'POST' });
+    expect((await api('GET', 'global/firewalls')).status).toBe(200);
+    expect((await api('POST', 'global/firewalls', firewall('fw-meth'))).status).toBe(503);
+    await done((await api('POST', 'global/firewalls', firewall('fw-meth'))).body);
+    expect(emu.requests().map((r) => `${r.method} ${r.status}`)).toEqual([
+      'GET 200',
+      'POST 503',
+      'POST 200',
+      'POST 200', // the wait
+    ]);
+    await done((await api('DELETE', 'global/firewalls/fw-meth')).body);
+  });
+
+  it('a lost response: the insert is applied, the answer is a 503 or a reset; its requestId replay gets the operation', async () => {
+    for (const answer of [503, 'reset'] as const) {
+      const name = `fw-lost-${answer}`;
+      const id = crypto.randomUUID();
+      emu.resetLog();
+      emu.inject({ kind: 'lostResponse', count: 1, match: '/global/firewalls', method: 'POST', answer });
+      const first = await api('POST', `global/firewalls?requestId=${id}`, firewall(name)).catch(
+        (err: Error) => err,
+      );
+      if (answer === 503) expect((first as Res).status).toBe(503);
+      else expect(first).toBeInstanceOf(Error); // fetch failed: the connection was reset
+      const again = await api('POST', `global/firewalls?requestId=${id}`, firewall(name));
+      expect(again.status).toBe(200);
+      const op = await done(again.body);
+      expect(op.error).toBeUndefined();
+      expect((await api('GET', `global/firewalls/${name}`)).status).toBe(200);
+      // Without the requestId the same insert is a conflict: the first one was applied.
+      expect((await api('POST', 'global/firewalls', firewall(name))).status).toBe(409);
+      const posts = emu.requests().filter((r) => r.method === 'POST' && r.path.endsWith('/global/firewalls'));
+      expect(posts.map((r) => [r.status, r.lostResponse ?? false])).toEqual([
+        [answer === 503 ? 503 : 0, true],
+        [200, false],
+        [409, false],
+      ]);
+      await done((await api('DELETE', `global/firewalls/${name}`)).body);
+    }
+  });
+
   it('mutating = any non-GET except operation waits (and getHealth)', async () => {
     emu.resetLog();
     const op = (await api('POST', 'global/firewalls', firewall('fw-log'))).body;

@@ -1,9 +1,9 @@
 import { describe, it, expect, vi } from 'vitest';
 import { PassThrough } from 'node:stream';
-import { watchAndSync } from '../../src/lb/watch.js';
+import { resyncMs, watchAndSync } from '../../src/lb/watch.js';
 
 /** A watch over fake event streams; `streams` are what each (re)connect returned. */
-function setup(o: { failFirstConnect?: boolean; syncFails?: boolean } = {}) {
+function setup(o: { failFirstConnect?: boolean; syncFails?: boolean; resyncMs?: number } = {}) {
   const streams: PassThrough[] = [];
   const logs: string[] = [];
   let syncs = 0;
@@ -24,7 +24,7 @@ function setup(o: { failFirstConnect?: boolean; syncFails?: boolean } = {}) {
     log: (m) => logs.push(m),
     debounceMs: 50,
     maxDelayMs: 200,
-    resyncMs: 0,
+    resyncMs: o.resyncMs ?? 0,
     signal: ctl.signal,
   });
   return { streams, logs, syncs: () => syncs, connects: () => connects, stop: () => ctl.abort(), done };
@@ -45,6 +45,35 @@ describe('lb sync --watch', () => {
     w.stop();
     await w.done;
     expect(w.syncs()).toBe(3);
+  });
+
+  it('without a periodic re-sync, only events sync; with one, it syncs without events', async () => {
+    const quiet = setup();
+    await vi.waitFor(() => expect(quiet.streams).toHaveLength(1));
+    await vi.waitFor(() => expect(quiet.syncs()).toBe(1));
+    expect(quiet.logs).toContain("Following the manager's events.");
+    // An event's sync is the proof that time passed: nothing else synced meanwhile.
+    quiet.streams[0].write(event('service'));
+    await vi.waitFor(() => expect(quiet.syncs()).toBe(2), { timeout: 2_000 });
+    quiet.stop();
+    await quiet.done;
+    expect(quiet.syncs()).toBe(2);
+
+    const periodic = setup({ resyncMs: 50 });
+    await vi.waitFor(() => expect(periodic.syncs()).toBeGreaterThanOrEqual(3), { timeout: 2_000 });
+    periodic.stop();
+    await periodic.done;
+  });
+
+  it('--resync: seconds, 0 for never, default 30 s; anything else is a clear error', () => {
+    expect(resyncMs(undefined)).toBe(30_000);
+    expect(resyncMs('0')).toBe(0);
+    expect(resyncMs('3600')).toBe(3_600_000);
+    expect(resyncMs('0.5')).toBe(500);
+    for (const bad of ['', 'soon', '-1', '1e9'])
+      expect(() => resyncMs(bad)).toThrow(
+        `--resync must be a number of seconds from 0 (never) to 86400, not "${bad}"`,
+      );
   });
 
   it('reconnects after the stream ends and re-syncs (events may have been missed)', async () => {

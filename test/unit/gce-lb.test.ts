@@ -155,6 +155,27 @@ describe('desired GCE load balancer', () => {
     expect(fws.map((f) => f.allowed[0].ports.length)).toEqual([100, 50]);
   });
 
+  it('labels the address and the forwarding rules like the instances: user, cluster, expiry, ownership', () => {
+    const { desired } = desiredLb({
+      ...inputs([listener('tcp', 80)]),
+      labels: {
+        user: { team: 'edge' },
+        membership: { 'Env.Tier': 'CI', 'swarmup.expires': '2030-01-01T00:00:00.000Z' },
+      },
+    });
+    const want = {
+      team: 'edge',
+      'env-tier': 'ci',
+      'swarmup-expires': '1893456000',
+      'swarmup-managed': 'true',
+      'swarmup-cluster': 'c',
+      'swarmup-role': 'lb',
+      'swarmup-store': 'abc',
+    };
+    expect(desired.address?.labels).toEqual(want);
+    expect(desired.ruleLabels).toEqual(want);
+  });
+
   it('refuses a published port that is the health port', () => {
     expect(() => desiredLb(inputs([listener('tcp', 10256)]))).toThrow(/health port/);
   });

@@ -1,9 +1,13 @@
-/** The Compute API layer with the real @google-cloud/compute SDK against a scripted local HTTP server. */
+/**
+ * The Compute API layer with the real @google-cloud/compute SDK against a scripted local HTTP server,
+ * then against the GCE emulator for retried mutations (storms and lost answers, deduplicated by requestId).
+ */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Gce } from '../../drivers/google/api.js';
 import { ApiError, OperationError } from '../../drivers/google/errors.js';
+import { startGceEmulator, type GceEmulator, type RequestLogEntry } from '../emulators/gce/index.js';
 
 type Reply = { status: number; body: unknown };
 let server: Server;
@@ -136,5 +140,86 @@ describe('Compute API layer', () => {
       port: 10256,
     });
     expect(seen).toEqual(['GET /compute/v1/projects/p/global/httpHealthChecks/hc']);
+  });
+});
+
+describe('Compute API layer against the GCE emulator: retried mutations are applied once', () => {
+  let emu: GceEmulator;
+  beforeAll(async () => {
+    emu = await startGceEmulator({
+      backing: false,
+      operationLatencyMs: 40,
+      waitTimeoutMs: 100,
+      addressPrefix: '127.77.31.',
+      instanceAddressPrefix: '127.78.31.',
+    });
+  });
+  afterAll(async () => {
+    await emu?.stop();
+  });
+  const gceOf = () =>
+    Gce.connect({
+      project: emu.project,
+      endpoint: emu.endpoint,
+      timing: { retryInitialMs: 5, retryMaxMs: 20, retryDeadlineMs: 10_000, requestMs: 5_000 },
+    });
+  const requestIdOf = (r: RequestLogEntry) => new URLSearchParams(r.query ?? '').get('requestId');
+  const insertFirewall = (gce: Gce, name: string) =>
+    gce.mutate(`creating firewall rule ${name}`, (o, requestId) =>
+      gce.firewalls.insert(
+        {
+          requestId,
+          project: gce.project,
+          firewallResource: { name, allowed: [{ IPProtocol: 'tcp', ports: ['80'] }] },
+        },
+        o,
+      ),
+    );
+
+  it('a 429 and a 503 on the insert itself are retried with one requestId', async () => {
+    const gce = await gceOf();
+    emu.resetLog();
+    emu.inject({ kind: 'status', status: 429, count: 2, method: 'POST', match: '/global/firewalls' });
+    emu.inject({ kind: 'status', status: 503, count: 1, method: 'POST', match: '/global/firewalls' });
+    await insertFirewall(gce, 'api-storm');
+    const posts = emu.requests().filter((r) => r.method === 'POST' && r.path.endsWith('/global/firewalls'));
+    expect(posts.map((r) => r.status)).toEqual([429, 429, 503, 200]);
+    expect(new Set(posts.map(requestIdOf)).size).toBe(1);
+    expect(requestIdOf(posts[0])).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  for (const answer of [503, 'reset'] as const) {
+    it(`an insert applied whose answer is lost (${answer}) is retried with its requestId: one resource, no conflict`, async () => {
+      const gce = await gceOf();
+      const name = `api-lost-${answer}`;
+      emu.resetLog();
+      emu.inject({ kind: 'lostResponse', count: 1, method: 'POST', match: '/global/firewalls', answer });
+      const op = await insertFirewall(gce, name);
+      expect(op.status).toBe('DONE');
+      const posts = emu.requests().filter((r) => r.method === 'POST' && r.path.endsWith('/global/firewalls'));
+      expect(posts.map((r) => [r.status, !!r.lostResponse])).toEqual([
+        [answer === 503 ? 503 : 0, true],
+        [200, false],
+      ]);
+      expect(requestIdOf(posts[0])).toBe(requestIdOf(posts[1]));
+      const all = (emu.dump() as { firewalls: Array<{ name: string }> }).firewalls.filter(
+        (f) => f.name === name,
+      );
+      expect(all).toHaveLength(1);
+    });
+  }
+
+  it('the REST path (httpHealthChecks) keeps its requestId across a lost answer too', async () => {
+    const gce = await gceOf();
+    emu.resetLog();
+    emu.inject({ kind: 'lostResponse', count: 1, method: 'POST', match: '/global/httpHealthChecks' });
+    await gce.restMutate('creating health check api-hc', 'POST', 'global/httpHealthChecks', {
+      name: 'api-hc',
+      port: 10256,
+    });
+    const posts = emu.requests().filter((r) => r.method === 'POST' && r.path.endsWith('/httpHealthChecks'));
+    expect(posts.map((r) => r.status)).toEqual([503, 200]);
+    expect(requestIdOf(posts[0])).toBe(requestIdOf(posts[1]));
+    expect((emu.dump() as { httpHealthChecks: unknown[] }).httpHealthChecks).toHaveLength(1);
   });
 });

@@ -3,6 +3,7 @@ import type Docker from 'dockerode';
 import {
   resourcePath,
   type Address,
+  type Firewall,
   type ForwardingRule,
   type Gce,
   type HttpHealthCheck,
@@ -10,6 +11,7 @@ import {
 } from '../../../drivers/google/api.js';
 import { ownedBy, parseOwner, type Owner } from '../../../drivers/google/labels.js';
 import { UserError } from '../../errors.js';
+import type { Plan } from '../plan.js';
 import { chunk, parseRange, portRange } from './ranges.js';
 import { HEALTH, lbNames } from './desired.js';
 import type {
@@ -28,8 +30,33 @@ import type {
 
 export interface ReadResult {
   current: CurrentLb;
-  /** Resources with our names that the cluster does not own: never touched; sync refuses. */
+  /** Resources with our fixed names that the cluster does not own (`target pool swarmup-c-lb`). */
   foreign: string[];
+  /** Forwarding rules named with the cluster's prefix that it does not own: left alone. */
+  unownedRules: string[];
+}
+
+/**
+ * Refuse to sync when a resource the plan needs is someone else's: one of our fixed names, or a
+ * forwarding rule the plan would create. Nothing has been changed when this throws.
+ */
+export function refuseForeign(
+  read: ReadResult,
+  plan: Plan,
+  where: { project: string; cluster: string },
+): void {
+  const taken = new Set(read.unownedRules);
+  const clash = [
+    ...read.foreign,
+    ...plan.steps
+      .filter((s) => s.op === 'create' && s.kind === 'forwarding-rule' && taken.has(s.name))
+      .map((s) => `forwarding rule ${s.name}`),
+  ];
+  if (!clash.length) return;
+  const one = clash.length === 1;
+  throw new UserError(
+    `${clash.join(', ')} exist${one ? 's' : ''} in project ${where.project} but ${one ? 'is' : 'are'} not owned by cluster "${where.cluster}" (no swarmup ownership in the description): remove or rename ${one ? 'it' : 'them'}`,
+  );
 }
 
 /**
@@ -63,30 +90,38 @@ export async function readLb(gce: Gce, region: string, cluster: string): Promise
   const mine = <T extends { name?: string | null; description?: string | null }>(
     r: T | undefined,
     role: string,
+    kind: string,
   ): T | undefined => {
     if (!r) return undefined;
     if (ownedBy(r.description, owner) && parseOwner(r.description)?.role === role) return r;
-    foreign.push(String(r.name));
+    foreign.push(`${kind} ${String(r.name)}`);
     return undefined;
   };
-  const a = mine<Address>(address, 'lb-address');
-  const hc = mine<HttpHealthCheck>(healthCheck, 'lb-health-check');
-  const tp = mine<TargetPool>(pool, 'lb-target-pool');
+  const a = mine<Address>(address, 'lb-address', 'address');
+  const hc = mine<HttpHealthCheck>(healthCheck, 'lb-health-check', 'health check');
+  const tp = mine<TargetPool>(pool, 'lb-target-pool', 'target pool');
+  const ownFirewall = (f: Firewall) =>
+    ownedBy(f.description, owner) && /^lb-/.test(parseOwner(f.description)?.role ?? '');
+  // The prefix also matches other clusters' rules (`swarmup-c-lb-swarm` of cluster `c-lb`): only our
+  // exact names count as taken.
+  const fixedFirewall = new RegExp(`^${names.firewallPrefix}(-\\d+|-health)?$`);
+  for (const f of firewalls)
+    if (!ownFirewall(f) && fixedFirewall.test(String(f.name)))
+      foreign.push(`firewall rule ${String(f.name)}`);
+  const unownedRules = rules.filter((r) => !ownedBy(r.description, owner)).map((r) => String(r.name));
   const current: CurrentLb = {
     address: a
       ? { name: String(a.name), ip: String(a.address ?? ''), description: a.description ?? '' }
       : undefined,
-    firewalls: firewalls
-      .filter((f) => ownedBy(f.description, owner) && /^lb-/.test(parseOwner(f.description)?.role ?? ''))
-      .map((f): FirewallRuleCur => ({
-        name: String(f.name),
-        description: f.description ?? '',
-        network: resourcePath(f.network),
-        allowed: (f.allowed ?? []).map((x) => ({ IPProtocol: String(x.IPProtocol), ports: x.ports ?? [] })),
-        sourceRanges: f.sourceRanges ?? [],
-        targetTags: f.targetTags ?? [],
-        disabled: !!f.disabled,
-      })),
+    firewalls: firewalls.filter(ownFirewall).map((f): FirewallRuleCur => ({
+      name: String(f.name),
+      description: f.description ?? '',
+      network: resourcePath(f.network),
+      allowed: (f.allowed ?? []).map((x) => ({ IPProtocol: String(x.IPProtocol), ports: x.ports ?? [] })),
+      sourceRanges: f.sourceRanges ?? [],
+      targetTags: f.targetTags ?? [],
+      disabled: !!f.disabled,
+    })),
     healthCheck: hc
       ? {
           name: String(hc.name),
@@ -136,7 +171,7 @@ export async function readLb(gce: Gce, region: string, cluster: string): Promise
       ];
     }),
   };
-  return { current, foreign };
+  return { current, foreign, unownedRules };
 }
 
 /** The health service on the swarm, if it is there. */

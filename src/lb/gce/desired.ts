@@ -56,6 +56,8 @@ export interface LbInputs {
   /** `zones/<z>/instances/<n>` of the Ready, Active nodes. */
   instances: string[];
   storeId?: string;
+  /** `--google-labels` and the cluster's labels (`--label`, `swarmup.expires`), as on its instances. */
+  labels?: { user?: Record<string, string>; membership?: Record<string, string> };
   health?: { image: string; port: number };
 }
 
@@ -70,7 +72,13 @@ export interface DesiredResult {
 export function desiredLb(i: LbInputs, present = true): DesiredResult {
   const names = lbNames(i.cluster);
   const owner: Owner = { kind: 'cluster', name: i.cluster };
-  const labels = resourceLabels({ cluster: i.cluster, role: 'lb', store: i.storeId });
+  const labels = resourceLabels({
+    user: i.labels?.user,
+    membership: i.labels?.membership,
+    cluster: i.cluster,
+    role: 'lb',
+    store: i.storeId,
+  });
   const desc = (role: string) => ownerDescription(owner, role);
   const skipped: PlanSkip[] = [];
   const ports: Record<LbProtocol, number[]> = { tcp: [], udp: [] };

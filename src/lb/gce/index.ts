@@ -13,13 +13,13 @@ import { flagsFromEnv } from '../../cluster/destroy.js';
 import { UserError, oneLine } from '../../errors.js';
 import { engineClient } from '../../swarm/client.js';
 import { info } from '../../util/log.js';
-import type { CloudLoadBalancer, LbCommandOptions, LbContext } from '../cloud.js';
+import { clusterLabels, type CloudLoadBalancer, type LbCommandOptions, type LbContext } from '../cloud.js';
 import { desiredListeners } from '../desired.js';
 import type { Listener, SwarmSnapshot } from '../model.js';
 import { formatPlan, planToJSON } from '../plan.js';
 import { readSwarm } from '../published.js';
 import { watchCluster } from '../watch.js';
-import { GceLbBackend, readHealthService, readLb } from './backend.js';
+import { GceLbBackend, readHealthService, readLb, refuseForeign } from './backend.js';
 import { HEALTH, desiredLb, lbNames } from './desired.js';
 import type { CurrentLb } from './model.js';
 import { applyLb, planLb, type LbPlan } from './plan.js';
@@ -129,11 +129,6 @@ async function compute(ctx: LbContext, s: Setup, present: boolean): Promise<Comp
   } catch (err) {
     throw gceFailure('cannot read the load balancer', err);
   }
-  if (read.foreign.length && present) {
-    throw new UserError(
-      `${read.foreign.join(', ')} exist${read.foreign.length === 1 ? 's' : ''} in project ${s.gce.project} but not for cluster "${ctx.cluster}": remove or rename them`,
-    );
-  }
   const current: CurrentLb = { ...read.current, healthService };
   const storeId = await ctx.store.id();
   const d = desiredLb(
@@ -144,6 +139,7 @@ async function compute(ctx: LbContext, s: Setup, present: boolean): Promise<Comp
       listeners,
       instances,
       storeId,
+      labels: { user: s.settings.labels, membership: clusterLabels(ctx.record) },
       health: { image: HEALTH.image ?? healthService?.image ?? HEALTH.defaultImage, port: HEALTH.port },
     },
     present,
@@ -153,6 +149,7 @@ async function compute(ctx: LbContext, s: Setup, present: boolean): Promise<Comp
     portServices: d.portServices,
     skipped: d.skipped,
   });
+  if (present) refuseForeign(read, plan, { project: s.gce.project, cluster: ctx.cluster });
   return { plan, current, listeners, instances, warnings, docker, manager: machine.cfg.Name };
 }
 
@@ -323,7 +320,7 @@ export async function status(o: LbCommandOptions, ctx: LbContext): Promise<void>
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-export async function rm(o: LbCommandOptions, ctx: LbContext): Promise<void> {
+export async function rm(_o: LbCommandOptions, ctx: LbContext): Promise<void> {
   const s = await setup(ctx);
   let c: Computed | undefined;
   try {
@@ -348,8 +345,7 @@ export async function rm(o: LbCommandOptions, ctx: LbContext): Promise<void> {
     );
     return;
   }
-  printPlan(o, ctx, s, c);
-  if (o.dryRun) return;
+  process.stdout.write(formatPlan(c.plan));
   await apply(s, c, info);
   info(`Removed the load balancer of cluster "${ctx.cluster}".`);
 }

@@ -1,8 +1,22 @@
-// Injected faults: HTTP status storms, failed operations, slow zones.
+// Injected faults: HTTP status storms, lost responses, failed operations, slow zones.
 import { OperationError } from './errors.js';
 
 export type GceFault =
-  | { kind: 'status'; status: 429 | 503 | 500; count: number; match?: string /* substring of path */ }
+  | {
+      kind: 'status';
+      status: 429 | 503 | 500;
+      count: number;
+      match?: string /* substring of path */;
+      method?: string /* GET, POST, ... (any, if absent) */;
+    }
+  | {
+      /** The request is served (a mutation is accepted), then its answer is lost: a 503 or a reset connection. */
+      kind: 'lostResponse';
+      count: number;
+      match?: string;
+      method?: string;
+      answer?: 503 | 'reset' /* default 503 */;
+    }
   | {
       kind: 'failOperation';
       count: number;
@@ -14,10 +28,58 @@ export type GceFault =
   | { kind: 'slowZone'; zone: string; latencyMs: number };
 
 type StatusFault = Extract<GceFault, { kind: 'status' }>;
+type LostFault = Extract<GceFault, { kind: 'lostResponse' }>;
 type FailFault = Extract<GceFault, { kind: 'failOperation' }>;
+
+/** A fault that is not well formed (the admin API answers 400 with this message). */
+export class FaultError extends Error {}
+
+const FAULT_KINDS = ['status', 'lostResponse', 'failOperation', 'slowZone'];
+
+/** Check a fault from outside (the admin API): its shape and values, one clear message if wrong. */
+export function checkFault(v: unknown): GceFault {
+  const f = (v ?? {}) as Record<string, unknown>;
+  if (typeof v !== 'object' || v === null || !FAULT_KINDS.includes(f.kind as string))
+    throw new FaultError(`a fault needs "kind": one of ${FAULT_KINDS.join(', ')}`);
+  const str = (k: string) => {
+    if (f[k] !== undefined && typeof f[k] !== 'string') throw new FaultError(`"${k}" must be a string`);
+  };
+  str('match');
+  str('method');
+  str('code');
+  str('message');
+  if (f.kind === 'slowZone') {
+    if (typeof f.zone !== 'string' || !f.zone) throw new FaultError('slowZone needs "zone"');
+    if (typeof f.latencyMs !== 'number' || !(f.latencyMs >= 0))
+      throw new FaultError('slowZone needs "latencyMs" ≥ 0');
+  } else if (!Number.isInteger(f.count) || (f.count as number) < 1) {
+    throw new FaultError('"count" must be a positive integer');
+  }
+  if (f.kind === 'status' && ![429, 503, 500].includes(f.status as number))
+    throw new FaultError('"status" must be 429, 503 or 500');
+  if (f.kind === 'lostResponse' && f.answer !== undefined && f.answer !== 503 && f.answer !== 'reset')
+    throw new FaultError('"answer" must be 503 or "reset"');
+  return f as unknown as GceFault;
+}
+
+const matches = (f: { match?: string; method?: string }, method: string, path: string) =>
+  (f.match === undefined || path.includes(f.match)) &&
+  (f.method === undefined || f.method.toUpperCase() === method);
+
+/** Take one use of the first fault in `list` that matches; drop it when used up. */
+function take<F extends { count: number; match?: string; method?: string }>(
+  list: F[],
+  method: string,
+  path: string,
+): F | undefined {
+  const f = list.find((x) => matches(x, method, path));
+  if (f && --f.count <= 0) list.splice(list.indexOf(f), 1);
+  return f;
+}
 
 export class Faults {
   private status: StatusFault[] = [];
+  private lost: LostFault[] = [];
   private fail: FailFault[] = [];
   private slow = new Map<string, number>();
 
@@ -28,21 +90,26 @@ export class Faults {
     }
     if (!Number.isInteger(f.count) || f.count < 1) throw new Error(`fault count must be a positive integer`);
     if (f.kind === 'status') this.status.push({ ...f });
+    else if (f.kind === 'lostResponse') this.lost.push({ ...f });
     else this.fail.push({ ...f });
   }
 
   clear(): void {
     this.status = [];
+    this.lost = [];
     this.fail = [];
     this.slow.clear();
   }
 
   /** The status to answer this request with instead of serving it, if a fault matches. */
-  takeStatus(path: string): number | undefined {
-    const f = this.status.find((s) => s.match === undefined || path.includes(s.match));
-    if (!f) return undefined;
-    if (--f.count <= 0) this.status.splice(this.status.indexOf(f), 1);
-    return f.status;
+  takeStatus(method: string, path: string): number | undefined {
+    return take(this.status, method, path)?.status;
+  }
+
+  /** How to lose the answer to this (already served) request, if a fault matches. */
+  takeLostResponse(method: string, path: string): 503 | 'reset' | undefined {
+    const f = take(this.lost, method, path);
+    return f ? (f.answer ?? 503) : undefined;
   }
 
   /** The error to fail a new operation with, if a fault matches its type or target. */
@@ -73,6 +140,11 @@ export class Faults {
   }
 
   snapshot(): unknown {
-    return { status: this.status, failOperation: this.fail, slowZones: Object.fromEntries(this.slow) };
+    return {
+      status: this.status,
+      lostResponse: this.lost,
+      failOperation: this.fail,
+      slowZones: Object.fromEntries(this.slow),
+    };
   }
 }

@@ -7,6 +7,7 @@ import http from 'node:http';
 import { registerAddresses, renderAddress } from './addresses.js';
 import { GceError, injectedStatus, notFound, notImplemented, parseError } from './errors.js';
 import { Faults, type GceFault } from './faults.js';
+import { ADMIN_PREFIX, serveAdmin } from './admin.js';
 import { FirewallsApi } from './firewalls.js';
 import { Backing } from './guest.js';
 import { registerHealthChecks } from './health-checks.js';
@@ -29,10 +30,13 @@ export interface RequestLogEntry {
   at: number;
   method: string;
   path: string;
+  /** The HTTP status answered; 0 when the connection was reset instead (a `lostResponse` fault). */
   status: number;
   mutating: boolean;
   /** The query string without '?', when there was one. */
   query?: string;
+  /** Served (a mutation: accepted), then the answer was lost by an injected `lostResponse` fault. */
+  lostResponse?: true;
 }
 
 export interface GceEmulatorOptions {
@@ -102,6 +106,11 @@ const MAX_LOG = 100_000;
 const isMutating = (method: string, path: string) =>
   method !== 'GET' && !/\/operations\/[^/]+\/wait$/.test(path) && !/\/getHealth$/.test(path);
 
+/** Thrown by `serve` when a `lostResponse` fault takes the answer of a request it has served. */
+class LostResponse {
+  constructor(readonly answer: 503 | 'reset') {}
+}
+
 function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -140,7 +149,7 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
   const byRequestId = new Map<string, { scope: string; name: string }>();
 
   async function serve(method: string, path: string, query: URLSearchParams, raw: string): Promise<unknown> {
-    const injected = faults.takeStatus(path);
+    const injected = faults.takeStatus(method, path);
     if (injected) throw injectedStatus(injected);
     const m = router.match(method, path);
     if (!m) {
@@ -168,19 +177,72 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
       const scope = op.selfLink.replace(/^.*\/projects\/[^/]+\//, '').replace(/\/operations\/[^/]+$/, '');
       byRequestId.set(requestId.toLowerCase(), { scope, name: op.name });
     }
+    const lost = faults.takeLostResponse(method, path);
+    if (lost) throw new LostResponse(lost);
     return out;
   }
+
+  const jsons = (c: { all(): Array<{ json: unknown }> }) => c.all().map((s) => s.json);
+  const resourceCount = () =>
+    instances.coll.size +
+    firewalls.coll.size +
+    lb.addresses.size +
+    lb.healthChecks.size +
+    lb.targetPools.size +
+    lb.rules.size;
+  let endpoint = '';
+  const dump = () => ({
+    endpoint,
+    project: settings.project,
+    region: settings.region,
+    zones: settings.zones,
+    quotas: settings.quotas,
+    instances: instances.dump(),
+    firewalls: jsons(firewalls.coll),
+    httpHealthChecks: jsons(lb.healthChecks),
+    targetPools: jsons(lb.targetPools),
+    forwardingRules: lb.rules.all().map(renderRule),
+    addresses: lb.addresses.all().map(renderAddress),
+    operations: ops.all(),
+    health: lb.health.snapshot(),
+    listeners: lb.dataplane.snapshot(),
+    faults: faults.snapshot(),
+    backingVms: backing?.names() ?? [],
+  });
+  const requests = () => log.map((e) => ({ ...e }));
+  const resetLog = () => {
+    log.length = 0;
+  };
 
   const server = http.createServer((req, res) => {
     const at = Date.now();
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://emulator');
     const path = url.pathname;
+    if (path.startsWith(ADMIN_PREFIX)) {
+      // Not part of the API: not logged, never faulted.
+      void readBody(req).then((raw) => {
+        const [status, payload] = serveAdmin(method, path, raw, {
+          state: () => ({ ...dump(), resourceCount: resourceCount() }),
+          requests,
+          resetLog,
+          faults,
+        });
+        res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
+        res.end(JSON.stringify(payload));
+      });
+      return;
+    }
+    let lost: LostResponse | undefined;
     void readBody(req)
       .then((raw) => serve(method, path, url.searchParams, raw))
       .then(
         (out) => [200, out ?? {}] as const,
         (err: unknown) => {
+          if (err instanceof LostResponse) {
+            lost = err;
+            return err.answer === 'reset' ? ([0, {}] as const) : ([503, injectedStatus(503).body()] as const);
+          }
           if (err instanceof GceError) return [err.status, err.body()] as const;
           const e = new GceError(
             500,
@@ -200,8 +262,13 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
           status,
           mutating: isMutating(method, path),
           ...(q ? { query: q } : {}),
+          ...(lost ? { lostResponse: true as const } : {}),
         });
         if (log.length > MAX_LOG) log.splice(0, log.length - MAX_LOG);
+        if (status === 0) {
+          req.socket.destroy();
+          return;
+        }
         if (res.destroyed) return;
         res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
         res.end(JSON.stringify(payload));
@@ -216,7 +283,7 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
     });
   });
   const port = (server.address() as { port: number }).port;
-  const endpoint = `http://127.0.0.1:${port}`;
+  endpoint = `http://127.0.0.1:${port}`;
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -230,44 +297,17 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
       await backing?.removeAll();
     })());
 
-  const jsons = (c: { all(): Array<{ json: unknown }> }) => c.all().map((s) => s.json);
-
   return {
     endpoint,
     port,
     project: settings.project,
     region: settings.region,
     stop,
-    dump: () => ({
-      endpoint,
-      project: settings.project,
-      region: settings.region,
-      zones: settings.zones,
-      quotas: settings.quotas,
-      instances: instances.dump(),
-      firewalls: jsons(firewalls.coll),
-      httpHealthChecks: jsons(lb.healthChecks),
-      targetPools: jsons(lb.targetPools),
-      forwardingRules: lb.rules.all().map(renderRule),
-      addresses: lb.addresses.all().map(renderAddress),
-      operations: ops.all(),
-      health: lb.health.snapshot(),
-      listeners: lb.dataplane.snapshot(),
-      faults: faults.snapshot(),
-      backingVms: backing?.names() ?? [],
-    }),
-    requests: () => log.map((e) => ({ ...e })),
-    resetLog: () => {
-      log.length = 0;
-    },
+    dump,
+    requests,
+    resetLog,
     inject: (f: GceFault) => faults.inject(f),
     clearFaults: () => faults.clear(),
-    resourceCount: () =>
-      instances.coll.size +
-      firewalls.coll.size +
-      lb.addresses.size +
-      lb.healthChecks.size +
-      lb.targetPools.size +
-      lb.rules.size,
+    resourceCount,
   };
 }

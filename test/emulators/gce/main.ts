@@ -9,6 +9,8 @@ const USAGE = `usage: npm run emulator:gce -- [options]
 
 A GCE Compute v1 emulator on 127.0.0.1 (see docs/emulators/gce.md).
 Point swarmup at it with --google-endpoint <printed endpoint>.
+State, request log and faults: GET <endpoint>/_emulator/state, GET|DELETE .../requests,
+GET|POST|DELETE .../faults.
 
 options:
   --port N                 listen port (default: a free port)
@@ -101,7 +103,7 @@ async function main(): Promise<void> {
   const emu = await startGceEmulator(opts);
   process.stdout.write(`${emu.endpoint}\n`);
   process.stderr.write(
-    `GCE emulator: project ${emu.project}, region ${emu.region}, backing ${backingFlag}; Ctrl-C to stop\n`,
+    `GCE emulator: project ${emu.project}, region ${emu.region}, backing ${backingFlag}; admin ${emu.endpoint}/_emulator/{state,requests,faults}; Ctrl-C to stop\n`,
   );
   let stopping = false;
   const shutdown = (sig: string) => {
