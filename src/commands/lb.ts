@@ -16,7 +16,7 @@ import { lbContainerName } from '../lb/local/container.js';
 import type { Listener } from '../lb/model.js';
 import { cloudLoadBalancerFor } from '../lb/cloud.js';
 import { formatPlan, planToJSON } from '../lb/plan.js';
-import { watchCluster } from '../lb/watch.js';
+import { watchCluster, type SyncOutcome } from '../lb/watch.js';
 import { readClusterSwarm } from '../lb/cluster-swarm.js';
 import type { Store } from '../store/store.js';
 import { info } from '../util/log.js';
@@ -49,7 +49,11 @@ async function onLocalEngine<T>(what: string, fn: () => Promise<T>): Promise<T> 
 }
 
 /** The listeners the swarm of `cluster` asks for, read from a reachable manager. */
-async function desiredOf(store: Store, cluster: string, quiet: boolean): Promise<Listener[]> {
+async function desiredOf(
+  store: Store,
+  cluster: string,
+  quiet: boolean,
+): Promise<{ listeners: Listener[]; settling: boolean }> {
   const rec = await requireClusterRecord(store, cluster);
   if (!LOCAL_DRIVERS.includes(rec.Driver)) {
     throw new UserError(
@@ -58,7 +62,7 @@ async function desiredOf(store: Store, cluster: string, quiet: boolean): Promise
   }
   const snap = await readClusterSwarm(store, cluster, quiet);
   for (const w of snap.warnings) info(`Warning: ${w}`);
-  return desiredListeners(snap.services, snap.nodes, snap.tasks);
+  return { listeners: desiredListeners(snap.services, snap.nodes, snap.tasks), settling: !!snap.settling };
 }
 
 export async function sync(opts: SyncOptions, cmd: Command): Promise<void> {
@@ -68,12 +72,18 @@ export async function sync(opts: SyncOptions, cmd: Command): Promise<void> {
   const store = storeOf(cmd);
   const cloud = await cloudLoadBalancerFor(store, cluster);
   if (cloud) return cloud.lb.sync(opts, cloud.ctx);
-  if (!opts.watch) return syncLocal(opts, cmd);
-  await watchCluster(store, cluster, opts, () => syncLocal(opts, cmd));
+  if (!opts.watch) {
+    await syncLocal(opts, cmd, false);
+    return;
+  }
+  await watchCluster(store, cluster, opts, () => syncLocal(opts, cmd, true));
 }
 
-/** One sync of the local haproxy load balancer. */
-async function syncLocal(opts: SyncOptions, cmd: Command): Promise<void> {
+/**
+ * One sync of the local haproxy load balancer. Tells whether the swarm was still starting tasks, whose
+ * host-mode ports will need another sync once they run.
+ */
+async function syncLocal(opts: SyncOptions, cmd: Command, quietWhenUnchanged: boolean): Promise<SyncOutcome> {
   const { cluster } = opts;
   if (opts.bind !== undefined && !isIP(opts.bind)) {
     throw new UserError(`--bind must be an IP address (e.g. 127.0.0.1 or 0.0.0.0), not "${opts.bind}"`);
@@ -81,7 +91,7 @@ async function syncLocal(opts: SyncOptions, cmd: Command): Promise<void> {
   if (opts.lbImage !== undefined && !opts.lbImage.trim()) throw new UserError('--lb-image must not be empty');
   const store = storeOf(cmd);
   const t0 = Date.now();
-  const desired = await desiredOf(store, cluster, false);
+  const { listeners: desired, settling } = await desiredOf(store, cluster, quietWhenUnchanged);
   const docker = localEngine();
   const current = await onLocalEngine('cannot read the load balancer', () => readLocal(docker, cluster));
   const lp = planLocal(current, desired, { image: opts.lbImage, bind: opts.bind });
@@ -96,10 +106,10 @@ async function syncLocal(opts: SyncOptions, cmd: Command): Promise<void> {
       ...planToJSON(lp.plan),
     };
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');
-  } else {
+  } else if (!(quietWhenUnchanged && lp.plan.steps.length === 0)) {
     process.stdout.write(formatPlan(lp.plan));
   }
-  if (opts.dryRun || lp.plan.steps.length === 0) return;
+  if (opts.dryRun || lp.plan.steps.length === 0) return { settling };
 
   const r = await onLocalEngine('cannot update the load balancer', () =>
     applyLocal(docker, current, lp, info),
@@ -112,6 +122,7 @@ async function syncLocal(opts: SyncOptions, cmd: Command): Promise<void> {
     `Load balancer ${lbContainerName(cluster)} is in sync: ${n} listener${n === 1 ? '' : 's'} on ${lp.next.bind}` +
       ` (${r.action}${r.readyMs !== undefined ? `, haproxy ready in ${r.readyMs} ms` : ''}; ${Date.now() - t0} ms in all)`,
   );
+  return { settling };
 }
 
 interface StatusOptions {
@@ -141,7 +152,7 @@ export async function status(opts: StatusOptions, cmd: Command): Promise<void> {
   let pending: number | undefined;
   let swarmError: string | undefined;
   try {
-    const desired = await desiredOf(storeOf(cmd), cluster, true);
+    const desired = (await desiredOf(storeOf(cmd), cluster, true)).listeners;
     pending = planLocal(cur, desired).plan.steps.length;
   } catch (err) {
     swarmError = (err as Error).message;

@@ -46,6 +46,8 @@ export interface SwarmSnapshot {
   tasks: RunningTask[];
   /** Things the reader could not use (e.g. a node without an address), for the user to see. */
   warnings: string[];
+  /** Some task the swarm wants running is not running yet: host-mode backends are about to change. */
+  settling?: boolean;
 }
 
 export interface Backend {

@@ -99,6 +99,23 @@ export function parseNodes(
   return { nodes, warnings };
 }
 
+/** Task states on the way to running: the swarm has not settled while a task is in one. */
+const STARTING = new Set([
+  'new',
+  'allocated',
+  'pending',
+  'assigned',
+  'accepted',
+  'preparing',
+  'ready',
+  'starting',
+]);
+
+/** Is a task the swarm wants running still on its way there? */
+export function settling(raw: readonly RawTask[]): boolean {
+  return raw.some((t) => t.DesiredState === 'running' && STARTING.has(t.Status?.State ?? ''));
+}
+
 /** Tasks that are running now (desired and observed state). */
 export function parseTasks(raw: readonly RawTask[]): RunningTask[] {
   return raw
@@ -131,5 +148,6 @@ export async function readSwarm(
     nodes: parsed.nodes,
     tasks: parseTasks(tasks),
     warnings: parsed.warnings,
+    settling: settling(tasks),
   };
 }

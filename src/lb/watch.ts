@@ -11,9 +11,18 @@ import { info } from '../util/log.js';
 import { delay } from '../util/async.js';
 import { newEngineClient } from '../swarm/client.js';
 
+/** What a sync may report back to the watch. */
+export interface SyncOutcome {
+  /**
+   * The swarm is still converging: some task it wants running is not yet (scheduled, pulling,
+   * starting). No event will say when it runs, so the watch syncs again shortly by itself.
+   */
+  settling?: boolean;
+}
+
 export interface WatchOptions {
   /** One sync; errors are logged and the watch goes on. */
-  sync: () => Promise<void>;
+  sync: () => Promise<void | SyncOutcome>;
   /** Open the event stream (again after it breaks). */
   events: () => Promise<NodeJS.ReadableStream>;
   log: (m: string) => void;
@@ -23,6 +32,8 @@ export interface WatchOptions {
   maxDelayMs?: number;
   /** Periodic re-sync (default 30 s; 0: none). */
   resyncMs?: number;
+  /** Follow-up after a sync that found the swarm settling (default 1 s; after 15 s, up to 10 s). */
+  settleMs?: number;
   /** Stops the watch; default: SIGINT or SIGTERM. */
   signal?: AbortSignal;
 }
@@ -58,6 +69,10 @@ export async function watchAndSync(o: WatchOptions): Promise<void> {
   let again = false;
   let timer: NodeJS.Timeout | undefined;
   let firstEventAt = 0;
+  const firstSettleMs = o.settleMs ?? 1_000;
+  let settleWait = firstSettleMs;
+  let settleTimer: NodeJS.Timeout | undefined;
+  let settlingSince = 0;
 
   const runSync = (): void => {
     if (signal!.aborted) return;
@@ -66,14 +81,27 @@ export async function watchAndSync(o: WatchOptions): Promise<void> {
       return;
     }
     running = (async () => {
+      let settling = false;
       do {
         again = false;
+        clearTimeout(settleTimer);
         try {
-          await o.sync();
+          settling = !!(await o.sync())?.settling;
         } catch (err) {
+          settling = false;
           o.log(`sync failed: ${oneLine(err)} (will try again)`);
         }
       } while (again && !signal!.aborted);
+      // Follow a converging swarm until it settles: every settleMs for its first 15 s, then backing
+      // off to every 10 s (a task that never starts must not keep the watch busy).
+      if (settling && !signal!.aborted) {
+        settlingSince ||= Date.now();
+        settleTimer = setTimeout(runSync, settleWait);
+        if (Date.now() - settlingSince > 15_000) settleWait = Math.min(settleWait * 2, 10_000);
+      } else {
+        settlingSince = 0;
+        settleWait = firstSettleMs;
+      }
     })().finally(() => (running = undefined));
   };
 
@@ -124,6 +152,7 @@ export async function watchAndSync(o: WatchOptions): Promise<void> {
   } finally {
     (stream as { destroy?: () => void } | undefined)?.destroy?.();
     clearTimeout(timer);
+    clearTimeout(settleTimer);
     if (periodic) clearInterval(periodic);
     if (ownSignal) {
       process.off('SIGINT', stop);
@@ -151,7 +180,7 @@ export async function watchCluster(
   store: Store,
   cluster: string,
   o: { dryRun?: boolean; resync?: string },
-  sync: () => Promise<void>,
+  sync: () => Promise<void | SyncOutcome>,
 ): Promise<void> {
   if (o.dryRun) throw new UserError('--watch and --dry-run do not go together');
   const every = resyncMs(o.resync);

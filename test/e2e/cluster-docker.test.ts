@@ -182,28 +182,35 @@ describe('cluster up --driver docker --managers 3 --workers 2', () => {
   });
 
   it('lb sync --watch follows the swarm: a new service is served within seconds', async () => {
-    const watcher = spawn(process.execPath, [bin, 'lb', 'sync', '--cluster', CLUSTER, '--watch'], {
-      env: { ...process.env, ...env(), SWARMUP_STORAGE_PATH: store },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    // No periodic re-sync: only the swarm's events (and following its tasks until they run) can do it.
+    const watcher = spawn(
+      process.execPath,
+      [bin, 'lb', 'sync', '--cluster', CLUSTER, '--watch', '--resync', '3600'],
+      { env: { ...process.env, ...env(), SWARMUP_STORAGE_PATH: store }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let log = '';
     watcher.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     try {
-      await eventually(async () => log.includes('Watching cluster'), 30_000);
+      await eventually(async () => log.includes("Following the manager's events."), 30_000);
+      // Its tasks take seconds to become healthy (running): no event says when, so the watch must
+      // follow them until they run.
       const svc = await clusterDocker(
-        `service create -d --name web2 --mode global -p mode=host,published=18092,target=80 ${labImages.httpd}`,
+        `service create -d --name web2 --mode global -p mode=host,published=18092,target=80 ` +
+          `--health-cmd 'test -f /tmp/ready' --health-interval 1s --health-retries 30 ${labImages.httpd} ` +
+          `sh -c 'sleep 4; touch /tmp/ready; exec httpd -f -p 80 -h /www'`,
       );
       expect(svc.code, svc.stderr).toBe(0);
       await eventually(
         async () =>
           (await bash('curl -s --max-time 2 127.0.0.1:18092')).stdout.includes('swarmup-lab httpd OK'),
-        90_000,
+        15_000,
       );
     } finally {
       watcher.kill('SIGINT');
       await new Promise((r) => watcher.on('exit', r));
     }
     expect(log).toContain('Stopped watching.');
+    expect(log).not.toContain('reconnecting');
     expect((await clusterDocker('service rm web2')).code).toBe(0);
   });
 

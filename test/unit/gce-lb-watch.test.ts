@@ -3,7 +3,9 @@ import { PassThrough } from 'node:stream';
 import { resyncMs, watchAndSync } from '../../src/lb/watch.js';
 
 /** A watch over fake event streams; `streams` are what each (re)connect returned. */
-function setup(o: { failFirstConnect?: boolean; syncFails?: boolean; resyncMs?: number } = {}) {
+function setup(
+  o: { failFirstConnect?: boolean; syncFails?: boolean; resyncMs?: number; settlingSyncs?: number } = {},
+) {
   const streams: PassThrough[] = [];
   const logs: string[] = [];
   let syncs = 0;
@@ -13,6 +15,7 @@ function setup(o: { failFirstConnect?: boolean; syncFails?: boolean; resyncMs?: 
     sync: async () => {
       syncs++;
       if (o.syncFails) throw new Error('manager gone');
+      return { settling: syncs <= (o.settlingSyncs ?? 0) };
     },
     events: async () => {
       connects++;
@@ -25,6 +28,7 @@ function setup(o: { failFirstConnect?: boolean; syncFails?: boolean; resyncMs?: 
     debounceMs: 50,
     maxDelayMs: 200,
     resyncMs: o.resyncMs ?? 0,
+    settleMs: 20,
     signal: ctl.signal,
   });
   return { streams, logs, syncs: () => syncs, connects: () => connects, stop: () => ctl.abort(), done };
@@ -63,6 +67,17 @@ describe('lb sync --watch', () => {
     await vi.waitFor(() => expect(periodic.syncs()).toBeGreaterThanOrEqual(3), { timeout: 2_000 });
     periodic.stop();
     await periodic.done;
+  });
+
+  it('follows a settling swarm with syncs of its own until it has settled, without events', async () => {
+    const w = setup({ settlingSyncs: 3 });
+    await vi.waitFor(() => expect(w.syncs()).toBe(4), { timeout: 2_000 });
+    // Settled: the next sync comes only from an event, and proves no follow-up ran meanwhile.
+    w.streams[0].write(event('service'));
+    await vi.waitFor(() => expect(w.syncs()).toBe(5), { timeout: 2_000 });
+    w.stop();
+    await w.done;
+    expect(w.syncs()).toBe(5);
   });
 
   it('--resync: seconds, 0 for never, default 30 s; anything else is a clear error', () => {

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { parseNodes, parseServices, parseTasks } from '../../src/lb/published.js';
+import { parseNodes, parseServices, parseTasks, settling } from '../../src/lb/published.js';
 
 describe('reading the swarm', () => {
   it('takes the live endpoint ports, falling back to the spec, defaulting to tcp/ingress', () => {
@@ -86,5 +86,20 @@ describe('reading the swarm', () => {
         { ServiceID: 's', DesiredState: 'running', Status: { State: 'running' } },
       ]),
     ).toEqual([{ serviceId: 's', nodeId: 'n1' }]);
+  });
+
+  it('calls the swarm settling while a task it wants running is on its way there', () => {
+    const t = (DesiredState: string, State: string) => ({
+      ServiceID: 's',
+      NodeID: 'n',
+      DesiredState,
+      Status: { State },
+    });
+    expect(settling([t('running', 'running'), t('running', 'preparing')])).toBe(true);
+    expect(settling([t('running', 'pending')])).toBe(true);
+    expect(settling([t('running', 'running'), t('shutdown', 'starting'), t('running', 'failed')])).toBe(
+      false,
+    );
+    expect(settling([])).toBe(false);
   });
 });
