@@ -205,6 +205,37 @@ describe('faults', () => {
     expect(emu.requests().map((r) => r.status)).toEqual([400, 400, 400, 400, 400, 200]);
   });
 
+  it('a create whose answer is lost is retried with its ClientToken: one SLB, even across lb syncs', async () => {
+    const sg = await group('lost1');
+    const nodes = nodesOf(await instances('lost1', 1, sg));
+    emu.resetLog();
+    emu.inject({ kind: 'responseLost', action: 'CreateLoadBalancer', count: 1 });
+    await sync('lost1', [listener(80, 'web')], nodes);
+    // The first call made the SLB, then the connection was reset; the retry got the same SLB back.
+    expect(
+      emu
+        .requests()
+        .filter((r) => r.path === 'CreateLoadBalancer')
+        .map((r) => r.status),
+    ).toEqual([0, 200]);
+    const ours = () =>
+      (
+        emu.dump() as { loadBalancers: Array<{ LoadBalancerId: string; Tags: { Tag: unknown[] } }> }
+      ).loadBalancers
+        .filter((lb) => JSON.stringify(lb.Tags.Tag).includes('"lost1"'))
+        .map((lb) => lb.LoadBalancerId);
+    expect(ours()).toHaveLength(1);
+    // Removed and made again: a new logical create, a new token, a new SLB (not the deleted one's answer).
+    const [first] = ours();
+    await removeClusterLoadBalancer(c, scopeOf('lost1', {}), quiet);
+    expect(ours()).toEqual([]);
+    emu.inject({ kind: 'responseLost', action: 'CreateLoadBalancer', count: 1 });
+    await sync('lost1', [listener(80, 'web')], nodes);
+    expect(ours()).toHaveLength(1);
+    expect(ours()[0]).not.toBe(first);
+    await destroyCluster('lost1', flags(), quiet);
+  });
+
   it('InternalError is reported, not retried', async () => {
     emu.resetLog();
     emu.inject({ kind: 'failAction', action: 'CreateSecurityGroup', count: 1 });

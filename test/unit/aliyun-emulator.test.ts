@@ -777,6 +777,23 @@ describe('fault injection, request log, resource count', () => {
     await ecsCall('DeleteInstance', { InstanceId: id, Force: true });
   });
 
+  it('responseLost: the action is carried out, then the connection is reset without an answer', async () => {
+    emu.resetLog();
+    emu.inject({ kind: 'responseLost', action: 'CreateSecurityGroup', count: 1 });
+    expect(await codeOf(ecsCall('CreateSecurityGroup', { SecurityGroupName: 'lost-answer' }))).toBe(
+      'ECONNRESET',
+    );
+    const made = await ecsCall('DescribeSecurityGroups', { SecurityGroupName: 'lost-answer' });
+    expect(made.TotalCount).toBe(1);
+    expect(emu.requests().map((r) => [r.path, r.status])).toEqual([
+      ['CreateSecurityGroup', 0],
+      ['DescribeSecurityGroups', 200],
+    ]);
+    await ecsCall('DeleteSecurityGroup', {
+      SecurityGroupId: made.SecurityGroups.SecurityGroup[0].SecurityGroupId,
+    });
+  });
+
   it('logs every call with mutating = not Describe*/List*, and counts resources', async () => {
     const before = emu.resourceCount();
     emu.resetLog();

@@ -22,7 +22,12 @@ export interface RequestLogEntry {
 
 export type AliyunFault =
   | { kind: 'code'; code: string; count: number; action?: string }
-  | { kind: 'failAction'; action: string; count: number };
+  | { kind: 'failAction'; action: string; count: number }
+  /** The action is carried out, then the connection is reset before any answer (a lost response). */
+  | { kind: 'responseLost'; action: string; count: number };
+
+/** Thrown after a `responseLost` action ran: the server resets the connection instead of answering. */
+class ResponseLost extends Error {}
 
 export interface AliyunEmulatorOptions {
   port?: number;
@@ -51,7 +56,7 @@ export interface AliyunEmulator {
   accessKeySecret: string;
   stop(): Promise<void>;
   dump(): unknown;
-  /** path = Action; mutating = the action name starts with neither Describe nor List. */
+  /** path = Action; mutating = the action name starts with neither Describe nor List; status 0 = no answer sent. */
   requests(): RequestLogEntry[];
   resetLog(): void;
   inject(f: AliyunFault): void;
@@ -179,7 +184,9 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
       if (!ASYNC_ACTIONS.has(action)) throw new ApiError('InternalError');
       fail = true;
     }
-    return handler(p, { fail, requestId: rid });
+    const result = await handler(p, { fail, requestId: rid });
+    if (fault?.kind === 'responseLost') throw new ResponseLost(action);
+    return result;
   }
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -205,6 +212,11 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
       if (!action) throw missing('Action');
       body = { RequestId: rid, ...(await call(method, params, rid)) };
     } catch (err) {
+      if (err instanceof ResponseLost) {
+        log.push({ at: Date.now(), method, path: action, status: 0, mutating: isMutating(action) });
+        res.socket?.resetAndDestroy();
+        return;
+      }
       const e =
         err instanceof ApiError
           ? err
