@@ -8,7 +8,7 @@ import { Context, type Handler } from './context.js';
 import { Ecs } from './ecs.js';
 import { ApiError, errorBody, missing } from './errors.js';
 import { newAccessKey, requestId } from './ids.js';
-import { Params } from './params.js';
+import { callParams, Params } from './params.js';
 import { parseForm, parseTimestamp, signatureMatches, stringToSign } from './signature.js';
 import { Slb } from './slb.js';
 
@@ -18,6 +18,8 @@ export interface RequestLogEntry {
   path: string;
   status: number;
   mutating: boolean;
+  /** The call's own parameters (no signature, key id, nonce, timestamp, version or action). */
+  params: Record<string, string>;
 }
 
 export type AliyunFault =
@@ -196,10 +198,18 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
     let version = '';
     let status = 200;
     let body: Record<string, unknown>;
+    let params: Record<string, string> = {};
+    const entry = () => ({
+      at: Date.now(),
+      method,
+      path: action,
+      status,
+      mutating: isMutating(action),
+      params: callParams(params),
+    });
     try {
       const url = new URL(req.url ?? '/', 'http://emulator');
       const text = await readBody(req);
-      let params: Record<string, string>;
       try {
         params = Object.assign(parseForm(url.search.slice(1)), method === 'POST' ? parseForm(text) : {});
       } catch {
@@ -213,7 +223,8 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
       body = { RequestId: rid, ...(await call(method, params, rid)) };
     } catch (err) {
       if (err instanceof ResponseLost) {
-        log.push({ at: Date.now(), method, path: action, status: 0, mutating: isMutating(action) });
+        status = 0;
+        log.push(entry());
         res.socket?.resetAndDestroy();
         return;
       }
@@ -230,7 +241,7 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
       const product = PRODUCTS[version] ?? PRODUCTS['2014-05-26'];
       body = { ...errorBody(e, rid, product.host, product.name) };
     }
-    log.push({ at: Date.now(), method, path: action, status, mutating: isMutating(action) });
+    log.push(entry());
     const json = JSON.stringify(body);
     res.writeHead(status, {
       'content-type': 'application/json;charset=utf-8',
@@ -284,7 +295,7 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
       ...(ecs.dump() as Record<string, unknown>),
       loadBalancers: slb.dump(),
     }),
-    requests: () => log.map((e) => ({ ...e })),
+    requests: () => log.map((e) => ({ ...e, params: { ...e.params } })),
     resetLog: () => {
       log = [];
     },
