@@ -8,3 +8,13 @@ export const DEFAULTS = {
   adminCidrHelp:
     'address ranges allowed to reach SSH (22) and Docker TLS (2376) (repeatable); required for the real API, e.g. 203.0.113.7/32',
 } as const;
+
+/** Disk categories CreateInstance takes (SystemDisk.Category, DataDisk.N.Category). */
+export const DISK_CATEGORIES = [
+  'cloud',
+  'cloud_efficiency',
+  'cloud_ssd',
+  'cloud_essd',
+  'cloud_auto',
+  'cloud_essd_entry',
+] as const;

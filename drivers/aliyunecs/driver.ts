@@ -1,3 +1,4 @@
+import { chmod, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
   Driver,
@@ -23,6 +24,7 @@ import { DEFAULTS } from './defaults.js';
 import {
   allocatePublicIpAddress,
   createInstance,
+  type CreateInstanceParams,
   deleteInstance,
   deleteKeyPairs,
   deleteSecurityGroup,
@@ -43,6 +45,8 @@ import { resourceTags } from './tags.js';
 export { destroyCluster, discoverClusters, ensureClusterFirewall } from './cluster.js';
 
 const KEY_FILE = 'id_ed25519';
+/** A private key of the user's (--aliyunecs-ssh-keypath), copied into the machine directory. */
+const USER_KEY_FILE = 'id_ssh';
 /** A booting instance: Pending → Stopped, then Starting → Running. */
 const BOOT_DEADLINE_MS = 5 * 60_000;
 const SSH_DEADLINE_MS = 3 * 60_000;
@@ -54,6 +58,10 @@ export type AliyunState = DriverState & {
   InstanceId?: string;
   InstanceName: string;
   KeyPairName?: string;
+  /** The key pair is the user's (--aliyunecs-ssh-keypair): never deleted. */
+  ExternalKeyPair?: boolean;
+  /** No public address (--aliyunecs-private-address-only): IPAddress is the private one. */
+  PrivateAddressOnly?: boolean;
   SecurityGroupId?: string;
   SecurityGroupName: string;
   /** The group was made for this machine alone (outside a cluster) and goes with it. */
@@ -81,7 +89,38 @@ export const keyPairName = (machine: string, storeId?: string) =>
 /** A hostname Aliyun accepts (else Aliyun picks one): 2-64 of [a-zA-Z0-9.-], no leading/trailing or double dot/dash. */
 export const validHostName = (n: string) => /^[a-zA-Z0-9]([a-zA-Z0-9]|[.-](?=[a-zA-Z0-9])){1,63}$/.test(n);
 
-/** A machine that is an ECS instance reached over SSH with its own key pair. */
+/** The CreateInstance parameters of a machine: the flags' settings, and where it goes. */
+export function instanceParams(
+  s: AliyunSettings,
+  m: {
+    name: string;
+    securityGroupId: string;
+    keyPairName: string;
+    tags: Record<string, string>;
+  },
+): CreateInstanceParams {
+  return {
+    zoneId: s.zoneId,
+    imageId: s.imageId,
+    instanceType: s.instanceType,
+    securityGroupId: m.securityGroupId,
+    instanceName: m.name,
+    hostName: validHostName(m.name) ? m.name : undefined,
+    keyPairName: m.keyPairName,
+    vswitchId: s.vswitchId,
+    privateIp: s.privateIp,
+    description: s.description,
+    bandwidth: s.privateAddressOnly ? 0 : s.bandwidth,
+    internetChargeType: s.internetChargeType,
+    systemDiskSize: s.systemDiskSize,
+    systemDiskCategory: s.systemDiskCategory,
+    dataDisk: s.dataDisk,
+    ioOptimized: s.ioOptimized,
+    tags: m.tags,
+  };
+}
+
+/** A machine that is an ECS instance reached over SSH with its own key pair (or the user's). */
 export class AliyunDriver implements Driver {
   private creds?: Credentials;
   private settings?: AliyunSettings;
@@ -105,6 +144,7 @@ export class AliyunDriver implements Driver {
       SecurityGroupName: securityGroupName(s, ctx.cluster?.name, ctx.machineName),
       InstanceType: s.instanceType,
       ImageId: s.imageId,
+      ...(s.privateAddressOnly ? { PrivateAddressOnly: true } : {}),
       ...(ctx.cluster ? { Cluster: ctx.cluster.name, Role: ctx.cluster.role } : {}),
     });
     d.settings = s;
@@ -130,15 +170,36 @@ export class AliyunDriver implements Driver {
     return aliyunClient({ regionId: this.state.RegionId, endpoint: this.state.Endpoint }, creds);
   }
 
-  /** Credentials and an admin range are there (the other flags were checked by fromFlags). */
+  /**
+   * Credentials, an admin range, a usable private key when one is given, and a private address only
+   * for a machine of its own (the other flags were checked by fromFlags).
+   */
   async preCreateCheck(): Promise<void> {
+    const s = this.settings!;
     this.creds ??= requireCredentials({});
-    requireAdminCidrs(this.settings!);
+    requireAdminCidrs(s);
+    if (s.privateIp && this.ctx.cluster) {
+      throw new UserError(
+        '--aliyunecs-private-ip is one address for one machine: use it with "swarmup create", not "cluster up"',
+      );
+    }
+    if (s.sshKeyPath) await loadPrivateKey(s.sshKeyPath);
+  }
+
+  /** The key the machine is logged in with: the user's (copied in, 0600) or a new one. Its public half. */
+  private async loginKey(s: AliyunSettings): Promise<string> {
+    if (!s.sshKeyPath) return generateSshKey(this.keyPath, `swarmup-${this.name}`);
+    const { publicKey } = await loadPrivateKey(s.sshKeyPath);
+    this.state.SSHKeyPath = USER_KEY_FILE;
+    await copyFile(s.sshKeyPath, this.keyPath);
+    await chmod(this.keyPath, 0o600);
+    return publicKey;
   }
 
   /**
-   * Key pair, instance (Stopped), public address, start, wait Running, log in once (pins the host
-   * key). A failure leaves what was made in the state, and createMachine's remove() takes it back.
+   * Key pair (ours, or the user's), instance (Stopped), public address (unless private only), start,
+   * wait Running, log in once (pins the host key). A failure leaves what was made in the state, and
+   * createMachine's remove() takes it back.
    */
   async create(): Promise<void> {
     const s = this.settings;
@@ -148,7 +209,7 @@ export class AliyunDriver implements Driver {
     const member = this.ctx.cluster;
     const tags = (role: string, machine?: string) =>
       resourceTags({ user: s.tags, cluster: member, role, storeId: this.ctx.storeId, machine });
-    const publicKey = await generateSshKey(this.keyPath, `swarmup-${this.name}`);
+    const publicKey = await this.loginKey(s);
     const own = !member && s.securityGroup === undefined;
     this.state.SecurityGroupId = await ensureSecurityGroup(c, {
       name: this.state.SecurityGroupName,
@@ -160,28 +221,30 @@ export class AliyunDriver implements Driver {
     });
     if (own) this.state.OwnSecurityGroup = true;
     const role = member?.role ?? 'machine';
-    await this.importKey(c, publicKey, tags(role, this.name));
+    if (s.sshKeyPair) {
+      this.state.KeyPairName = s.sshKeyPair;
+      this.state.ExternalKeyPair = true;
+    } else await this.importKey(c, publicKey, tags(role, this.name));
     log(`Creating instance ${this.name} (${s.instanceType})...`);
-    const id = await createInstance(c, {
-      zoneId: s.zoneId,
-      imageId: s.imageId,
-      instanceType: s.instanceType,
-      securityGroupId: this.state.SecurityGroupId,
-      instanceName: this.name,
-      hostName: validHostName(this.name) ? this.name : undefined,
-      keyPairName: this.state.KeyPairName!,
-      vswitchId: s.vswitchId,
-      bandwidth: s.bandwidth,
-      systemDiskSize: s.systemDiskSize,
-      ioOptimized: s.ioOptimized,
-      tags: tags(role, this.name),
-    });
+    const id = await createInstance(
+      c,
+      instanceParams(s, {
+        name: this.name,
+        securityGroupId: this.state.SecurityGroupId,
+        keyPairName: this.state.KeyPairName!,
+        tags: tags(role, this.name),
+      }),
+    );
     this.state.InstanceId = id;
     await waitInstance(c, id, 'to be created', hasStatus('Stopped', 'Running'), BOOT_DEADLINE_MS);
-    await allocatePublicIpAddress(c, id);
+    if (!s.privateAddressOnly) await allocatePublicIpAddress(c, id);
     log(`Starting instance ${id}...`);
     await this.startAndWait(c, id);
-    if (!this.state.IPAddress) throw new UserError(`instance ${id} is running but has no public address`);
+    if (!this.state.IPAddress) {
+      throw new UserError(
+        `instance ${id} is running but has no ${s.privateAddressOnly ? 'private' : 'public'} address`,
+      );
+    }
     log(`Waiting for SSH on ${this.state.IPAddress}...`);
     const t = await this.transport(SSH_DEADLINE_MS);
     try {
@@ -212,8 +275,8 @@ export class AliyunDriver implements Driver {
 
   /** Take addresses and zone from a describe (the public address can change on stop/start). */
   private refresh(i: EcsInstance): void {
-    const pub = publicIpOf(i);
     const priv = privateIpOf(i);
+    const pub = this.state.PrivateAddressOnly ? priv : publicIpOf(i);
     if (pub) this.state.IPAddress = pub;
     if (priv) this.state.InternalIPAddress = priv;
     if (i.ZoneId) this.state.Zone = i.ZoneId;
@@ -288,14 +351,18 @@ export class AliyunDriver implements Driver {
     await this.waitFor(c, 'to restart', 'Running');
   }
 
-  /** Force-delete the instance, then its key pair (and a machine's own group once the instance is gone). */
+  /**
+   * Force-delete the instance, then its key pair unless it is the user's (and a machine's own group
+   * once the instance is gone).
+   */
   async remove(): Promise<void> {
     const c = await this.client();
     const id = this.state.InstanceId;
     if (id && (await deleteInstance(c, id)) && this.state.OwnSecurityGroup) {
       await waitInstance(c, id, 'to be deleted', isGone, BOOT_DEADLINE_MS);
     }
-    if (this.state.KeyPairName) await deleteKeyPairs(c, [this.state.KeyPairName]);
+    if (this.state.KeyPairName && !this.state.ExternalKeyPair)
+      await deleteKeyPairs(c, [this.state.KeyPairName]);
     if (this.state.OwnSecurityGroup && this.state.SecurityGroupId) {
       await deleteSecurityGroup(c, this.state.SecurityGroupId);
     }

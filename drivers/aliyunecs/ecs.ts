@@ -87,8 +87,16 @@ export interface CreateInstanceParams {
   hostName?: string;
   keyPairName: string;
   vswitchId?: string;
+  /** Outbound public bandwidth, Mbit/s (0: no public address can be allocated). */
   bandwidth: number;
+  internetChargeType?: 'PayByTraffic' | 'PayByBandwidth';
   systemDiskSize?: number;
+  systemDiskCategory?: string;
+  /** One data disk, deleted with the instance. */
+  dataDisk?: { size: number; category?: string };
+  description?: string;
+  /** The instance's address in the vswitch (PrivateIpAddress). */
+  privateIp?: string;
   ioOptimized: 'optimized' | 'none';
   tags: Tags;
   /** Same token on every retry of this create: a lost response cannot make a second instance. */
@@ -109,9 +117,24 @@ export async function createInstance(c: AliyunClient, p: CreateInstanceParams): 
       HostName: p.hostName,
       KeyPairName: p.keyPairName,
       VSwitchId: p.vswitchId,
-      InternetChargeType: 'PayByTraffic',
+      PrivateIpAddress: p.privateIp,
+      Description: p.description,
+      InternetChargeType: p.internetChargeType ?? 'PayByTraffic',
       InternetMaxBandwidthOut: p.bandwidth,
       'SystemDisk.Size': p.systemDiskSize,
+      'SystemDisk.Category': p.systemDiskCategory,
+      // pop-core flattens this to DataDisk.1.Size, DataDisk.1.Category, DataDisk.1.DeleteWithInstance.
+      ...(p.dataDisk
+        ? {
+            DataDisk: [
+              {
+                Size: p.dataDisk.size,
+                ...(p.dataDisk.category ? { Category: p.dataDisk.category } : {}),
+                DeleteWithInstance: 'true',
+              },
+            ],
+          }
+        : {}),
       IoOptimized: p.ioOptimized,
       ...ecsTagParams(p.tags),
       ClientToken: p.clientToken ?? clientToken(),

@@ -1,5 +1,5 @@
 import type { DriverPlugin } from '../../src/driver/contract.js';
-import { DEFAULTS } from './defaults.js';
+import { DEFAULTS, DISK_CATEGORIES } from './defaults.js';
 
 /**
  * Flags of the aliyunecs driver, named and with the environment variables of docker-machine's
@@ -82,6 +82,79 @@ export const aliyunecsPlugin: DriverPlugin = {
       env: 'ECS_SYSTEM_DISK_SIZE',
       type: 'number',
       description: 'system disk size in GiB, 20..500 (default: the image size)',
+    },
+    {
+      name: 'aliyunecs-system-disk-category',
+      env: 'ECS_SYSTEM_DISK_CATEGORY',
+      type: 'string',
+      description: `system disk category: ${DISK_CATEGORIES.join(', ')} (default: Aliyun's for the instance type)`,
+    },
+    {
+      name: 'aliyunecs-disk-size',
+      env: 'ECS_DISK_SIZE',
+      type: 'number',
+      description:
+        'a data disk of this many GiB, deleted with the instance (attached, not formatted or mounted)',
+    },
+    {
+      name: 'aliyunecs-disk-category',
+      env: 'ECS_DISK_CATEGORY',
+      type: 'string',
+      description: `data disk category: ${DISK_CATEGORIES.join(', ')} (with --aliyunecs-disk-size)`,
+    },
+    {
+      name: 'aliyunecs-description',
+      env: 'ECS_DESCRIPTION',
+      type: 'string',
+      description: 'description of the instances (2 to 256 characters)',
+    },
+    {
+      name: 'aliyunecs-internet-charge-type',
+      env: 'ECS_INTERNET_CHARGE_TYPE',
+      type: 'string',
+      default: 'PayByTraffic',
+      description: 'PayByTraffic or PayByBandwidth (outbound public traffic)',
+    },
+    {
+      name: 'aliyunecs-private-address-only',
+      env: 'ECS_PRIVATE_ADDR_ONLY',
+      type: 'boolean',
+      description:
+        'no public address: the machine is reached on its private address (this host must be in the VPC or connected to it)',
+    },
+    {
+      name: 'aliyunecs-private-ip',
+      env: 'ECS_VPC_PRIVATE_IP',
+      type: 'string',
+      description: 'private address of the instance in the vswitch (one machine: not with cluster up)',
+    },
+    {
+      name: 'aliyunecs-ssh-keypair',
+      env: 'ECS_SSH_KEYPAIR',
+      type: 'string',
+      description:
+        'an existing key pair to put on the instances instead of importing one (needs --aliyunecs-ssh-keypath); never deleted',
+    },
+    {
+      name: 'aliyunecs-ssh-keypath',
+      env: 'ECS_SSH_KEYPATH',
+      type: 'string',
+      description:
+        'private key file to log in with (copied into the machine directory, 0600) instead of generating one',
+    },
+    {
+      name: 'aliyunecs-ssh-password',
+      env: 'ECS_SSH_PASSWORD',
+      type: 'string',
+      secret: true,
+      description: 'not supported: swarmup logs in with SSH keys only (see --aliyunecs-ssh-keypath)',
+    },
+    {
+      name: 'aliyunecs-route-cidr',
+      env: 'ECS_ROUTE_CIDR',
+      type: 'string',
+      description:
+        'not supported: a VPC route for the classic docker0 bridge; swarm overlay networks need none',
     },
     {
       name: 'aliyunecs-io-optimized',

@@ -119,16 +119,25 @@ export const hasStatus =
 
 export const isGone = (i: EcsInstance | undefined): boolean => !i;
 
+/** How long an instance may still read Stopped after an accepted StartInstance before that counts as failed. */
+export const START_GRACE_MS = 10_000;
+
 /**
- * Running, for an instance just asked to start: Stopped again after it was seen Starting means the
- * start failed (ECS falls back to Stopped), and so does a vanished instance.
+ * Running, for an instance just asked to start. Stopped again after it was seen Starting means the
+ * start failed (ECS falls back to Stopped), and so does Stopped `graceMs` after the start was asked for
+ * (a start can fail between two polls, never seen Starting); a vanished instance fails at once.
  */
-export function started(id: string): (i: EcsInstance | undefined) => boolean {
+export function started(
+  id: string,
+  o: { graceMs?: number; now?: () => number } = {},
+): (i: EcsInstance | undefined) => boolean {
+  const now = o.now ?? Date.now;
+  const asked = now();
   let seenStarting = false;
   return (i) => {
     if (!i) throw new UserError(`instance ${id} disappeared while starting`);
     if (i.Status === 'Starting' || i.Status === 'Pending') seenStarting = true;
-    if (i.Status === 'Stopped' && seenStarting)
+    if (i.Status === 'Stopped' && (seenStarting || now() - asked >= (o.graceMs ?? START_GRACE_MS)))
       throw new UserError(`instance ${id} failed to start (it is Stopped again)`);
     return i.Status === 'Running';
   };

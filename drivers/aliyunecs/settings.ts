@@ -2,7 +2,7 @@
 import type { FlagValues } from '../../src/driver/contract.js';
 import { UserError } from '../../src/errors.js';
 import type { AliyunTarget } from './client.js';
-import { DEFAULTS } from './defaults.js';
+import { DEFAULTS, DISK_CATEGORIES } from './defaults.js';
 import { parseUserTags, type Tags } from './tags.js';
 import { EMULATOR_ADMIN_CIDRS } from '../../src/driver/admin-range.js';
 
@@ -16,6 +16,17 @@ export interface AliyunSettings extends AliyunTarget {
   securityGroup?: string;
   bandwidth: number;
   systemDiskSize?: number;
+  systemDiskCategory?: string;
+  /** One data disk (--aliyunecs-disk-size), deleted with the instance. */
+  dataDisk?: { size: number; category?: string };
+  description?: string;
+  internetChargeType: 'PayByTraffic' | 'PayByBandwidth';
+  /** No public address: the machine is reached on its private one. */
+  privateAddressOnly: boolean;
+  privateIp?: string;
+  /** An existing key pair and the private key that opens it, or a private key alone (imported as ours). */
+  sshKeyPair?: string;
+  sshKeyPath?: string;
   ioOptimized: 'optimized' | 'none';
   slbId?: string;
   tags: Tags;
@@ -40,6 +51,42 @@ function id(flags: FlagValues, name: string): string | undefined {
   if (v !== undefined && !ID_RE.test(v)) throw new UserError(`invalid --${name} "${v}"`);
   return v;
 }
+
+const bool = (v: FlagValues[string]): boolean => v === true || v === 'true' || v === '1';
+
+function diskCategory(flags: FlagValues, name: string): string | undefined {
+  const v = str(flags[name]);
+  if (v !== undefined && !(DISK_CATEGORIES as readonly string[]).includes(v)) {
+    throw new UserError(`invalid --${name} "${v}": use one of ${DISK_CATEGORIES.join(', ')}`);
+  }
+  return v;
+}
+
+/** docker-machine flags swarmup does not take, each refused with the reason. */
+const UNSUPPORTED: Record<string, string> = {
+  'aliyunecs-ssh-password':
+    'swarmup logs in with SSH keys only (a generated one, or --aliyunecs-ssh-keypath with --aliyunecs-ssh-keypair)',
+  'aliyunecs-route-cidr':
+    "it added a VPC route to each machine's classic docker0 bridge subnet; swarm mode's overlay networks (VXLAN between members) need no route",
+};
+
+/** The data disk: --aliyunecs-disk-size GiB (cloud 5..2000, the others 20..32768) and its category. */
+function dataDisk(flags: FlagValues): AliyunSettings['dataDisk'] {
+  const category = diskCategory(flags, 'aliyunecs-disk-category');
+  const raw = flags['aliyunecs-disk-size'];
+  if (raw === undefined || raw === '' || raw === 0) {
+    if (category) throw new UserError('--aliyunecs-disk-category needs --aliyunecs-disk-size');
+    return undefined;
+  }
+  const size = Number(raw);
+  const [min, max] = category === 'cloud' ? [5, 2000] : [20, 32768];
+  if (!Number.isInteger(size) || size < min || size > max) {
+    throw new UserError(`invalid --aliyunecs-disk-size "${raw}": expected ${min} to ${max} (GiB)`);
+  }
+  return { size, ...(category ? { category } : {}) };
+}
+
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
 /** `a.b.c.d/n` with a valid address and prefix; a bare address means /32. */
 export function parseCidr(v: string): string {
@@ -103,6 +150,9 @@ export function targetFrom(flags: FlagValues): AliyunTarget {
 }
 
 export function settingsFrom(flags: FlagValues): AliyunSettings {
+  for (const [name, why] of Object.entries(UNSUPPORTED)) {
+    if (str(flags[name]) !== undefined) throw new UserError(`--${name} is not supported: ${why}`);
+  }
   const target = targetFrom(flags);
   const bandwidth = Number(flags['aliyunecs-internet-max-bandwidth'] ?? 1);
   if (!Number.isInteger(bandwidth) || bandwidth < 1 || bandwidth > 100) {
@@ -128,16 +178,64 @@ export function settingsFrom(flags: FlagValues): AliyunSettings {
       `invalid --aliyunecs-security-group "${securityGroup}": 2 to 128 letters, digits, ".", "_", ":" and "-", starting with a letter`,
     );
   }
+  const description = str(flags['aliyunecs-description']);
+  if (
+    description !== undefined &&
+    (description.length < 2 || description.length > 256 || /^https?:\/\//.test(description))
+  ) {
+    throw new UserError(
+      `invalid --aliyunecs-description "${description}": 2 to 256 characters, not starting with http:// or https://`,
+    );
+  }
+  const charge = str(flags['aliyunecs-internet-charge-type']) ?? 'PayByTraffic';
+  const internetChargeType = (['PayByTraffic', 'PayByBandwidth'] as const).find(
+    (c) => c.toLowerCase() === charge.toLowerCase(),
+  );
+  if (!internetChargeType) {
+    throw new UserError(
+      `invalid --aliyunecs-internet-charge-type "${charge}": use PayByTraffic or PayByBandwidth`,
+    );
+  }
+  const vswitchId = id(flags, 'aliyunecs-vswitch-id');
+  const privateIp = str(flags['aliyunecs-private-ip']);
+  if (privateIp !== undefined) {
+    const m = IPV4.exec(privateIp);
+    if (!m || m.slice(1).some((o) => Number(o) > 255)) {
+      throw new UserError(`invalid --aliyunecs-private-ip "${privateIp}": expected an IPv4 address`);
+    }
+    if (!vswitchId)
+      throw new UserError('--aliyunecs-private-ip needs --aliyunecs-vswitch-id (the address is in it)');
+  }
+  const sshKeyPair = str(flags['aliyunecs-ssh-keypair']);
+  const sshKeyPath = str(flags['aliyunecs-ssh-keypath']);
+  if (sshKeyPair !== undefined) {
+    if (!/^[A-Za-z][\w.:-]{1,127}$/.test(sshKeyPair)) {
+      throw new UserError(`invalid --aliyunecs-ssh-keypair "${sshKeyPair}": not a key pair name`);
+    }
+    if (!sshKeyPath) {
+      throw new UserError(
+        '--aliyunecs-ssh-keypair needs --aliyunecs-ssh-keypath: the private key of that key pair',
+      );
+    }
+  }
   return {
     ...target,
     zoneId: id(flags, 'aliyunecs-zone'),
     imageId: id(flags, 'aliyunecs-image-id') ?? DEFAULTS.imageId,
     instanceType: id(flags, 'aliyunecs-instance-type') ?? DEFAULTS.instanceType,
     vpcId: id(flags, 'aliyunecs-vpc-id'),
-    vswitchId: id(flags, 'aliyunecs-vswitch-id'),
+    vswitchId,
     securityGroup,
     bandwidth,
     systemDiskSize,
+    systemDiskCategory: diskCategory(flags, 'aliyunecs-system-disk-category'),
+    dataDisk: dataDisk(flags),
+    description,
+    internetChargeType,
+    privateAddressOnly: bool(flags['aliyunecs-private-address-only']),
+    privateIp,
+    sshKeyPair,
+    sshKeyPath,
     ioOptimized: io,
     slbId: id(flags, 'aliyunecs-slb-id'),
     tags: parseUserTags(list(flags['aliyunecs-tag'])),

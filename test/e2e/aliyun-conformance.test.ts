@@ -1,7 +1,7 @@
 /**
  * Aliyun emulator conformance through the real SDK (@alicloud/pop-core) with lab VMs behind instances:
- * signature/credential/nonce/timestamp refusals, an instance that is unreachable until StartInstance and
- * then takes the imported key as root (same IP and host key after stop/start), an SLB listener that
+ * signature/credential/nonce/timestamp refusals, an instance whose machine is made but never started
+ * (unreachable) until StartInstance and then takes the imported key as root (same IP and host key after stop/start), an SLB listener that
  * carries no traffic until started and then serves a page from the VM, batch limits, idempotency, fault
  * injection, dependency errors, and stop() removing every VM.
  *
@@ -189,6 +189,15 @@ describe('Aliyun emulator through pop-core', () => {
     instanceIp = (await ecsCall('AllocatePublicIpAddress', { InstanceId: instanceId })).IpAddress;
     expect(instanceIp).toMatch(/^172\.29\.\d+\.\d+$/);
     expect(await sshAnswers(instanceIp)).toBe(false);
+    // The machine exists but has never run (not even briefly while Pending): created, never started.
+    const state = await labDocker([
+      'container',
+      'inspect',
+      '-f',
+      '{{.State.Status}} {{.State.StartedAt}}',
+      vmContainer(`ali-${instanceId}`),
+    ]);
+    expect(state.stdout.trim()).toBe('created 0001-01-01T00:00:00Z');
 
     await ecsCall('StartInstance', { InstanceId: instanceId });
     await statusIs(instanceId, 'Running');

@@ -86,6 +86,22 @@ export async function startVm(
   return { name, ip };
 }
 
+/**
+ * Make a VM without starting it (`docker create` with a fixed address from 172.29.192.0/18, or `ip`):
+ * it answers nothing until `docker start`; its address and disk stay across stop/start.
+ */
+export async function createVm(
+  name: string,
+  opts: StartVmOptions & { ip?: string } = {},
+): Promise<{ name: string; ip: string }> {
+  const args = ['vm', 'create', name, '--image', opts.image ?? 'vm'];
+  if (opts.authorizedKey !== undefined) args.push('--authorized-key', '-');
+  if (opts.user !== undefined) args.push('--user', opts.user);
+  if (opts.ip !== undefined) args.push('--ip', opts.ip);
+  const ip = (await lab(args, opts.authorizedKey)).trim();
+  return { name, ip };
+}
+
 /** Force-remove a VM and its anonymous volumes (no error if it does not exist). */
 export async function removeVm(name: string): Promise<void> {
   await lab(['vm', 'rm', name]);

@@ -11,7 +11,7 @@ import {
   type RetryPolicy,
   type RpcTransport,
 } from '../../drivers/aliyunecs/client.js';
-import { hasStatus, isGone, waitInstance } from '../../drivers/aliyunecs/poller.js';
+import { hasStatus, isGone, started, waitInstance } from '../../drivers/aliyunecs/poller.js';
 
 const creds = { accessKeyId: 'LTAI5tTestKeyId0123456789', accessKeySecret: 'TopSecretValue0123456789abcd' };
 
@@ -273,5 +273,20 @@ describe('waiting for instances', () => {
     expect(asked[2].sort()).toEqual(['i-2', 'i-3']);
     expect(asked.length).toBeGreaterThan(5);
     expect(asked.slice(4).every((ids) => ids.length === 1 && ids[0] === 'i-3')).toBe(true);
+  });
+
+  it('a start that fails between two polls (never seen Starting) is reported once the grace is over', () => {
+    let t = 1_000;
+    const ok = started('i-1', { graceMs: 10_000, now: () => t });
+    const stopped = { InstanceId: 'i-1', Status: 'Stopped' };
+    // Just after the StartInstance: the status may lag, so Stopped is not a failure yet.
+    expect(ok(stopped)).toBe(false);
+    t += 10_000;
+    expect(() => ok(stopped)).toThrow('instance i-1 failed to start (it is Stopped again)');
+    // Seen Starting, then Stopped: failed at once.
+    const seen = started('i-2', { graceMs: 10_000, now: () => t });
+    expect(seen({ InstanceId: 'i-2', Status: 'Starting' })).toBe(false);
+    expect(() => seen({ InstanceId: 'i-2', Status: 'Stopped' })).toThrow(/failed to start/);
+    expect(started('i-3')({ InstanceId: 'i-3', Status: 'Running' })).toBe(true);
   });
 });

@@ -4,7 +4,7 @@
  * groups, the SLB plan applied and re-planned (a no-op makes zero mutating calls), adoption rules,
  * and teardown by tags from nothing.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import {
   type RetryPolicy,
 } from '../../drivers/aliyunecs/client.js';
 import { destroyCluster, discoverClusters, ensureClusterFirewall } from '../../drivers/aliyunecs/cluster.js';
+import { AliyunDriver } from '../../drivers/aliyunecs/driver.js';
 import {
   allocatePublicIpAddress,
   createInstance,
@@ -205,6 +206,37 @@ describe('faults', () => {
     expect(emu.requests().map((r) => r.status)).toEqual([400, 400, 400, 400, 400, 200]);
   });
 
+  it('a create whose answer is lost is retried with its ClientToken: one SLB, even across lb syncs', async () => {
+    const sg = await group('lost1');
+    const nodes = nodesOf(await instances('lost1', 1, sg));
+    emu.resetLog();
+    emu.inject({ kind: 'responseLost', action: 'CreateLoadBalancer', count: 1 });
+    await sync('lost1', [listener(80, 'web')], nodes);
+    // The first call made the SLB, then the connection was reset; the retry got the same SLB back.
+    expect(
+      emu
+        .requests()
+        .filter((r) => r.path === 'CreateLoadBalancer')
+        .map((r) => r.status),
+    ).toEqual([0, 200]);
+    const ours = () =>
+      (
+        emu.dump() as { loadBalancers: Array<{ LoadBalancerId: string; Tags: { Tag: unknown[] } }> }
+      ).loadBalancers
+        .filter((lb) => JSON.stringify(lb.Tags.Tag).includes('"lost1"'))
+        .map((lb) => lb.LoadBalancerId);
+    expect(ours()).toHaveLength(1);
+    // Removed and made again: a new logical create, a new token, a new SLB (not the deleted one's answer).
+    const [first] = ours();
+    await removeClusterLoadBalancer(c, scopeOf('lost1', {}), quiet);
+    expect(ours()).toEqual([]);
+    emu.inject({ kind: 'responseLost', action: 'CreateLoadBalancer', count: 1 });
+    await sync('lost1', [listener(80, 'web')], nodes);
+    expect(ours()).toHaveLength(1);
+    expect(ours()[0]).not.toBe(first);
+    await destroyCluster('lost1', flags(), quiet);
+  });
+
   it('InternalError is reported, not retried', async () => {
     emu.resetLog();
     emu.inject({ kind: 'failAction', action: 'CreateSecurityGroup', count: 1 });
@@ -272,6 +304,72 @@ describe('ECS calls of a machine', () => {
     ).toBe(200);
     await deleteKeyPairs(c, ['swarmup-m1-abc', 'swarmup-gone']);
     expect(await describeKeyPairs(c, { name: 'swarmup-m1-abc' })).toEqual([]);
+  });
+
+  it("the user's key pair and key, no public address, and the instance flags go into CreateInstance; remove() keeps the user's key pair", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'swarmup-ali-'));
+    const userKey = join(dir, 'team_key');
+    await importKeyPair(c, 'team-key', await generateSshKey(userKey, 'team'), {});
+    const machineDir = join(dir, 'solo-1');
+    await mkdir(machineDir);
+    const ctx = { machineName: 'solo-1', machineDir, log: quiet, storeId: '0123456789abcdef' };
+    const userFlags = {
+      ...flags(),
+      'aliyunecs-ssh-keypair': 'team-key',
+      'aliyunecs-ssh-keypath': userKey,
+      'aliyunecs-private-address-only': true,
+      'aliyunecs-description': 'solo machine',
+      'aliyunecs-disk-size': 40,
+      'aliyunecs-disk-category': 'cloud_essd',
+      'aliyunecs-system-disk-category': 'cloud_essd',
+      'aliyunecs-internet-charge-type': 'PayByBandwidth',
+      'aliyunecs-vpc-id': 'vpc-1',
+      'aliyunecs-vswitch-id': 'vsw-1',
+      'aliyunecs-private-ip': '127.66.250.9',
+    };
+    // One address cannot be every member's: refused for a cluster before anything is made.
+    await expect(
+      AliyunDriver.fromFlags(
+        { ...ctx, cluster: { name: 'c', role: 'worker', labels: {} } },
+        userFlags,
+      ).preCreateCheck(),
+    ).rejects.toThrow(/--aliyunecs-private-ip is one address for one machine/);
+    const d = AliyunDriver.fromFlags(ctx, userFlags);
+    await d.preCreateCheck();
+    emu.resetLog();
+    // The start is refused, so the create stops after CreateInstance (no SSH needed to see what it sent).
+    emu.inject({ kind: 'code', code: 'InternalError', count: 1, action: 'StartInstance' });
+    expect((await failure(d.create())).code).toBe('InternalError');
+    const paths = emu.requests().map((r) => r.path);
+    expect(paths).not.toContain('ImportKeyPair');
+    expect(paths).not.toContain('AllocatePublicIpAddress');
+    expect(emu.requests().find((r) => r.path === 'CreateInstance')!.params).toMatchObject({
+      KeyPairName: 'team-key',
+      InternetMaxBandwidthOut: '0',
+      InternetChargeType: 'PayByBandwidth',
+      Description: 'solo machine',
+      'SystemDisk.Category': 'cloud_essd',
+      'DataDisk.1.Size': '40',
+      'DataDisk.1.Category': 'cloud_essd',
+      'DataDisk.1.DeleteWithInstance': 'true',
+      VSwitchId: 'vsw-1',
+      PrivateIpAddress: '127.66.250.9',
+    });
+    expect(d.state).toMatchObject({
+      KeyPairName: 'team-key',
+      ExternalKeyPair: true,
+      PrivateAddressOnly: true,
+      SSHKeyPath: 'id_ssh',
+    });
+    expect((await stat(join(machineDir, 'id_ssh'))).mode & 0o777).toBe(0o600);
+    expect(await readFile(join(machineDir, 'id_ssh'), 'utf8')).toBe(await readFile(userKey, 'utf8'));
+    const [inst] = await describeInstances(c, { instanceIds: [d.state.InstanceId!] });
+    expect(privateIpOf(inst)).toBe('127.66.250.9');
+
+    await d.remove();
+    expect(await describeInstances(c, { instanceIds: [d.state.InstanceId!] })).toEqual([]);
+    expect((await describeKeyPairs(c, { name: 'team-key' })).map((k) => k.KeyPairName)).toEqual(['team-key']);
+    await deleteKeyPairs(c, ['team-key']);
   });
 
   it('ensureClusterFirewall: a later process only reads, the same process asks once', async () => {

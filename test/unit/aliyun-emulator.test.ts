@@ -157,6 +157,61 @@ describe('ECS instances', () => {
     );
   });
 
+  it('takes a description, disks, a charge type and a private address, each checked as ECS checks them', async () => {
+    const create = (extra: Json) => ecsCall('CreateInstance', { ...baseInstance, ...extra });
+    const vsw = { VSwitchId: 'vsw-1', VpcId: 'vpc-1' };
+    expect(await codeOf(create({ Description: 'http://x' }))).toBe('InvalidDescription.Malformed');
+    expect(await codeOf(create({ InternetChargeType: 'PayByMonth' }))).toBe(
+      'InvalidInternetChargeType.ValueNotSupported',
+    );
+    expect(await codeOf(create({ 'SystemDisk.Category': 'floppy' }))).toBe(
+      'InvalidSystemDiskCategory.ValueNotSupported',
+    );
+    expect(await codeOf(create({ DataDisk: [{ Size: 10, Category: 'cloud_ssd' }] }))).toBe(
+      'InvalidDataDiskSize.ValueNotSupported',
+    );
+    expect(await codeOf(create({ DataDisk: [{ Size: 100, Category: 'tape' }] }))).toBe(
+      'InvalidDataDiskCategory.ValueNotSupported',
+    );
+    expect(await codeOf(create({ PrivateIpAddress: '127.66.200.7' }))).toBe('MissingParameter');
+    expect(await codeOf(create({ ...vsw, PrivateIpAddress: '127.66.300.7' }))).toBe(
+      'InvalidPrivateIpAddress.Malformed',
+    );
+    expect(await codeOf(create({ ...vsw, PrivateIpAddress: '10.0.0.7' }))).toBe('InvalidPrivateIpAddress');
+
+    const { InstanceId: id } = await create({
+      ...vsw,
+      Description: 'a data node',
+      InternetChargeType: 'PayByBandwidth',
+      InternetMaxBandwidthOut: 5,
+      'SystemDisk.Category': 'cloud_essd',
+      'SystemDisk.Size': 40,
+      DataDisk: [{ Size: 100, Category: 'cloud_ssd' }],
+      PrivateIpAddress: '127.66.200.7',
+    });
+    // Known at once, before the machine is made; a second instance cannot have it.
+    expect((await instance(id)).InnerIpAddress.IpAddress).toEqual(['127.66.200.7']);
+    expect(await codeOf(create({ ...vsw, PrivateIpAddress: '127.66.200.7' }))).toBe(
+      'InvalidPrivateIpAddress.Duplicated',
+    );
+    await statusesUntil(id, 'Stopped');
+    // CreateInstance never gives a public address by itself, bandwidth or not (AllocatePublicIpAddress does).
+    await ecsCall('StartInstance', { InstanceId: id });
+    await statusesUntil(id, 'Running');
+    const i = await instance(id);
+    expect([i.Description, i.InternetChargeType, i.PublicIpAddress.IpAddress]).toEqual([
+      'a data node',
+      'PayByBandwidth',
+      [],
+    ]);
+    const dumped = ((emu.dump() as Json).instances as Json[]).find((x) => x.InstanceId === id)!;
+    expect([dumped.SystemDisk, dumped.DataDisks]).toEqual([
+      { category: 'cloud_essd', size: 40 },
+      [{ category: 'cloud_ssd', size: 100, deleteWithInstance: true }],
+    ]);
+    await ecsCall('DeleteInstance', { InstanceId: id, Force: true });
+  });
+
   it('pages DescribeInstances and filters by tags and ids', async () => {
     const made = await ecsCall('RunInstances', {
       ...baseInstance,
@@ -600,6 +655,93 @@ describe('SLB', () => {
     }
   });
 
+  it('health-checks UDP backends: port unreachable or a wrong HealthCheckExp answer keeps datagrams off them', async () => {
+    const run = await ecsCall('RunInstances', { ...baseInstance, Amount: 2 });
+    const ids: string[] = run.InstanceIdSets.InstanceIdSet;
+    for (const id of ids) await statusesUntil(id, 'Running');
+    const [ip1, ip2] = await Promise.all(
+      ids.map(async (id) => (await instance(id)).InnerIpAddress.IpAddress[0]),
+    );
+    const sockets: ReturnType<typeof createSocket>[] = [];
+    /** A UDP server on ip:18098 answering `name:msg`, and `hello` with `helloAnswer`. */
+    const udpd = async (ip: string, name: string, helloAnswer: string) => {
+      const s = createSocket('udp4');
+      s.on('message', (msg, from) =>
+        s.send(msg.toString() === 'hello' ? helloAnswer : `${name}:${msg}`, from.port, from.address),
+      );
+      await new Promise<void>((r) => s.bind(18098, ip, () => r()));
+      sockets.push(s);
+      return s;
+    };
+    await udpd(ip1, 'one', 'ok');
+    const lb = await slbCall('CreateLoadBalancer', {});
+    await slbCall('AddBackendServers', {
+      LoadBalancerId: lb.LoadBalancerId,
+      BackendServers: JSON.stringify(ids.map((ServerId) => ({ ServerId }))),
+    });
+    const l = { LoadBalancerId: lb.LoadBalancerId, ListenerPort: 18099 };
+    await slbCall('CreateLoadBalancerUDPListener', { ...l, BackendServerPort: 18098, Bandwidth: -1 });
+    await slbCall('StartLoadBalancerListener', l);
+    const health = async () => {
+      const h = await slbCall('DescribeHealthStatus', { LoadBalancerId: lb.LoadBalancerId });
+      return Object.fromEntries(
+        h.BackendServers.BackendServer.map((b: Json) => [b.ServerId, b.ServerHealthStatus]),
+      ) as Record<string, string>;
+    };
+    const healthIs = (a: string, b: string) =>
+      until(`health ${a}/${b}`, async () => {
+        const h = await health();
+        return h[ids[0]] === a && h[ids[1]] === b;
+      });
+    /** One fresh client (a new session, so round-robin picks again): its first answer, or 'none'. */
+    const ask = async (msg: string) => {
+      const c = createSocket('udp4');
+      try {
+        await new Promise<void>((r) => c.bind(0, '127.0.0.1', () => r()));
+        const answer = new Promise<string>((resolve) => {
+          c.once('message', (m) => resolve(m.toString()));
+          setTimeout(() => resolve('none'), 500);
+        });
+        c.send(msg, 18099, lb.Address);
+        return await answer;
+      } finally {
+        c.close();
+      }
+    };
+    try {
+      // Nothing listens on backend two: ICMP port unreachable marks it abnormal; every session gets one.
+      await healthIs('normal', 'abnormal');
+      const answers = [];
+      for (let i = 0; i < 4; i++) answers.push(await ask(`ping${i}`));
+      expect(answers).toEqual(['one:ping0', 'one:ping1', 'one:ping2', 'one:ping3']);
+
+      // Backend two starts listening: silence passes the check, and it takes sessions too.
+      await udpd(ip2, 'two', 'nope');
+      await healthIs('normal', 'normal');
+      const both = new Set<string>();
+      for (let i = 0; i < 4; i++) both.add((await ask('x')).split(':')[0]);
+      expect([...both].sort()).toEqual(['one', 'two']);
+
+      // With HealthCheckReq/Exp only the backend that answers "ok" to "hello" is healthy.
+      expect(
+        await codeOf(slbCall('SetLoadBalancerUDPListenerAttribute', { ...l, HealthCheckReq: 'he llo' })),
+      ).toBe('InvalidParameter');
+      await slbCall('SetLoadBalancerUDPListenerAttribute', {
+        ...l,
+        HealthCheckReq: 'hello',
+        HealthCheckExp: 'ok',
+      });
+      const attr = await slbCall('DescribeLoadBalancerUDPListenerAttribute', l);
+      expect([attr.HealthCheckReq, attr.HealthCheckExp]).toEqual(['hello', 'ok']);
+      await healthIs('normal', 'abnormal');
+      for (let i = 0; i < 4; i++) expect(await ask('y')).toBe('one:y');
+    } finally {
+      for (const s of sockets) s.close();
+      await slbCall('DeleteLoadBalancer', { LoadBalancerId: lb.LoadBalancerId });
+      for (const id of ids) await ecsCall('DeleteInstance', { InstanceId: id, Force: true });
+    }
+  });
+
   it('enforces the load balancer quota', async () => {
     const made: string[] = [];
     for (let i = 0; i < 6; i++) made.push((await slbCall('CreateLoadBalancer', {})).LoadBalancerId);
@@ -633,6 +775,23 @@ describe('fault injection, request log, resource count', () => {
     emu.inject({ kind: 'failAction', action: 'CreateSecurityGroup', count: 1 });
     expect(await codeOf(ecsCall('CreateSecurityGroup', {}))).toBe('InternalError');
     await ecsCall('DeleteInstance', { InstanceId: id, Force: true });
+  });
+
+  it('responseLost: the action is carried out, then the connection is reset without an answer', async () => {
+    emu.resetLog();
+    emu.inject({ kind: 'responseLost', action: 'CreateSecurityGroup', count: 1 });
+    expect(await codeOf(ecsCall('CreateSecurityGroup', { SecurityGroupName: 'lost-answer' }))).toBe(
+      'ECONNRESET',
+    );
+    const made = await ecsCall('DescribeSecurityGroups', { SecurityGroupName: 'lost-answer' });
+    expect(made.TotalCount).toBe(1);
+    expect(emu.requests().map((r) => [r.path, r.status])).toEqual([
+      ['CreateSecurityGroup', 0],
+      ['DescribeSecurityGroups', 200],
+    ]);
+    await ecsCall('DeleteSecurityGroup', {
+      SecurityGroupId: made.SecurityGroups.SecurityGroup[0].SecurityGroupId,
+    });
   });
 
   it('logs every call with mutating = not Describe*/List*, and counts resources', async () => {

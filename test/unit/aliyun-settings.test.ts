@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { credentialsFrom, requireCredentials } from '../../drivers/aliyunecs/client.js';
-import { keyPairName, validHostName } from '../../drivers/aliyunecs/driver.js';
+import { instanceParams, keyPairName, validHostName } from '../../drivers/aliyunecs/driver.js';
 import { aliyunecsPlugin } from '../../drivers/aliyunecs/plugin.js';
 import {
   adminCidrs,
@@ -62,6 +62,17 @@ describe('aliyunecs flags', () => {
       'tag',
       'api-endpoint',
       'admin-cidr',
+      'description',
+      'disk-size',
+      'disk-category',
+      'system-disk-category',
+      'internet-charge-type',
+      'private-address-only',
+      'private-ip',
+      'ssh-keypair',
+      'ssh-keypath',
+      'ssh-password',
+      'route-cidr',
     ]) {
       expect(byName.has(`aliyunecs-${n}`), n).toBe(true);
     }
@@ -69,6 +80,10 @@ describe('aliyunecs flags', () => {
     expect(byName.get('aliyunecs-access-key-secret')!.secret).toBe(true);
     expect(byName.get('aliyunecs-region')!.env).toBe('ECS_REGION');
     expect(byName.get('aliyunecs-api-endpoint')!.env).toBe('ECS_API_ENDPOINT');
+    expect(byName.get('aliyunecs-private-address-only')!.env).toBe('ECS_PRIVATE_ADDR_ONLY');
+    expect(byName.get('aliyunecs-private-ip')!.env).toBe('ECS_VPC_PRIVATE_IP');
+    expect(byName.get('aliyunecs-ssh-keypair')!.env).toBe('ECS_SSH_KEYPAIR');
+    expect(byName.get('aliyunecs-ssh-password')!.secret).toBe(true);
     const stored = storableFlags(aliyunecsPlugin, {
       'aliyunecs-access-key-id': 'LTAIkey',
       'aliyunecs-access-key-secret': 'shh',
@@ -90,6 +105,82 @@ describe('aliyunecs flags', () => {
     expect(s.imageId).toMatch(/^debian_12/);
     expect(s.systemDiskSize).toBeUndefined();
     expect(s.slbId).toBeUndefined();
+    expect(s).toMatchObject({ internetChargeType: 'PayByTraffic', privateAddressOnly: false });
+    for (const k of [
+      'dataDisk',
+      'description',
+      'privateIp',
+      'sshKeyPair',
+      'sshKeyPath',
+      'systemDiskCategory',
+    ] as const)
+      expect(s[k], k).toBeUndefined();
+  });
+
+  it('takes the instance flags and turns them into CreateInstance parameters', () => {
+    const s = settingsFrom({
+      ...emulator,
+      'aliyunecs-vpc-id': 'vpc-1',
+      'aliyunecs-vswitch-id': 'vsw-1',
+      'aliyunecs-description': 'swarm node',
+      'aliyunecs-disk-size': 100,
+      'aliyunecs-disk-category': 'cloud_essd',
+      'aliyunecs-system-disk-size': 40,
+      'aliyunecs-system-disk-category': 'cloud_ssd',
+      'aliyunecs-internet-charge-type': 'paybybandwidth',
+      'aliyunecs-private-address-only': 'true', // from ECS_PRIVATE_ADDR_ONLY
+      'aliyunecs-private-ip': '10.1.2.3',
+      'aliyunecs-ssh-keypair': 'team-key',
+      'aliyunecs-ssh-keypath': '/home/me/.ssh/id_rsa',
+    });
+    expect(s).toMatchObject({
+      description: 'swarm node',
+      dataDisk: { size: 100, category: 'cloud_essd' },
+      systemDiskCategory: 'cloud_ssd',
+      internetChargeType: 'PayByBandwidth',
+      privateAddressOnly: true,
+      privateIp: '10.1.2.3',
+      sshKeyPair: 'team-key',
+      sshKeyPath: '/home/me/.ssh/id_rsa',
+    });
+    const p = instanceParams(s, {
+      name: 'web-1',
+      securityGroupId: 'sg-1',
+      keyPairName: 'team-key',
+      tags: { a: 'b' },
+    });
+    expect(p).toEqual({
+      zoneId: undefined,
+      imageId: s.imageId,
+      instanceType: 'ecs.g6.large',
+      securityGroupId: 'sg-1',
+      instanceName: 'web-1',
+      hostName: 'web-1',
+      keyPairName: 'team-key',
+      vswitchId: 'vsw-1',
+      privateIp: '10.1.2.3',
+      description: 'swarm node',
+      // No public address: no outbound public bandwidth either.
+      bandwidth: 0,
+      internetChargeType: 'PayByBandwidth',
+      systemDiskSize: 40,
+      systemDiskCategory: 'cloud_ssd',
+      dataDisk: { size: 100, category: 'cloud_essd' },
+      ioOptimized: 'optimized',
+      tags: { a: 'b' },
+    });
+    const plain = instanceParams(settingsFrom({ ...emulator, 'aliyunecs-disk-size': 50 }), {
+      name: 'x_1',
+      securityGroupId: 'sg-1',
+      keyPairName: 'swarmup-x_1',
+      tags: {},
+    });
+    expect([plain.bandwidth, plain.hostName, plain.dataDisk, plain.privateIp]).toEqual([
+      1,
+      undefined,
+      { size: 50 },
+      undefined,
+    ]);
   });
 
   it('takes every value', () => {
@@ -141,6 +232,30 @@ describe('aliyunecs flags', () => {
     [{ 'aliyunecs-tag': ['swarmup-cluster=x'] }, /swarmup-\* tags are swarmup's own/],
     [{ 'aliyunecs-admin-cidr': ['10.0.0.0/33'] }, /invalid --aliyunecs-admin-cidr "10.0.0.0\/33"/],
     [{ 'aliyunecs-admin-cidr': ['300.1.1.1'] }, /invalid --aliyunecs-admin-cidr/],
+    [{ 'aliyunecs-description': 'https://x' }, /invalid --aliyunecs-description "https:\/\/x": 2 to 256/],
+    [{ 'aliyunecs-disk-size': 10 }, /--aliyunecs-disk-size "10": expected 20 to 32768/],
+    [{ 'aliyunecs-disk-size': 3000, 'aliyunecs-disk-category': 'cloud' }, /expected 5 to 2000/],
+    [{ 'aliyunecs-disk-category': 'cloud_ssd' }, /--aliyunecs-disk-category needs --aliyunecs-disk-size/],
+    [
+      { 'aliyunecs-disk-size': 40, 'aliyunecs-disk-category': 'nvme' },
+      /invalid --aliyunecs-disk-category "nvme"/,
+    ],
+    [
+      { 'aliyunecs-system-disk-category': 'tape' },
+      /invalid --aliyunecs-system-disk-category "tape": use one of cloud/,
+    ],
+    [{ 'aliyunecs-internet-charge-type': 'monthly' }, /use PayByTraffic or PayByBandwidth/],
+    [{ 'aliyunecs-private-ip': '10.0.0.300', 'aliyunecs-vswitch-id': 'v' }, /invalid --aliyunecs-private-ip/],
+    [{ 'aliyunecs-private-ip': '10.0.0.3' }, /--aliyunecs-private-ip needs --aliyunecs-vswitch-id/],
+    [{ 'aliyunecs-ssh-keypair': 'team-key' }, /--aliyunecs-ssh-keypair needs --aliyunecs-ssh-keypath/],
+    [
+      { 'aliyunecs-ssh-password': 'hunter2' },
+      /--aliyunecs-ssh-password is not supported: swarmup logs in with SSH keys only/,
+    ],
+    [
+      { 'aliyunecs-route-cidr': '192.168.200.0/24' },
+      /--aliyunecs-route-cidr is not supported: .*overlay networks/,
+    ],
   ])('rejects %j with one clear line', (flags, re) => {
     let err: unknown;
     try {

@@ -1,12 +1,18 @@
 // Machines behind ECS instances: lab VMs (containers with sshd on the lab network) or, without
 // backing, nothing but a unique loopback address (127.66.x.y) a test can bind a backend server to.
 import { connect } from 'node:net';
-import { labDocker, labNetwork, removeVm, startVm, vmContainer } from '../../lab/lab.js';
+import { createVm, labDocker, removeVm, vmContainer } from '../../lab/lab.js';
 
 export interface VmBacking {
   readonly kind: 'lab' | 'none';
-  /** Create the machine, started or left stopped; returns its private IP (stable across stop/start). */
-  create(name: string, opts: { authorizedKey?: string; running: boolean }): Promise<string>;
+  /** Where a requested private address (CreateInstance PrivateIpAddress) must lie: the "vSwitch". */
+  readonly vswitch: { cidr: string; contains(ip: string): boolean };
+  /**
+   * Make the machine without starting it: it answers nothing until start(). Returns its private IP
+   * (`ip` when given), fixed for the machine's life.
+   */
+  create(name: string, opts: { authorizedKey?: string; ip?: string }): Promise<string>;
+  /** Boot the machine (resolves once it answers SSH). */
   start(name: string): Promise<void>;
   stop(name: string): Promise<void>;
   restart(name: string): Promise<void>;
@@ -14,13 +20,24 @@ export interface VmBacking {
   remove(name: string): Promise<void>;
 }
 
+const octets = (ip: string) => ip.split('.').map(Number);
+
 export function noBacking(): VmBacking {
   let next = 1;
+  const given = new Set<string>();
   return {
     kind: 'none',
-    create: async () => {
-      const n = next++;
-      return `127.66.${Math.floor((n - 1) / 254) % 256}.${((n - 1) % 254) + 1}`;
+    vswitch: { cidr: '127.66.0.0/16', contains: (ip) => ip.startsWith('127.66.') },
+    create: async (_name, { ip }) => {
+      if (ip) {
+        given.add(ip);
+        return ip;
+      }
+      for (;;) {
+        const n = next++;
+        const a = `127.66.${Math.floor((n - 1) / 254) % 256}.${((n - 1) % 254) + 1}`;
+        if (!given.has(a)) return a;
+      }
     },
     start: async () => {},
     stop: async () => {},
@@ -63,18 +80,18 @@ async function waitSsh(ip: string, deadlineMs = 60_000): Promise<void> {
 }
 
 /**
- * Lab VMs. The private IP is pinned (`docker network connect --ip`) when a VM is first stopped, so
- * it survives stop/start like an ECS private address; the lab-init keeps SSH host keys on restart.
+ * Lab VMs, made by `lab vm create` (docker create with a fixed address from 172.29.192.0/18), so an
+ * instance has its private address from the start, keeps it across stop/start and is never running
+ * before StartInstance; the lab-init keeps SSH host keys across restarts.
  */
 export function labBacking(image: 'vm' | 'node'): VmBacking {
   const ips = new Map<string, string>();
-  const pinned = new Set<string>();
   return {
     kind: 'lab',
+    vswitch: { cidr: '172.29.192.0/18', contains: (ip) => /^172\.29\./.test(ip) && octets(ip)[2] >= 192 },
     async create(name, opts) {
-      const { ip } = await startVm(name, { image, authorizedKey: opts.authorizedKey });
+      const { ip } = await createVm(name, { image, authorizedKey: opts.authorizedKey, ip: opts.ip });
       ips.set(name, ip);
-      if (!opts.running) await this.stop(name);
       return ip;
     },
     async start(name) {
@@ -83,14 +100,7 @@ export function labBacking(image: 'vm' | 'node'): VmBacking {
       if (ip) await waitSsh(ip);
     },
     async stop(name) {
-      const c = vmContainer(name);
-      await docker(['stop', '-t', '5', c]);
-      const ip = ips.get(name);
-      if (ip && !pinned.has(name)) {
-        await docker(['network', 'disconnect', labNetwork, c]);
-        await docker(['network', 'connect', '--ip', ip, '--alias', name, labNetwork, c]);
-        pinned.add(name);
-      }
+      await docker(['stop', '-t', '5', vmContainer(name)]);
     },
     async restart(name) {
       await docker(['restart', '-t', '5', vmContainer(name)]);
@@ -100,7 +110,6 @@ export function labBacking(image: 'vm' | 'node'): VmBacking {
     async remove(name) {
       await removeVm(name);
       ips.delete(name);
-      pinned.delete(name);
     },
   };
 }

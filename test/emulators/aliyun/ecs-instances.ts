@@ -3,6 +3,7 @@ import type { CallInfo, Context, Handler } from './context.js';
 import { ApiError, missing } from './errors.js';
 import { ecsTime, resourceId } from './ids.js';
 import { IMAGES, type Image } from './images.js';
+import { launchOptions } from './ecs-launch.js';
 import type { EcsState, Instance, InstanceStatus } from './ecs-state.js';
 import { matchesTags, mergeTags, paginate, type Params, tagList, wildcard } from './params.js';
 
@@ -126,6 +127,11 @@ export class EcsInstances {
         'The specified KeyPairName does not exist in our records.',
       );
     }
+    const launch = launchOptions(p, {
+      vswitch: this.ctx.backing.vswitch,
+      amount,
+      taken: (ip) => [...this.s.instances.values()].some((i) => i.privateIp === ip),
+    });
     const bandwidthOut = p.int('InternetMaxBandwidthOut', 0, 0, 100);
     const tags = p.tags();
     const quota = this.ctx.quotas.instances;
@@ -146,7 +152,7 @@ export class EcsInstances {
         id,
         name: name ? `${name}${suffix}` : id,
         hostName: hostName ? `${hostName}${suffix}` : `iZ${id.slice(2)}Z`,
-        description: p.str('Description') ?? '',
+        launch,
         regionId,
         zoneId,
         instanceType,
@@ -156,6 +162,7 @@ export class EcsInstances {
         tags: new Map(),
         status: 'Pending',
         created: Date.now(),
+        privateIp: launch.privateIp,
         publicIp: false,
         bandwidthOut,
         vpcId,
@@ -179,22 +186,26 @@ export class EcsInstances {
     return inst.keyPairName ? this.s.keyPairs.get(inst.keyPairName)?.publicKey : undefined;
   }
 
-  /** CreateInstance: Pending while the (stopped) machine is made, then Stopped. */
+  /** CreateInstance: Pending while the machine is made (never started: it answers nothing), then Stopped. */
   private prepare(inst: Instance): void {
     this.schedule(inst, async () => {
-      const made = this.ctx.backing
-        .create(inst.vmName, { authorizedKey: this.authorizedKey(inst), running: false })
-        .then((ip) => {
-          inst.privateIp = ip;
-          inst.vm = 'stopped';
-        })
-        .catch((err: unknown) => this.ctx.warn(`creating ${inst.vmName}: ${String(err)}`));
+      const made = this.makeVm(inst).catch((err: unknown) =>
+        this.ctx.warn(`creating ${inst.vmName}: ${String(err)}`),
+      );
       await Promise.all([made, this.ctx.delay(this.ctx.latencyMs)]);
       if (!inst.deleted) inst.status = 'Stopped';
     });
   }
 
-  /** RunInstances: Pending, Starting while the machine boots, Running. */
+  private async makeVm(inst: Instance): Promise<void> {
+    inst.privateIp = await this.ctx.backing.create(inst.vmName, {
+      authorizedKey: this.authorizedKey(inst),
+      ip: inst.launch.privateIp,
+    });
+    inst.vm = 'stopped';
+  }
+
+  /** RunInstances: Pending, Starting while the machine boots, Running (with a public IP when it has bandwidth). */
   private launch(inst: Instance, fail: boolean): void {
     this.schedule(inst, async () => {
       await this.ctx.delay(this.ctx.latencyMs / 2);
@@ -205,18 +216,16 @@ export class EcsInstances {
         if (!inst.deleted) inst.status = 'Stopped';
         return;
       }
-      await this.bootVm(inst);
+      if ((await this.bootVm(inst)) && inst.bandwidthOut > 0) inst.publicIp = true;
     });
   }
 
-  /** Start (or first create) the machine; Running on success, Stopped on failure. */
-  private async bootVm(inst: Instance): Promise<void> {
-    const boot =
-      inst.vm === 'none'
-        ? this.ctx.backing
-            .create(inst.vmName, { authorizedKey: this.authorizedKey(inst), running: true })
-            .then((ip) => void (inst.privateIp = ip))
-        : this.ctx.backing.start(inst.vmName);
+  /** Boot the machine (made first if it is not yet); Running on success, Stopped on failure. */
+  private async bootVm(inst: Instance): Promise<boolean> {
+    const boot = (async () => {
+      if (inst.vm === 'none') await this.makeVm(inst);
+      await this.ctx.backing.start(inst.vmName);
+    })();
     const ok = await boot.then(
       () => true,
       (err: unknown) => {
@@ -226,12 +235,10 @@ export class EcsInstances {
     );
     if (ok) inst.vm = 'running';
     await this.ctx.delay(this.ctx.latencyMs / 2);
-    if (inst.deleted) return;
+    if (inst.deleted) return false;
     inst.status = ok ? 'Running' : 'Stopped';
-    if (ok) {
-      inst.started = Date.now();
-      if (inst.bandwidthOut > 0) inst.publicIp = true;
-    }
+    if (ok) inst.started = Date.now();
+    return ok;
   }
 
   private requireStatus(inst: Instance, ...allowed: InstanceStatus[]): void {
@@ -404,7 +411,7 @@ export class EcsInstances {
       InstanceId: i.id,
       InstanceName: i.name,
       HostName: i.hostName,
-      Description: i.description,
+      Description: i.launch.description,
       Status: i.status,
       RegionId: i.regionId,
       ZoneId: i.zoneId,
@@ -419,7 +426,7 @@ export class EcsInstances {
       StartTime: i.started ? ecsTime(i.started) : '',
       ExpiredTime: '2099-12-31T15:59Z',
       InstanceChargeType: 'PostPaid',
-      InternetChargeType: 'PayByTraffic',
+      InternetChargeType: i.launch.internetChargeType,
       InternetMaxBandwidthOut: i.bandwidthOut,
       InternetMaxBandwidthIn: -1,
       InstanceNetworkType: i.vSwitchId ? 'vpc' : 'classic',

@@ -1,4 +1,5 @@
 // ECS resources and the lookups every ECS module shares.
+import type { LaunchOptions } from './ecs-launch.js';
 import { ApiError } from './errors.js';
 import type { TagMap } from './params.js';
 
@@ -8,7 +9,8 @@ export interface Instance {
   id: string;
   name: string;
   hostName: string;
-  description: string;
+  /** Description, disks, charge type, requested private address. */
+  launch: LaunchOptions;
   regionId: string;
   zoneId: string;
   instanceType: string;
@@ -25,6 +27,7 @@ export interface Instance {
   vpcId: string;
   vSwitchId: string;
   vmName: string;
+  /** The machine behind: not made yet, made but not running (never started, or stopped), running. */
   vm: 'none' | 'stopped' | 'running';
   chain: Promise<void>;
   deleted: boolean;

@@ -87,6 +87,8 @@ export class Ecs {
         ...this.instancesApi.view(i),
         VmName: i.vmName,
         Vm: i.vm,
+        SystemDisk: { ...i.launch.systemDisk },
+        DataDisks: i.launch.dataDisks.map((d) => ({ ...d })),
       })),
       securityGroups: [...this.s.groups.values()].map((g) => ({
         id: g.id,

@@ -1,12 +1,12 @@
 // The data plane of a started SLB listener: accept on the load balancer's loopback address, health-check
-// the backends (TCP connect, or HTTP GET), forward to the healthy ones round-robin.
+// the backends (TCP connect or HTTP GET; UDP: a probe datagram), forward to the healthy ones round-robin.
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { request } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
 export interface Backend {
   serverId: string;
-  /** Undefined while the instance has no address (not created yet): health checks fail. */
+  /** Undefined while the instance has no address or is not Running: every health check fails. */
   ip?: string;
   port: number;
   weight: number;
@@ -21,6 +21,9 @@ export interface HealthConfig {
   domain: string;
   /** Accepted status classes: http_2xx, http_3xx, http_4xx, http_5xx. */
   httpCodes: string[];
+  /** UDP listeners: the probe's payload (HealthCheckReq) and the answer a healthy backend sends (HealthCheckExp). */
+  udpRequest?: string;
+  udpExpect?: string;
   healthy: number;
   unhealthy: number;
   timeoutMs: number;
@@ -75,6 +78,34 @@ function httpCheck(ip: string, port: number, cfg: HealthConfig): Promise<boolean
   });
 }
 
+/**
+ * The UDP check of a CLB UDP listener: one datagram (HealthCheckReq, else empty) from a connected
+ * socket. With HealthCheckExp the backend is healthy only if it answers exactly that within the timeout.
+ * Without it, an ICMP error within the timeout (port unreachable: nothing listens; host unreachable)
+ * fails the check, and silence passes it, as on the real SLB. Linux rate-limits ICMP errors to other
+ * hosts (not on loopback), so a closed port may sometimes look healthy there too: HealthCheckExp is the
+ * reliable form.
+ */
+function udpCheck(ip: string, port: number, cfg: HealthConfig): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    let settled = false;
+    const done = (ok: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      s.close();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(cfg.udpExpect === undefined), cfg.timeoutMs);
+    s.on('error', () => done(false));
+    s.on('message', (msg) => {
+      if (cfg.udpExpect !== undefined) done(msg.toString().replace(/\r?\n$/, '') === cfg.udpExpect);
+    });
+    s.connect(port, ip, () => s.send(Buffer.from(cfg.udpRequest ?? ''), (err) => err && done(false)));
+  });
+}
+
 /** Health checking shared by the TCP and UDP forwarders. */
 class HealthChecker {
   private states = new Map<string, HealthState>();
@@ -84,7 +115,7 @@ class HealthChecker {
   constructor(
     private backends: () => Backend[],
     private config: () => HealthConfig,
-    private checkable: boolean,
+    private probe: (ip: string, port: number, cfg: HealthConfig) => Promise<boolean>,
   ) {}
 
   start(): void {
@@ -110,7 +141,7 @@ class HealthChecker {
     const current = this.backends();
     const ids = new Set(current.map((b) => b.serverId));
     for (const id of this.states.keys()) if (!ids.has(id)) this.states.delete(id);
-    if (cfg.enabled && this.checkable) for (const b of current) this.check(b, cfg);
+    if (cfg.enabled) for (const b of current) this.check(b, cfg);
     this.timer = setTimeout(() => this.tick(), Math.max(10, cfg.intervalMs));
   }
 
@@ -123,11 +154,7 @@ class HealthChecker {
     if (st.busy) return;
     st.busy = true;
     const port = cfg.port ?? b.port;
-    const probe = !b.ip
-      ? Promise.resolve(false)
-      : cfg.type === 'http'
-        ? httpCheck(b.ip, port, cfg)
-        : tcpCheck(b.ip, port, cfg.timeoutMs);
+    const probe = b.ip ? this.probe(b.ip, port, cfg) : Promise.resolve(false);
     const state = st;
     void probe.then((ok) => {
       state.busy = false;
@@ -145,7 +172,7 @@ class HealthChecker {
   }
 
   status(serverId: string): HealthStatus {
-    if (!this.running || !this.config().enabled || !this.checkable) return 'unavailable';
+    if (!this.running || !this.config().enabled) return 'unavailable';
     return this.states.get(serverId)?.status ?? 'unavailable';
   }
 
@@ -153,10 +180,7 @@ class HealthChecker {
   eligible(): Backend[] {
     const cfg = this.config();
     return this.backends().filter(
-      (b) =>
-        b.weight > 0 &&
-        b.ip &&
-        (!cfg.enabled || !this.checkable || this.states.get(b.serverId)?.status === 'normal'),
+      (b) => b.weight > 0 && b.ip && (!cfg.enabled || this.states.get(b.serverId)?.status === 'normal'),
     );
   }
 }
@@ -183,7 +207,9 @@ export class TcpForwarder implements Forwarder {
     backends: () => Backend[],
     health: () => HealthConfig,
   ) {
-    this.health = new HealthChecker(backends, health, true);
+    this.health = new HealthChecker(backends, health, (ip, port, cfg) =>
+      cfg.type === 'http' ? httpCheck(ip, port, cfg) : tcpCheck(ip, port, cfg.timeoutMs),
+    );
   }
 
   async start(): Promise<void> {
@@ -245,9 +271,8 @@ export class TcpForwarder implements Forwarder {
 }
 
 /**
- * UDP: datagrams from each client address go to one backend (round-robin when the session starts);
- * replies come back from the listener's socket. Sessions expire after 60 s idle. No UDP health check:
- * every backend with weight > 0 and an address takes traffic, and its status reads `unavailable`.
+ * UDP: datagrams from each client address go to one healthy backend (round-robin when the session
+ * starts; see udpCheck); replies come back from the listener's socket. Sessions expire after 60 s idle.
  */
 export class UdpForwarder implements Forwarder {
   private socket?: UdpSocket;
@@ -262,7 +287,7 @@ export class UdpForwarder implements Forwarder {
     backends: () => Backend[],
     health: () => HealthConfig,
   ) {
-    this.health = new HealthChecker(backends, health, false);
+    this.health = new HealthChecker(backends, health, udpCheck);
   }
 
   async start(): Promise<void> {

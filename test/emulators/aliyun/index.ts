@@ -8,7 +8,7 @@ import { Context, type Handler } from './context.js';
 import { Ecs } from './ecs.js';
 import { ApiError, errorBody, missing } from './errors.js';
 import { newAccessKey, requestId } from './ids.js';
-import { Params } from './params.js';
+import { callParams, Params } from './params.js';
 import { parseForm, parseTimestamp, signatureMatches, stringToSign } from './signature.js';
 import { Slb } from './slb.js';
 
@@ -18,11 +18,18 @@ export interface RequestLogEntry {
   path: string;
   status: number;
   mutating: boolean;
+  /** The call's own parameters (no signature, key id, nonce, timestamp, version or action). */
+  params: Record<string, string>;
 }
 
 export type AliyunFault =
   | { kind: 'code'; code: string; count: number; action?: string }
-  | { kind: 'failAction'; action: string; count: number };
+  | { kind: 'failAction'; action: string; count: number }
+  /** The action is carried out, then the connection is reset before any answer (a lost response). */
+  | { kind: 'responseLost'; action: string; count: number };
+
+/** Thrown after a `responseLost` action ran: the server resets the connection instead of answering. */
+class ResponseLost extends Error {}
 
 export interface AliyunEmulatorOptions {
   port?: number;
@@ -51,7 +58,7 @@ export interface AliyunEmulator {
   accessKeySecret: string;
   stop(): Promise<void>;
   dump(): unknown;
-  /** path = Action; mutating = the action name starts with neither Describe nor List. */
+  /** path = Action; mutating = the action name starts with neither Describe nor List; status 0 = no answer sent. */
   requests(): RequestLogEntry[];
   resetLog(): void;
   inject(f: AliyunFault): void;
@@ -179,7 +186,9 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
       if (!ASYNC_ACTIONS.has(action)) throw new ApiError('InternalError');
       fail = true;
     }
-    return handler(p, { fail, requestId: rid });
+    const result = await handler(p, { fail, requestId: rid });
+    if (fault?.kind === 'responseLost') throw new ResponseLost(action);
+    return result;
   }
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -189,10 +198,18 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
     let version = '';
     let status = 200;
     let body: Record<string, unknown>;
+    let params: Record<string, string> = {};
+    const entry = () => ({
+      at: Date.now(),
+      method,
+      path: action,
+      status,
+      mutating: isMutating(action),
+      params: callParams(params),
+    });
     try {
       const url = new URL(req.url ?? '/', 'http://emulator');
       const text = await readBody(req);
-      let params: Record<string, string>;
       try {
         params = Object.assign(parseForm(url.search.slice(1)), method === 'POST' ? parseForm(text) : {});
       } catch {
@@ -205,6 +222,12 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
       if (!action) throw missing('Action');
       body = { RequestId: rid, ...(await call(method, params, rid)) };
     } catch (err) {
+      if (err instanceof ResponseLost) {
+        status = 0;
+        log.push(entry());
+        res.socket?.resetAndDestroy();
+        return;
+      }
       const e =
         err instanceof ApiError
           ? err
@@ -218,7 +241,7 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
       const product = PRODUCTS[version] ?? PRODUCTS['2014-05-26'];
       body = { ...errorBody(e, rid, product.host, product.name) };
     }
-    log.push({ at: Date.now(), method, path: action, status, mutating: isMutating(action) });
+    log.push(entry());
     const json = JSON.stringify(body);
     res.writeHead(status, {
       'content-type': 'application/json;charset=utf-8',
@@ -272,7 +295,7 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
       ...(ecs.dump() as Record<string, unknown>),
       loadBalancers: slb.dump(),
     }),
-    requests: () => log.map((e) => ({ ...e })),
+    requests: () => log.map((e) => ({ ...e, params: { ...e.params } })),
     resetLog: () => {
       log = [];
     },

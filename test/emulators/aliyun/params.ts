@@ -114,28 +114,34 @@ export class Params {
     return tags;
   }
 
-  /** Every non-common parameter, for ClientToken idempotency checks. */
+  /** Every non-common parameter but ClientToken, for ClientToken idempotency checks. */
   fingerprint(): string {
-    const common = new Set([
-      'Action',
-      'Format',
-      'Timestamp',
-      'Version',
-      'SignatureMethod',
-      'SignatureVersion',
-      'SignatureNonce',
-      'AccessKeyId',
-      'Signature',
-      'SecurityToken',
-      'ClientToken',
-    ]);
-    return JSON.stringify(
-      Object.keys(this.raw)
-        .filter((k) => !common.has(k))
-        .sort()
-        .map((k) => [k, this.raw[k]]),
-    );
+    return JSON.stringify(Object.entries(callParams(this.raw, ['ClientToken'])));
   }
+}
+
+/** Parameters every request carries (signature, version, ...): not the call's own. */
+const COMMON = new Set([
+  'Action',
+  'Format',
+  'Timestamp',
+  'Version',
+  'SignatureMethod',
+  'SignatureVersion',
+  'SignatureNonce',
+  'AccessKeyId',
+  'Signature',
+  'SecurityToken',
+]);
+
+/** The call's own parameters (common ones and `drop` left out), keys sorted. */
+export function callParams(raw: Record<string, string>, drop: string[] = []): Record<string, string> {
+  return Object.fromEntries(
+    Object.keys(raw)
+      .filter((k) => !COMMON.has(k) && !drop.includes(k))
+      .sort()
+      .map((k) => [k, raw[k]]),
+  );
 }
 
 export function checkTag(t: Tag): void {

@@ -64,6 +64,18 @@ export class SlbListeners {
       if (!codes.split(',').every((c) => /^http_[2-5]xx$/.test(c))) throw invalid('HealthCheckHttpCode');
       l.hcHttpCode = codes;
     }
+    if (l.protocol === 'udp') {
+      // The API names them healthCheckReq/healthCheckExp; pop-core upper-cases the first letter.
+      for (const [field, name] of [
+        ['hcReq', 'HealthCheckReq'],
+        ['hcExp', 'HealthCheckExp'],
+      ] as const) {
+        const v = p.str(name) ?? p.str(`h${name.slice(1)}`);
+        if (v === undefined) continue;
+        if (!/^[A-Za-z0-9]{1,500}$/.test(v)) throw invalid(name, 'allows 1 to 500 letters and digits');
+        l[field] = v;
+      }
+    }
     l.healthy = p.int('HealthyThreshold', l.healthy, 2, 10);
     l.unhealthy = p.int('UnhealthyThreshold', l.unhealthy, 2, 10);
     l.hcTimeout = p.int('HealthCheckConnectTimeout', l.hcTimeout, 1, 300);
@@ -144,6 +156,7 @@ export class SlbListeners {
       HealthCheckDomain: l.hcDomain,
       HealthCheckURI: l.hcUri,
       HealthCheckHttpCode: l.hcHttpCode,
+      ...(l.protocol === 'udp' ? { HealthCheckReq: l.hcReq ?? '', HealthCheckExp: l.hcExp ?? '' } : {}),
       PersistenceTimeout: l.persistence,
       EstablishedTimeout: l.established,
     };
@@ -177,6 +190,8 @@ export class SlbListeners {
       uri: l.hcUri,
       domain: l.hcDomain,
       httpCodes: l.hcHttpCode.split(','),
+      udpRequest: l.hcReq,
+      udpExpect: l.hcExp,
       healthy: l.healthy,
       unhealthy: l.unhealthy,
       timeoutMs: Math.max(50, l.hcTimeout * 1000 * scale),
@@ -184,11 +199,16 @@ export class SlbListeners {
     };
   }
 
+  /** A backend is reachable at its private IP while its instance is Running (a stopped one has no network). */
   private backendsOf(lb: LoadBalancer, l: Listener): () => Backend[] {
+    const reachable = (id: string) => {
+      const inst = this.ecs.instances.get(id);
+      return inst?.status === 'Running' ? inst.privateIp : undefined;
+    };
     return () =>
       lb.backends.map((b) => ({
         serverId: b.ServerId,
-        ip: this.ecs.instances.get(b.ServerId)?.privateIp,
+        ip: reachable(b.ServerId),
         port: l.backendPort,
         weight: b.Weight,
       }));

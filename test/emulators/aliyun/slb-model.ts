@@ -24,6 +24,9 @@ export interface Listener {
   hcUri: string;
   hcDomain: string;
   hcHttpCode: string;
+  /** UDP listeners: HealthCheckReq / HealthCheckExp (letters and digits). */
+  hcReq?: string;
+  hcExp?: string;
   healthy: number;
   unhealthy: number;
   hcTimeout: number;
