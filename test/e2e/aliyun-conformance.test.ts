@@ -20,7 +20,7 @@ import { labDocker, labUp, vmContainer, vmExec } from '../lab/lab.js';
 import { startAliyunEmulator, type AliyunEmulator } from '../emulators/aliyun/index.js';
 import { generateSshKey } from '../../src/ssh/keys.js';
 import { SshTransport } from '../../src/ssh/transport.js';
-import { tempDir } from './helpers.js';
+import { eventually, tempDir } from './helpers.js';
 import { readFile } from 'node:fs/promises';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -56,20 +56,11 @@ async function errorOf(p: Promise<unknown>): Promise<{ code: string; message: st
 }
 const codeOf = async (p: Promise<unknown>) => (await errorOf(p)).code;
 
-async function until(what: string, fn: () => Promise<boolean>, deadlineMs = 90_000): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
-    if (await fn()) return;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, wait));
-  }
-}
-
 async function instance(id: string): Promise<Json> {
   return (await ecsCall('DescribeInstances', { InstanceIds: JSON.stringify([id]) })).Instances.Instance[0];
 }
 const statusIs = (id: string, s: string) =>
-  until(`${id} ${s}`, async () => (await instance(id)).Status === s);
+  eventually(async () => (await instance(id)).Status === s, 90_000, `${id} ${s}`);
 
 /** True when an SSH banner arrives within `ms`. */
 function sshAnswers(ip: string, ms = 1500): Promise<boolean> {
@@ -282,9 +273,10 @@ describe('Aliyun emulator through pop-core', () => {
     expect(await httpGet(lb.Address, LISTENER_PORT)).toBe('no answer');
 
     await slbCall('StartLoadBalancerListener', listener);
-    await until(
-      'the page through the load balancer',
+    await eventually(
       async () => (await httpGet(lb.Address, LISTENER_PORT)) === `${PAGE}\n`,
+      90_000,
+      'the page through the load balancer',
     );
     const health = await slbCall('DescribeHealthStatus', { LoadBalancerId: lb.LoadBalancerId });
     expect(health.BackendServers.BackendServer).toEqual([

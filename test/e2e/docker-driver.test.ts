@@ -7,7 +7,15 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { labDocker, labDockerHost, labImages, labUp } from '../lab/lab.js';
-import { bash, expectOneLineError, parseEnv, swarmup, tempDir, type Run } from './helpers.js';
+import {
+  bash,
+  expectOneLineError,
+  expectOnlyLineError,
+  parseEnv,
+  swarmup,
+  tempDir,
+  type Run,
+} from './helpers.js';
 import { settingsFromFlags } from '../../drivers/docker/spec.js';
 
 const RUN = randomBytes(3).toString('hex');
@@ -180,6 +188,12 @@ describe('docker driver: one machine through its life', () => {
     expect(stop.code, stop.stderr).toBe(0);
     expect((await sw(['status', M])).stdout).toBe('Stopped\n');
     expect((await sw(['ls', '--format', '{{.State}}'])).stdout).toBe('Stopped\n');
+    // What scripts match on, as with docker-machine: the message and exit code 1.
+    for (const verb of ['url', 'env', 'version']) {
+      const r = await sw([verb, M]);
+      expect(r.code, verb).toBe(1);
+      expect(expectOnlyLineError(r), verb).toBe('Host is not running');
+    }
     const start = await sw(['start', M]);
     expect(start.code, start.stderr).toBe(0);
     expect((await sw(['status', M])).stdout).toBe('Running\n');

@@ -31,7 +31,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSshKey } from '../../src/ssh/keys.js';
 import { backingVmName, startGceEmulator, type GceEmulator } from '../emulators/gce/index.js';
 import { labDocker, labUp, vmContainer, vmExec } from '../lab/lab.js';
-import { tempDir } from './helpers.js';
+import { eventually, tempDir } from './helpers.js';
 
 type Operation = protos.google.cloud.compute.v1.IOperation;
 type Instance = protos.google.cloud.compute.v1.IInstance;
@@ -126,15 +126,6 @@ const ssh = (user: string, key: string, ip: string, cmd: string) =>
     `${user}@${ip}`,
     cmd,
   ]);
-
-async function until(what: string, cond: () => Promise<boolean>, deadlineMs = 60_000): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
-    if (await cond()) return;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, wait));
-  }
-}
 
 const getInstance = async (zone: string, name: string): Promise<Instance> =>
   (await instances.get({ project: PROJECT, zone, instance: name }))[0];
@@ -648,9 +639,10 @@ describe('GCE emulator through @google-cloud/compute', () => {
       for (let i = 0; i < n; i++) out.push(await httpGet(vip, HTTP_PORT, '/'));
       return out;
     };
-    await until(
-      'both instances serve through the rule',
+    await eventually(
       async () => new Set(await sample(4)).size === 2 && (await sample(4)).every((x) => x.startsWith('web-')),
+      60_000,
+      'both instances serve through the rule',
     );
     const [health] = await pools.getHealth({
       project: PROJECT,
@@ -662,7 +654,7 @@ describe('GCE emulator through @google-cloud/compute', () => {
 
     // web-2 fails its health check: only web-1 serves
     expect((await vmExec(servers['web-2'], 'rm /srv/www/healthz')).code).toBe(0);
-    await until('only web-1 serves', async () => (await sample(6)).every((x) => x === 'web-1'));
+    await eventually(async () => (await sample(6)).every((x) => x === 'web-1'), 60_000, 'only web-1 serves');
 
     // resources in use cannot be deleted
     const poolInUse = await failure(
@@ -677,7 +669,11 @@ describe('GCE emulator through @google-cloud/compute', () => {
 
     // web-1's server goes away: nothing healthy, connections are closed
     expect((await vmExec(servers['web-1'], 'kill "$(cat /run/httpd.pid)"')).code).toBe(0);
-    await until('connections are closed', async () => (await sample(3)).every((x) => x === 'closed'));
+    await eventually(
+      async () => (await sample(3)).every((x) => x === 'closed'),
+      60_000,
+      'connections are closed',
+    );
 
     // teardown in the right order
     await ok(await rules.delete({ project: PROJECT, region: REGION, forwardingRule: 'conf-http' }));

@@ -7,7 +7,7 @@ import { cp, readFile, readdir, stat, writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { labImages, labDockerHost, labUp, removeVm, startVm, vmExec } from '../lab/lab.js';
-import { bash, expectOneLineError, parseEnv, swarmup, tempDir, run } from './helpers.js';
+import { bash, expectOneLineError, expectOnlyLineError, parseEnv, swarmup, tempDir, run } from './helpers.js';
 
 const VM = 'e2e-gen1';
 let store: string;
@@ -186,23 +186,115 @@ describe('generic driver on a fresh VM', () => {
   });
 });
 
+describe('generic driver on a systemd VM, as a sudo user', () => {
+  const SD = 'e2e-gensd';
+  let sdIp: string;
+  const info = async (format: string) => {
+    const e = await swarmup(store, ['env', SD]);
+    expect(e.code, e.stderr).toBe(0);
+    return bash(`docker info --format '${format}'`, { ...parseEnv(e.stdout), DOCKER_CONFIG: work });
+  };
+
+  beforeAll(async () => {
+    await removeVm(SD);
+    ({ ip: sdIp } = await startVm(SD, {
+      image: 'vm-systemd',
+      user: 'deb',
+      authorizedKey: await readFile(`${key}.pub`, 'utf8'),
+    }));
+  });
+  afterAll(async () => {
+    await removeVm(SD);
+  });
+
+  it('installs docker.io and runs it as docker.service under the drop-in, with every engine flag', async () => {
+    const r = await createGeneric(
+      SD,
+      sdIp,
+      key,
+      '--generic-ssh-user',
+      'deb',
+      '--engine-opt',
+      'experimental',
+      '--engine-insecure-registry',
+      'reg.local:5000',
+      '--engine-registry-mirror',
+      'https://mirror.local',
+      '--engine-storage-driver',
+      'vfs',
+      '--engine-env',
+      'SWARMUP_E2E=1',
+      '--engine-label',
+      'tier=sd',
+      '--tls-san',
+      'sd.example',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    // systemd runs the distribution's dockerd (Debian: /usr/sbin) with its containerd.
+    const svc = await vmExec(
+      SD,
+      'systemctl is-active docker; systemctl show docker -p ExecStart -p Environment',
+    );
+    expect(svc.stdout).toMatch(/^active$/m);
+    expect(svc.stdout).toContain(
+      'argv[]=/usr/sbin/dockerd --containerd=/run/containerd/containerd.sock --experimental ;',
+    );
+    expect(svc.stdout).toMatch(/^Environment=SWARMUP_E2E=1$/m);
+    const d = await info(
+      '{{.ExperimentalBuild}} {{.Driver}} {{json .Labels}} {{json .RegistryConfig.Mirrors}} {{(index .RegistryConfig.IndexConfigs "reg.local:5000").Secure}}',
+    );
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stdout.trim()).toBe('true vfs ["tier=sd","provider=generic"] ["https://mirror.local/"] false');
+    const cert = new X509Certificate(await readFile(join(store, 'machines', SD, 'server.pem')));
+    for (const san of [`IP Address:${sdIp}`, `DNS:${SD}`, 'DNS:sd.example', 'DNS:localhost']) {
+      expect(cert.subjectAltName).toContain(san);
+    }
+  });
+
+  it('never puts the TLS key on a command line: sudo logs every command it runs', async () => {
+    const j = await vmExec(SD, 'journalctl --no-pager _COMM=sudo');
+    expect(j.stdout).toMatch(/COMMAND=/);
+    // "-----BEGIN" in base64, as a file written through the command line would show.
+    expect(j.stdout).not.toContain('LS0tLS1CRUdJTi');
+    expect(j.stdout).not.toContain('PRIVATE KEY');
+  });
+
+  it('a second provision changes nothing and leaves docker.service alone', async () => {
+    const pid = async () => (await vmExec(SD, 'systemctl show docker -p MainPID --value')).stdout.trim();
+    const before = await pid();
+    const r = await swarmup(store, ['provision', SD]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('Already up to date; nothing changed.');
+    expect(await pid()).toBe(before);
+    expect((await swarmup(store, ['rm', '-y', SD])).code).toBe(0);
+  });
+});
+
 describe('bad input: one line, non-zero exit, nothing half-written', () => {
   const machines = async () => (await readdir(join(store, 'machines'))).sort();
 
   it('a second create of an existing name', async () => {
     const r = await createGeneric(VM, ip, key);
     expect(r.code).toBe(1);
-    expect(expectOneLineError(r)).toBe(`Docker machine "${VM}" already exists`);
+    expect(expectOnlyLineError(r)).toBe(`Docker machine "${VM}" already exists`);
   });
 
   it('unknown driver, missing flag, invalid name', async () => {
-    expect(expectOneLineError(await swarmup(store, ['create', '--driver', 'nope', 'x1']))).toMatch(
+    expect(expectOnlyLineError(await swarmup(store, ['create', '--driver', 'nope', 'x1']))).toMatch(
       /^Driver "nope" not found/,
     );
-    expect(expectOneLineError(await swarmup(store, ['create', '--driver', 'generic', 'x1']))).toMatch(
+    expect(expectOnlyLineError(await swarmup(store, ['create', '--driver', 'generic', 'x1']))).toMatch(
       /^--generic-ip-address is required/,
     );
-    expect(expectOneLineError(await createGeneric('bad_name', ip, key))).toMatch(/^Invalid machine name/);
+    expect(expectOnlyLineError(await createGeneric('bad_name', ip, key))).toMatch(/^Invalid machine name/);
+    const usage = await createGeneric('x1', ip, key, '--generic-ssh-port', 'abc');
+    expect(usage.code).toBe(1);
+    expect(expectOnlyLineError(usage)).toBe(
+      "error: option '--generic-ssh-port <n>' argument 'abc' is invalid. expected a whole number (run with --help for usage)",
+    );
+    expect(expectOnlyLineError(await swarmup(store, ['status', '../../etc']))).toMatch(
+      /^Invalid machine name "\.\.\/\.\.\/etc"/,
+    );
     expect(await machines()).toEqual([VM]);
   });
 

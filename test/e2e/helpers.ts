@@ -56,6 +56,14 @@ export function expectOneLineError(r: Run): string {
   return last;
 }
 
+/** Bad input caught before any work: the error is the only line on stderr. */
+export function expectOnlyLineError(r: Run): string {
+  const line = expectOneLineError(r);
+  if (r.stderr.trim().split('\n').length !== 1)
+    throw new Error(`expected one line on stderr, got:\n${r.stderr}`);
+  return line;
+}
+
 export function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
     execFile(cmd, args, (err, stdout, stderr) =>
@@ -64,11 +72,14 @@ export function run(cmd: string, args: string[]): Promise<string> {
   );
 }
 
-/** Retry `fn` until it returns true or `ms` pass: a bounded wait on a condition, never a sleep. */
-export async function eventually(fn: () => Promise<boolean>, ms: number): Promise<void> {
+/**
+ * Retry `fn` until it returns true or `ms` pass: a bounded wait on a condition, never a sleep. `what`
+ * names the condition in the failure.
+ */
+export async function eventually(fn: () => Promise<boolean>, ms: number, what = 'condition'): Promise<void> {
   const end = Date.now() + ms;
   for (let wait = 100; !(await fn()); wait = Math.min(wait * 2, 1_000)) {
-    if (Date.now() > end) throw new Error(`condition not met within ${ms / 1000} s`);
+    if (Date.now() > end) throw new Error(`${what} not met within ${ms / 1000} s`);
     await new Promise((r) => setTimeout(r, wait));
   }
 }

@@ -14,7 +14,16 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { labDocker, labDockerHost, labImages, labUp, removeVm, startVm } from '../lab/lab.js';
-import { bash, expectOneLineError, parseEnv, swarmup, tempDir, run, type Run } from './helpers.js';
+import {
+  bash,
+  eventually,
+  expectOneLineError,
+  parseEnv,
+  swarmup,
+  tempDir,
+  run,
+  type Run,
+} from './helpers.js';
 import { Store } from '../../src/store/store.js';
 import { saveClusterRecord } from '../../src/cluster/record.js';
 import { loadMachine, saveMachine } from '../../src/machine/machine.js';
@@ -48,15 +57,6 @@ async function mustOnNode(vm: string, args: string): Promise<string> {
 }
 
 /** Poll until `fn` returns true; bounded, no fixed sleeps. */
-async function until(what: string, fn: () => Promise<boolean>, deadlineMs = 60_000): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  for (let wait = 100; ; wait = Math.min(wait * 2, 1000)) {
-    if (await fn()) return;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, wait));
-  }
-}
-
 function tcpOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host: '127.0.0.1', port, timeout: 2000 });
@@ -145,10 +145,14 @@ beforeAll(async () => {
   await mustOnNode(leader, `swarm init --advertise-addr ${ips[leader]}`);
   const token = await mustOnNode(leader, 'swarm join-token -q worker');
   await mustOnNode(worker, `swarm join --advertise-addr ${ips[worker]} --token ${token} ${ips[leader]}:2377`);
-  await until('both nodes Ready', async () => {
-    const out = await mustOnNode(leader, "node ls --format '{{.Status}} {{.Availability}}'");
-    return out.split('\n').filter((l) => l === 'Ready Active').length === 2;
-  });
+  await eventually(
+    async () => {
+      const out = await mustOnNode(leader, "node ls --format '{{.Status}} {{.Availability}}'");
+      return out.split('\n').filter((l) => l === 'Ready Active').length === 2;
+    },
+    60_000,
+    'both nodes Ready',
+  );
 
   await mustOnNode(
     leader,
@@ -158,13 +162,17 @@ beforeAll(async () => {
     leader,
     `service create -d --name api --replicas 1 -p ${API_PORT}:80 -p published=${UDP_PORT},target=53,protocol=udp ${labImages.httpd}`,
   );
-  await until('web running on both nodes', async () => {
-    const out = await mustOnNode(
-      leader,
-      "service ps web --filter desired-state=running --format '{{.CurrentState}}'",
-    );
-    return out.split('\n').filter((l) => l.startsWith('Running')).length === 2;
-  });
+  await eventually(
+    async () => {
+      const out = await mustOnNode(
+        leader,
+        "service ps web --filter desired-state=running --format '{{.CurrentState}}'",
+      );
+      return out.split('\n').filter((l) => l.startsWith('Running')).length === 2;
+    },
+    60_000,
+    'web running on both nodes',
+  );
 }, 600_000);
 
 afterAll(async () => {
@@ -203,15 +211,20 @@ describe('lb sync on a local cluster', () => {
     expect(inspect.Config.Labels).toMatchObject({ 'swarmup.cluster': CLUSTER, 'swarmup.lb': 'local' });
 
     // Host mode: real traffic through haproxy to the httpd tasks on the nodes.
-    await until(
-      'curl through the load balancer',
+    await eventually(
       async () => (await curl(WEB_PORT)).stdout === 'swarmup-lab httpd OK\n',
+      60_000,
+      'curl through the load balancer',
     );
     const seen = new Set<string>();
-    await until('both backends answer', async () => {
-      seen.add((await curl(WEB_PORT, '/cgi-bin/host')).stdout.trim());
-      return seen.size >= 2;
-    });
+    await eventually(
+      async () => {
+        seen.add((await curl(WEB_PORT, '/cgi-bin/host')).stdout.trim());
+        return seen.size >= 2;
+      },
+      60_000,
+      'both backends answer',
+    );
     // Ingress mode: configured for every node (IPVS missing here, so only the listener is checked).
     expect(await tcpOpen(API_PORT)).toBe(true);
     const cfg = await lbConfig();
@@ -272,10 +285,14 @@ describe('lb sync on a local cluster', () => {
   it('a drained node leaves the ingress backends (and the host-mode ones once its task stops)', async () => {
     const [leader, worker] = VMS;
     await mustOnNode(leader, `node update --availability drain ${worker}`);
-    await until('the drained node runs no task', async () => {
-      const out = await mustOnNode(leader, `node ps ${worker} --filter desired-state=running -q`);
-      return out === '';
-    });
+    await eventually(
+      async () => {
+        const out = await mustOnNode(leader, `node ps ${worker} --filter desired-state=running -q`);
+        return out === '';
+      },
+      60_000,
+      'the drained node runs no task',
+    );
     const dry = await sync('--dry-run');
     expect(dry.stdout).toContain(
       `~ update listener tcp/${WEB_PORT} backends -${worker} → 1 backend (web, host mode)\n`,
@@ -295,9 +312,10 @@ describe('lb sync on a local cluster', () => {
     const cfg = await lbConfig();
     expect(cfg).not.toContain(`server ${worker} `);
     expect(cfg).toContain(`server ${leader} ${ips[leader]}:${API_PORT} check`);
-    await until(
-      'traffic still flows',
+    await eventually(
       async () => (await curl(WEB_PORT, '/cgi-bin/host')).stdout.trim() !== '',
+      60_000,
+      'traffic still flows',
     );
     await mustOnNode(leader, `node update --availability active ${worker}`);
   });
@@ -314,18 +332,26 @@ describe('lb sync on a local cluster', () => {
     expect(after.started).toBe(before.started);
     expect(after.mtime).not.toBe(before.mtime);
     expect(await lbConfig()).not.toContain(`${API_PORT}`);
-    await until('web still served', async () => (await curl(WEB_PORT)).stdout === 'swarmup-lab httpd OK\n');
+    await eventually(
+      async () => (await curl(WEB_PORT)).stdout === 'swarmup-lab httpd OK\n',
+      60_000,
+      'web still served',
+    );
   });
 
   it('--dry-run with pending changes changes nothing', async () => {
     // The worker is active again: the global service comes back there.
-    await until('web running on both nodes again', async () => {
-      const out = await mustOnNode(
-        VMS[0],
-        "service ps web --filter desired-state=running --format '{{.CurrentState}}'",
-      );
-      return out.split('\n').filter((l) => l.startsWith('Running')).length === 2;
-    });
+    await eventually(
+      async () => {
+        const out = await mustOnNode(
+          VMS[0],
+          "service ps web --filter desired-state=running --format '{{.CurrentState}}'",
+        );
+        return out.split('\n').filter((l) => l.startsWith('Running')).length === 2;
+      },
+      60_000,
+      'web running on both nodes again',
+    );
     const before = await lbFingerprint();
     const r = await sync('--dry-run');
     expect(r.code, r.stderr).toBe(0);
@@ -391,7 +417,11 @@ describe('lb sync on a local cluster', () => {
     expect(r.stdout).toBe(
       `~ update container ${LB} start (exited)\nPlan: 0 to create, 1 to update, 0 to delete.\n`,
     );
-    await until('curl after start', async () => (await curl(WEB_PORT)).stdout === 'swarmup-lab httpd OK\n');
+    await eventually(
+      async () => (await curl(WEB_PORT)).stdout === 'swarmup-lab httpd OK\n',
+      60_000,
+      'curl after start',
+    );
   });
 
   it('bad input fails with one line', async () => {
