@@ -19,7 +19,7 @@ import { delay, retryUntil } from '../../src/util/async.js';
 import { relaunchEngine } from '../../src/provision/engine-control.js';
 import { buildSeedIso } from './cloud-init.js';
 import { SSH_RULE, SSH_USER, STORAGE_CONTROLLER } from './defaults.js';
-import { GUEST_IP_COMMAND, ipForMac } from './guest-ip.js';
+import { GUEST_IP_COMMAND, ipForMac, newMac } from './guest-ip.js';
 import { ensureHostOnlyNetwork, parseHostOnlyCidr, parseHostOnlyIfs } from './hostonly.js';
 import { ensureImage, loggedProgress, terminalProgress, type CachedImage } from './image.js';
 import { freeLocalPort, portFree, waitForSshBanner } from './ports.js';
@@ -171,6 +171,7 @@ export class VirtualBoxDriver implements Driver {
     await this.removeLeftoverFiles(); // of an interrupted create of this machine, if any
     const publicKey = await generateSshKey(this.keyPath, `swarmup-${this.ctx.machineName}`);
     const share = s.share && existsSync(s.share.hostPath) ? s.share : undefined;
+    const macs = { nat: newMac(), hostOnly: newMac() };
     await writeFile(
       this.seedPath,
       buildSeedIso({
@@ -179,6 +180,7 @@ export class VirtualBoxDriver implements Driver {
         user: SSH_USER,
         publicKey,
         share: share && { name: share.name, mountPoint: share.mountPoint },
+        macs,
       }),
       { mode: 0o600 },
     );
@@ -262,6 +264,8 @@ export class VirtualBoxDriver implements Driver {
       'nat',
       '--nictype1',
       s.natNicType,
+      '--macaddress1',
+      macs.nat,
       '--cableconnected1',
       'on',
       '--natdnsproxy1',
@@ -274,6 +278,8 @@ export class VirtualBoxDriver implements Driver {
       'hostonly',
       '--nictype2',
       s.hostOnlyNicType,
+      '--macaddress2',
+      macs.hostOnly,
       '--nicpromisc2',
       s.hostOnlyPromisc,
       '--hostonlyadapter2',
@@ -282,6 +288,7 @@ export class VirtualBoxDriver implements Driver {
       'on',
     ]);
     this.state.SSHPort = port;
+    this.state.HostOnlyMAC = macs.hostOnly;
     await this.vbm.run([
       'storagectl',
       uuid,
@@ -335,9 +342,6 @@ export class VirtualBoxDriver implements Driver {
         '1',
       ]);
     }
-    const info = await this.info();
-    this.state.HostOnlyMAC = info.values.get('macaddress2');
-
     log('Starting the VM...');
     await this.vbm.run(['startvm', uuid, '--type', this.state.UIType]);
     await this.afterBoot();

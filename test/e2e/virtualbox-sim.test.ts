@@ -5,16 +5,19 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { labUp } from '../lab/lab.js';
+import { labVmName } from '../vbox-sim/state.js';
 import {
   buildSimulator,
   makeSimHome,
   cleanupSim,
   listening,
   removeStaleSimHomes,
+  simGuests,
   simLinks,
   simState,
   vbox,
@@ -270,6 +273,68 @@ describe('the VBoxManage simulator answers and refuses like VBoxManage', () => {
       async () => /^VMState="aborted"$/m.test((await V('showvminfo', 'a', '--machinereadable')).stdout),
       30_000,
     );
+  });
+});
+
+describe('a VM with nothing to boot', () => {
+  it('starts (VirtualBox does not refuse it), but its BIOS halts: no guest, the port forward never answers', async () => {
+    const port = await freePort();
+    const base = join(work, 'vms');
+    expect((await V('createvm', '--name', 'b', '--basefolder', base, '--register')).code).toBe(0);
+    expect((await V('modifyvm', 'b', '--natpf1', `ssh,tcp,127.0.0.1,${port},,22`)).code).toBe(0);
+    expect((await V('storagectl', 'b', '--name', 'SATA', '--add', 'sata', '--portcount', '2')).code).toBe(0);
+    const vboxLog = join(base, 'b', 'Logs', 'VBox.log');
+    const halted = async () =>
+      existsSync(vboxLog) &&
+      readFileSync(vboxLog, 'utf8').includes('FATAL: No bootable medium found! System halted.');
+    const guestOfB = async () =>
+      (await simGuests(sim)).filter((g) =>
+        g.endsWith(
+          labVmName(
+            sim,
+            simState(sim).vms.find((v) => v.name === 'b')!,
+          ),
+        ),
+      );
+
+    // No disk at all.
+    const start = await V('startvm', 'b', '--type', 'headless');
+    expect(start.code, start.stderr).toBe(0);
+    expect(start.stdout).toBe('Waiting for VM "b" to power on...\nVM "b" has been successfully started.\n');
+    await eventually(halted, 30_000);
+    expect((await V('showvminfo', 'b', '--machinereadable')).stdout).toMatch(/^VMState="running"$/m);
+    expect(await listening(port)).toBe(true);
+    expect(await banner(port)).toBe(''); // reset: nothing in the guest answers, ever
+    expect(await guestOfB()).toEqual([]);
+    // The halted BIOS ignores the power button; only a power-off ends it.
+    expect((await V('controlvm', 'b', 'acpipowerbutton')).code).toBe(0);
+    expect((await V('showvminfo', 'b', '--machinereadable')).stdout).toMatch(/^VMState="running"$/m);
+    expect((await V('controlvm', 'b', 'poweroff')).code).toBe(0);
+    await rm(vboxLog);
+
+    // A disk, but the boot order never tries disks.
+    const vmdk = Buffer.alloc(4096);
+    vmdk.write('KDMV', 0, 'latin1');
+    vmdk.writeBigUInt64LE(2097152n, 12);
+    await writeFile(join(work, 'b-src.vmdk'), vmdk);
+    const disk = join(work, 'b.vdi');
+    expect((await V('clonemedium', 'disk', join(work, 'b-src.vmdk'), disk)).code).toBe(0);
+    const attach = [
+      ...['storageattach', 'b', '--storagectl', 'SATA', '--port', '0', '--device', '0'],
+      ...['--type', 'hdd', '--medium', disk],
+    ];
+    expect((await V(...attach)).code).toBe(0);
+    await eventually(
+      async () =>
+        (await V('modifyvm', 'b', '--boot1', 'dvd', '--boot2', 'net', '--boot3', 'none')).code === 0,
+      5_000,
+    );
+    expect((await V('startvm', 'b', '--type', 'headless')).code).toBe(0);
+    await eventually(halted, 30_000);
+    expect(await guestOfB()).toEqual([]);
+    expect((await V('controlvm', 'b', 'poweroff')).code).toBe(0);
+    await eventually(async () => (await V('unregistervm', 'b', '--delete')).code === 0, 5_000);
+    expect(existsSync(disk)).toBe(false);
   });
 });
 

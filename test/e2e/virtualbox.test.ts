@@ -151,6 +151,12 @@ describe('virtualbox driver against the VBoxManage simulator', () => {
     const storeId = (await readFile(join(store, 'id'), 'utf8')).trim();
     const cached = join(store, 'cache', 'fake-cloud.vmdk');
     const disk = join(machine, 'disk.vdi');
+    // The MACs the driver chose and wrote into the seed's network-config.
+    const [natMac, hostOnlyMac] = simState(sim)
+      .vms.find((v) => v.uuid === uuid)!
+      .nics.map((n) => n.mac);
+    expect(natMac).toMatch(/^080027[0-9A-F]{6}$/);
+    expect(hostOnlyMac).toMatch(/^080027[0-9A-F]{6}$/);
     const seq = calls(sim).slice(from);
     expect(seq.map((c) => c.argv)).toEqual([
       ['--version'],
@@ -200,6 +206,8 @@ describe('virtualbox driver against the VBoxManage simulator', () => {
           'nat',
           '--nictype1',
           '82540EM',
+          '--macaddress1',
+          natMac,
           '--cableconnected1',
           'on',
           '--natdnsproxy1',
@@ -213,6 +221,8 @@ describe('virtualbox driver against the VBoxManage simulator', () => {
           'hostonly',
           '--nictype2',
           '82540EM',
+          '--macaddress2',
+          hostOnlyMac,
           '--nicpromisc2',
           'deny',
           '--hostonlyadapter2',
@@ -270,7 +280,6 @@ describe('virtualbox driver against the VBoxManage simulator', () => {
       ],
       ['sharedfolder', 'add', uuid, '--name', 'work', '--hostpath', work, '--automount'],
       ['setextradata', uuid, 'VBoxInternal2/SharedFoldersEnableSymlinksCreate/work', '1'],
-      ['showvminfo', uuid, '--machinereadable'],
       ['startvm', uuid, '--type', 'headless'],
     ]);
     // Only the name check failed (the name is free): every other call was accepted.

@@ -1,7 +1,8 @@
 /**
  * The process that runs a simulated VM, like VirtualBox's VBoxHeadless: started detached by `startvm`,
  * it boots the guest (a lab VM container), applies the cloud-init seed from the DVD drive, plugs the
- * host-only NICs into their host bridge (with the NIC's MAC and the DHCP server's lease), and serves the
+ * host-only NICs into their host bridge (with the NIC's MAC, and the DHCP server's lease where the
+ * guest's cloud-init runs a DHCP client on it), and serves the
  * NAT port forwards on the host. It ends when the guest stops (ACPI shutdown: SIGUSR1) and records the
  * VM as powered off; `controlvm poweroff` kills it.
  *
@@ -12,7 +13,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { vmExec } from '../lab/lab.js';
-import { cloudInitScript, readSeed } from './cloud-init.js';
+import { NO_BOOTABLE_MEDIUM, bootDevice } from './boot.js';
+import { cloudInitScript, dhcp4Enabled, readSeed, type Seed } from './cloud-init.js';
 import { bootGuest, guestImage, shutdownGuest, waitGuest } from './guest.js';
 import { lease } from './network.js';
 import { homeTag, labVmName, readState, unlockDelayMs, withState, type Vm, type VmState } from './state.js';
@@ -81,7 +83,8 @@ function serveForwards(vm: Vm): void {
   });
 }
 
-async function applySeed(vm: Vm, labName: string): Promise<void> {
+/** Apply the first NoCloud seed on a DVD drive, as the guest's cloud-init would; returns it. */
+async function applySeed(vm: Vm, labName: string): Promise<Seed | undefined> {
   const st = readState(home);
   for (const at of vm.attachments.filter((a) => a.type === 'dvddrive')) {
     const m = st.media.find((x) => x.uuid === at.medium);
@@ -102,11 +105,19 @@ async function applySeed(vm: Vm, labName: string): Promise<void> {
     const r = await vmExec(labName, script);
     if (r.code !== 0) throw new Error(`cloud-init in the guest failed: ${r.stderr.trim()}`);
     log(`cloud-init: applied the seed from ${m.location}`);
+    return seed;
   }
+  log('cloud-init: no NoCloud seed; the guest configures nothing');
+  return undefined;
 }
 
-/** Plug each host-only NIC into its host bridge: a veth whose guest end has the NIC's name and MAC. */
-function plugHostOnlyNics(vm: Vm, pid: number): void {
+/**
+ * Plug each host-only NIC into its host bridge: a veth whose guest end has the NIC's name and MAC. The
+ * DHCP server's lease goes onto it only where the guest runs a DHCP client (the seed's network-config,
+ * or cloud-init's fallback, which serves the first NIC only).
+ */
+function plugHostOnlyNics(vm: Vm, pid: number, seed: Seed | undefined): void {
+  const first = { name: GUEST_IFNAMES[0], mac: vm.nics[0].mac };
   vm.nics.forEach((nic, i) => {
     if (nic.attachment !== 'hostonly') return;
     const st = readState(home);
@@ -127,7 +138,10 @@ function plugHostOnlyNics(vm: Vm, pid: number): void {
     execFileSync('ip', ['link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', tmp]);
     execFileSync('ip', ['link', 'set', hostEnd, 'master', h.bridge, 'up']);
     execFileSync('ip', ['link', 'set', tmp, 'netns', String(pid)]);
-    const addr = withState(home, (s) => lease(s, `HostInterfaceNetworking-${h.name}`, nic.mac));
+    const dhcp = dhcp4Enabled(seed, { name: ifname, mac: nic.mac }, first);
+    const addr = dhcp
+      ? withState(home, (s) => lease(s, `HostInterfaceNetworking-${h.name}`, nic.mac))
+      : undefined;
     const cmds = [
       `ip link set ${tmp} name ${ifname}`,
       `ip link set ${ifname} address ${colonMac(nic.mac)}`,
@@ -137,24 +151,34 @@ function plugHostOnlyNics(vm: Vm, pid: number): void {
     ];
     execFileSync('nsenter', ['-t', String(pid), '-n', 'sh', '-c', cmds.join(' && ')]);
     log(
-      `NIC ${i + 1}: ${ifname} ${colonMac(nic.mac)} on ${h.name} (${h.bridge})${addr ? `, DHCP lease ${addr.ip}` : ', no DHCP lease'}`,
+      `NIC ${i + 1}: ${ifname} ${colonMac(nic.mac)} on ${h.name} (${h.bridge})${!dhcp ? ', no DHCP client in the guest' : addr ? `, DHCP lease ${addr.ip}` : ', no DHCP lease'}`,
     );
   });
 }
 
 async function main(): Promise<void> {
-  const vm = readState(home).vms.find((v) => v.uuid === uuid);
+  const st = readState(home);
+  const vm = st.vms.find((v) => v.uuid === uuid);
   if (!vm) throw new Error(`VM ${uuid} is not registered`);
   const labName = labVmName(home, vm);
   log(`VM '${vm.name}' {${uuid}} powering on; guest: lab VM ${labName}`);
   serveForwards(vm);
+  const boot = bootDevice(st, vm);
+  if (!boot) {
+    // The BIOS halts: the VM runs (until powered off), ignores the power button, and no guest comes up.
+    log(`BIOS: ${NO_BOOTABLE_MEDIUM}`);
+    process.on('SIGUSR1', () => log('ACPI power button pressed; the halted BIOS does not react'));
+    setInterval(() => undefined, 60_000); // runs until `controlvm poweroff` kills it
+    await new Promise<never>(() => undefined);
+  }
+  log(`BIOS: booting from ${boot}`);
   process.on('SIGUSR1', () => {
     log('ACPI power button pressed');
     void shutdownGuest(labName);
   });
   const { ip, pid } = await bootGuest(labName, guestImage());
-  await applySeed(vm, labName);
-  plugHostOnlyNics(vm, pid);
+  const seed = await applySeed(vm, labName);
+  plugHostOnlyNics(vm, pid, seed);
   guest.ip = ip;
   guest.ready = true;
   log(`Guest is up (sshd at ${ip}:22)`);

@@ -273,7 +273,8 @@ function applyNicOption(vm: Vm, opt: string, idx: number, values: string[]): voi
       return;
     case 'macaddress':
       if (v === 'auto') nic.mac = defaultNic().mac;
-      else if (/^[0-9a-fA-F]{12}$/.test(v)) nic.mac = v.toUpperCase();
+      // A unicast address: the low bit of the first octet clear.
+      else if (/^[0-9a-fA-F]{12}$/.test(v) && (parseInt(v[1], 16) & 1) === 0) nic.mac = v.toUpperCase();
       else
         throw new VBoxError(
           `Invalid MAC address '${v}'`,
