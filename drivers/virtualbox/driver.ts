@@ -20,10 +20,11 @@ import { relaunchEngine } from '../../src/provision/engine-control.js';
 import { buildSeedIso } from './cloud-init.js';
 import { SSH_RULE, SSH_USER, STORAGE_CONTROLLER } from './defaults.js';
 import { GUEST_IP_COMMAND, ipForMac, newMac } from './guest-ip.js';
-import { ensureHostOnlyNetwork, parseHostOnlyCidr, parseHostOnlyIfs } from './hostonly.js';
+import { ensureHostOnlyNetwork, parseHostOnlyCidr } from './hostonly.js';
 import { ensureImage, loggedProgress, terminalProgress, type CachedImage } from './image.js';
 import { freeLocalPort, portFree, waitForSshBanner } from './ports.js';
 import { settingsFromFlags, type VirtualBoxSettings, type VirtualBoxState } from './settings.js';
+import { deleteSeed, deleteVm } from './teardown.js';
 import { VBoxManage, isMachineNotFound, isNotRunning } from './vboxmanage.js';
 import { machineState, parseCreatedUuid, parseVmInfo, type VmInfo } from './vminfo.js';
 
@@ -111,6 +112,12 @@ export class VirtualBoxDriver implements Driver {
     }
     await this.refuseNameTaken();
     this.image = await this.fetchImage(s);
+    const mb = this.image.capacity && Math.ceil(this.image.capacity / 1048576);
+    if (mb && s.diskSizeMb < mb) {
+      throw new UserError(
+        `--virtualbox-disk-size ${s.diskSizeMb} MB is smaller than the image's ${mb} MB disk (VirtualBox cannot shrink a disk): give at least ${mb}`,
+      );
+    }
   }
 
   private need(): VirtualBoxSettings {
@@ -344,7 +351,7 @@ export class VirtualBoxDriver implements Driver {
     }
     log('Starting the VM...');
     await this.vbm.run(['startvm', uuid, '--type', this.state.UIType]);
-    await this.afterBoot();
+    await this.afterBoot(true);
   }
 
   private attach(port: number, type: 'hdd' | 'dvddrive', medium: string) {
@@ -385,6 +392,7 @@ export class VirtualBoxDriver implements Driver {
   private async rollback(): Promise<void> {
     const { log } = this.ctx;
     try {
+      const registered = !!this.state.UUID;
       if (this.state.UUID) {
         let info: VmInfo | undefined;
         try {
@@ -395,30 +403,27 @@ export class VirtualBoxDriver implements Driver {
         if (info) await this.destroyVm(this.state.UUID, info);
         delete this.state.UUID;
       }
-      await this.removeLeftoverFiles();
+      await this.removeLeftoverFiles(registered);
     } catch (err) {
       log(`Warning: could not remove everything the failed create made: ${oneLine(err)}`);
     }
   }
 
-  /** Power off (if needed) and unregister with --delete, which deletes the attached disk too. */
-  private async destroyVm(uuid: string, info: VmInfo): Promise<void> {
-    const st = info.values.get('VMState');
-    if (st && !['poweroff', 'aborted', 'saved'].includes(st)) {
-      await this.vbm.run(['controlvm', uuid, 'poweroff']).catch((err) => {
-        if (!isNotRunning(err)) throw err;
-      });
-    }
-    await this.vbm.runUnlocked(['unregistervm', uuid, '--delete']);
+  private destroyVm(uuid: string, info: VmInfo): Promise<void> {
+    return deleteVm(this.vbm, uuid, info.values.get('VMState'));
   }
 
-  /** A disk that was made but never attached is still registered: close it with --delete. */
-  private async removeLeftoverFiles(): Promise<void> {
+  /**
+   * A disk that was made but never attached is still registered: close it with --delete. The seed is
+   * closed too when a VM may have had it attached (`closeSeed`), else only deleted.
+   */
+  private async removeLeftoverFiles(closeSeed = true): Promise<void> {
     if (existsSync(this.diskPath)) {
       await this.vbm.run(['closemedium', 'disk', this.diskPath, '--delete']).catch(() => undefined);
       await rm(this.diskPath, { force: true });
     }
-    await rm(this.seedPath, { force: true });
+    if (closeSeed) await deleteSeed(this.vbm, this.seedPath);
+    else await rm(this.seedPath, { force: true });
     await rm(this.vmDir, { recursive: true, force: true });
   }
 
@@ -467,21 +472,17 @@ export class VirtualBoxDriver implements Driver {
   }
 
   /**
-   * Before a start: the host-only interface must still exist (made again when it is gone), and the SSH
-   * port forward must point at a free port (another program may have taken it meanwhile).
+   * Before a start: the host-only interface and its DHCP server must still exist and be configured (made
+   * again when gone: without the server the guest gets no address), and the SSH port forward must point
+   * at a free port (another program may have taken it meanwhile).
    */
   private async prepareStart(info: VmInfo): Promise<void> {
     const changes: string[] = [];
     const net = parseHostOnlyCidr(this.state.HostOnlyCIDR);
     const adapter = info.values.get('hostonlyadapter2');
-    const ifs = parseHostOnlyIfs((await this.vbm.run(['list', 'hostonlyifs'])).stdout);
-    const ok = ifs.find((i) => i.name === adapter && i.ip === net.ip && i.netmask === net.netmask);
-    if (!ok) {
-      this.ctx.log('The host-only network is gone; making it again...');
-      const name = await ensureHostOnlyNetwork(this.vbm, net, this.hostOnlyLock, this.ctx.log);
-      this.state.HostOnlyAdapter = name;
-      if (name !== adapter) changes.push('--hostonlyadapter2', name);
-    }
+    const name = await ensureHostOnlyNetwork(this.vbm, net, this.hostOnlyLock, this.ctx.log);
+    this.state.HostOnlyAdapter = name;
+    if (name !== adapter) changes.push('--hostonlyadapter2', name);
     const fwd = info.forwards.get(1)?.find((f) => f.name === SSH_RULE);
     let port = fwd?.hostPort ?? this.state.SSHPort;
     if (!port || !(await portFree(port))) {
@@ -495,13 +496,21 @@ export class VirtualBoxDriver implements Driver {
   }
 
   /** Wait for sshd (pinning its host key), for cloud-init, and for the host-only NIC's address. */
-  private async afterBoot(): Promise<void> {
+  private async afterBoot(firstBoot = false): Promise<void> {
     const { log } = this.ctx;
     log('Waiting for SSH...');
     // While the guest boots, VirtualBox's NAT accepts on the forwarded port and drops the connection:
     // wait for sshd's banner before the SSH client tries its handshake.
     await waitForSshBanner(this.sshTarget().port, BOOT_DEADLINE_MS, this.state.VMName);
-    const t = await this.transport(30_000);
+    const t = await this.transport(30_000).catch((err: unknown) => {
+      // sshd answers but refuses our key: cloud-init never made the user from the seed.
+      if (firstBoot && err instanceof UserError && /SSH authentication failed/.test(err.message)) {
+        throw new UserError(
+          `${err.message} (the guest did not apply the NoCloud seed: is the image a cloud image with cloud-init?)`,
+        );
+      }
+      throw err;
+    });
     try {
       await t.exec(
         'command -v cloud-init >/dev/null 2>&1 || exit 0; cloud-init status --wait >/dev/null 2>&1; exit 0',

@@ -286,6 +286,9 @@ export async function ensureHostOnlyNetwork(
         have.lower === d.lower &&
         have.upper === d.upper;
       if (!same) {
+        log(
+          `${have ? 'Configuring' : 'Creating'} the DHCP server of the host-only network ${net.ip}/${net.prefix}...`,
+        );
         await vbm.run([
           'dhcpserver',
           have ? 'modify' : 'add',

@@ -83,15 +83,45 @@ export function detectFormat(head: Buffer, tail: Buffer, name: string): DiskForm
   return 'raw';
 }
 
-async function readEnds(path: string): Promise<{ head: Buffer; tail: Buffer }> {
+/**
+ * The size of the disk an image holds (what the VM sees), in bytes, from its header: a sparse VMDK's
+ * capacity (sectors), a descriptor VMDK's extents, a VDI's cbDisk, a VHD footer's current size, or a raw
+ * image's file size. Undefined when the header does not say.
+ */
+export function diskCapacity(
+  format: DiskFormat,
+  head: Buffer,
+  tail: Buffer,
+  fileSize: number,
+): number | undefined {
+  switch (format) {
+    case 'raw':
+      return fileSize;
+    case 'vdi':
+      return head.length >= 0x178 ? Number(head.readBigUInt64LE(0x170)) : undefined;
+    case 'vhd': {
+      const footer = tail.subarray(0, 8).toString('latin1') === 'conectix' ? tail : head;
+      return footer.length >= 56 ? Number(footer.readBigUInt64BE(48)) : undefined;
+    }
+    case 'vmdk': {
+      if (head.subarray(0, 4).toString('latin1') === 'KDMV')
+        return head.length >= 20 ? Number(head.readBigUInt64LE(12)) * 512 : undefined;
+      const extents = [...head.toString('latin1').matchAll(/^(?:RW|RDONLY) (\d+) /gm)];
+      return extents.length ? extents.reduce((n, m) => n + Number(m[1]) * 512, 0) : undefined;
+    }
+  }
+}
+
+/** The first 64 KB (headers, a VMDK descriptor) and the last 512 bytes (a VHD footer) of a file. */
+async function readEnds(path: string): Promise<{ head: Buffer; tail: Buffer; size: number }> {
   const fh = await open(path, 'r');
   try {
     const size = (await fh.stat()).size;
-    const head = Buffer.alloc(Math.min(512, size));
+    const head = Buffer.alloc(Math.min(64 * 1024, size));
     await fh.read(head, 0, head.length, 0);
     const tail = Buffer.alloc(Math.min(512, size));
     await fh.read(tail, 0, tail.length, Math.max(0, size - 512));
-    return { head, tail };
+    return { head, tail, size };
   } finally {
     await fh.close();
   }
@@ -199,6 +229,8 @@ export interface CachedImage {
   format: DiskFormat;
   /** Lock file to hold while VirtualBox reads the cached image (clonemedium + closemedium). */
   lockPath: string;
+  /** Size of the disk it holds, in bytes, when its header says. */
+  capacity?: number;
 }
 
 /**
@@ -255,8 +287,10 @@ export async function ensureImage(opts: {
     },
     2 * 60 * 60_000,
   );
-  const { head, tail } = await readEnds(path);
-  return { path, checksum: formatChecksum(verified), format: detectFormat(head, tail, file), lockPath };
+  const { head, tail, size } = await readEnds(path);
+  const format = detectFormat(head, tail, file);
+  const capacity = diskCapacity(format, head, tail, size);
+  return { path, checksum: formatChecksum(verified), format, lockPath, ...(capacity ? { capacity } : {}) };
 }
 
 async function download(

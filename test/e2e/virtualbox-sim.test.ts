@@ -6,9 +6,10 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFile, rm } from 'node:fs/promises';
+import { mkdir, writeFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { buildIso9660 } from '../../drivers/virtualbox/iso9660.js';
 import { labUp } from '../lab/lab.js';
 import { labVmName } from '../vbox-sim/state.js';
 import {
@@ -273,6 +274,56 @@ describe('the VBoxManage simulator answers and refuses like VBoxManage', () => {
       async () => /^VMState="aborted"$/m.test((await V('showvminfo', 'a', '--machinereadable')).stdout),
       30_000,
     );
+  });
+});
+
+describe('unregistervm and the media registry', () => {
+  it('hard disks are closed, DVD images stay registered (closemedium dvd closes them); --delete-all takes those in the VM folder', async () => {
+    const base = join(work, 'media');
+    const iso = (path: string) =>
+      writeFile(path, buildIso9660({ volumeId: 'cidata', files: [{ name: 'meta-data', content: '' }] }));
+    const vmdk = Buffer.alloc(4096);
+    vmdk.write('KDMV', 0, 'latin1');
+    vmdk.writeBigUInt64LE(2048n, 12);
+    await writeFile(join(work, 'm-src.vmdk'), vmdk);
+    const make = async (name: string, dvd: string) => {
+      expect((await V('createvm', '--name', name, '--basefolder', base, '--register')).code).toBe(0);
+      expect((await V('storagectl', name, '--name', 'SATA', '--add', 'sata', '--portcount', '2')).code).toBe(
+        0,
+      );
+      const disk = join(work, `${name}.vdi`);
+      expect((await V('clonemedium', 'disk', join(work, 'm-src.vmdk'), disk)).code).toBe(0);
+      for (const [port, type, medium] of [
+        ['0', 'hdd', disk],
+        ['1', 'dvddrive', dvd],
+      ]) {
+        const at = ['storageattach', name, '--storagectl', 'SATA', '--port', port, '--device', '0'];
+        expect((await V(...at, '--type', type, '--medium', medium)).code).toBe(0);
+      }
+      return disk;
+    };
+    const seed = join(work, 'm-seed.iso');
+    await iso(seed);
+    const disk = await make('m', seed);
+    expect((await V('list', 'dvds')).stdout).toContain(seed);
+    expect((await V('unregistervm', 'm', '--delete')).code).toBe(0);
+    expect(existsSync(disk)).toBe(false);
+    expect((await V('list', 'hdds')).stdout).not.toContain(disk);
+    // The DVD image is detached but still registered, until closed.
+    expect((await V('list', 'dvds')).stdout).toContain(seed);
+    expect(existsSync(seed)).toBe(true);
+    expect((await V('closemedium', 'dvd', seed)).code).toBe(0);
+    expect((await V('list', 'dvds')).stdout).not.toContain(seed);
+
+    // --delete-all (VirtualBox 7): a DVD image in the VM's folder goes too, one elsewhere stays.
+    const inFolder = join(base, 'n', 'n-seed.iso');
+    await mkdir(join(base, 'n'), { recursive: true });
+    await iso(inFolder);
+    const diskN = await make('n', inFolder);
+    expect((await V('unregistervm', 'n', '--delete-all')).code).toBe(0);
+    expect(existsSync(diskN)).toBe(false);
+    expect(existsSync(inFolder)).toBe(false);
+    expect((await V('list', 'dvds')).stdout).not.toContain(inFolder);
   });
 });
 

@@ -399,8 +399,30 @@ describe('virtualbox driver against the VBoxManage simulator', () => {
     expect(await vmState('node-1')).toBe('poweroff');
   });
 
+  it('start makes a deleted DHCP server of the host-only network again (else the guest gets no address)', async () => {
+    expect(await vmState('node-1')).toBe('poweroff');
+    const netname = 'HostInterfaceNetworking-vboxnet0';
+    expect((await vbox(sim, ['dhcpserver', 'remove', '--netname', netname])).code).toBe(0);
+    const from = calls(sim).length;
+    const r = await S(['start', 'node-1']);
+    expect(r.code, r.stderr).toBe(0);
+    const made = argvs(from).filter((a) => a[0] === 'dhcpserver');
+    expect(made).toEqual([
+      [
+        ...['dhcpserver', 'add', '--netname', netname, '--ip', '192.168.99.2', '--netmask', '255.255.255.0'],
+        ...['--lowerip', '192.168.99.100', '--upperip', '192.168.99.254', '--enable'],
+      ],
+    ]);
+    expect(argvs(from).findIndex((a) => a[0] === 'dhcpserver')).toBeLessThan(
+      argvs(from).findIndex((a) => a[0] === 'startvm'),
+    );
+    expect((await S(['ls', '--format', '{{.Name}} {{.State}} {{.URL}}'])).stdout).toBe(
+      'node-1 Running tcp://192.168.99.100:2376\n',
+    );
+    expect((await dockerVia('node-1', 'version --format {{.Server.Version}}')).code).toBe(0);
+  });
+
   it('kill powers off; rm unregisters and deletes the VM with its disk, seed and guest', async () => {
-    expect((await S(['start', 'node-1'])).code).toBe(0);
     const from = calls(sim).length;
     const kill = await S(['kill', 'node-1']);
     expect(kill.code, kill.stderr).toBe(0);
@@ -410,12 +432,17 @@ describe('virtualbox driver against the VBoxManage simulator', () => {
         .map((a) => a[2]),
     ).toEqual(['poweroff']);
     expect(await vmState('node-1')).toBe('poweroff');
+    const seed = join(store, 'machines', 'node-1', 'seed.iso');
+    expect((await vbox(sim, ['list', 'dvds'])).stdout).toContain(seed);
     const rm_ = await S(['rm', '-y', 'node-1']);
     expect(rm_.code, rm_.stderr).toBe(0);
-    const last = argvs(from).at(-1)!;
-    expect([last[0], last[2]]).toEqual(['unregistervm', '--delete']);
+    const [unregister, close] = argvs(from).slice(-2);
+    expect([unregister[0], unregister[2]]).toEqual(['unregistervm', '--delete']);
+    // unregistervm --delete leaves the seed registered as a DVD image: it is closed.
+    expect(close).toEqual(['closemedium', 'dvd', seed]);
     expect(await vms()).toBe('');
     expect((await vbox(sim, ['list', 'hdds'])).stdout).toBe('');
+    expect((await vbox(sim, ['list', 'dvds'])).stdout).toBe('');
     expect(await findFiles(store, '.vdi')).toEqual([]);
     expect(existsSync(join(store, 'machines', 'node-1'))).toBe(false);
     expect(await simGuests(sim)).toEqual([]);
@@ -430,19 +457,58 @@ describe('virtualbox driver against the VBoxManage simulator', () => {
     expect(expectOneLineError(r)).toBe(
       'VBoxManage storageattach failed: storageattach failed (injected by VBOXSIM_FAIL)',
     );
-    const seq = argvs(from).map((a) => a[0]);
-    const failedAt = seq.indexOf('storageattach');
-    expect(seq.slice(failedAt)).toEqual(['storageattach', 'showvminfo', 'unregistervm', 'closemedium']);
-    expect(argvs(from).at(-1)).toEqual([
+    const seq = argvs(from);
+    const failedAt = seq.findIndex((a) => a[0] === 'storageattach');
+    expect(seq.slice(failedAt).map((a) => a[0])).toEqual([
+      'storageattach',
+      'showvminfo',
+      'unregistervm',
       'closemedium',
-      'disk',
-      join(store, 'machines', 'node-f', 'disk.vdi'),
-      '--delete',
+      'closemedium',
+    ]);
+    expect(seq.slice(-2)).toEqual([
+      ['closemedium', 'disk', join(store, 'machines', 'node-f', 'disk.vdi'), '--delete'],
+      ['closemedium', 'dvd', join(store, 'machines', 'node-f', 'seed.iso')],
     ]);
     expect(await vms()).toBe('');
     expect((await vbox(sim, ['list', 'hdds'])).stdout).toBe('');
+    expect((await vbox(sim, ['list', 'dvds'])).stdout).toBe('');
     expect(await findFiles(work, '.vdi')).toEqual([]);
     expect(existsSync(join(store, 'machines', 'node-f'))).toBe(false);
+    expect(await simGuests(sim)).toEqual([]);
+  });
+
+  it('a create that fails after startvm (the guest never applies the seed) powers off and deletes the VM', async () => {
+    const from = calls(sim).length;
+    const r = await S(['create', '--driver', 'virtualbox', ...imageFlags(), 'node-g'], {
+      VBOXSIM_FAIL: 'guest:cloud-init',
+      // VirtualBox still releases the session when the first unregistervm comes: it must be retried.
+      VBOXSIM_UNLOCK_MS: '3000',
+    });
+    expect(r.code).toBe(1);
+    expect(expectOneLineError(r)).toMatch(
+      /^SSH authentication failed for docker@127\.0\.0\.1:\d+: the server refused the key \(the guest did not apply the NoCloud seed: is the image a cloud image with cloud-init\?\)$/,
+    );
+    const seq = calls(sim).slice(from);
+    const started = seq.findIndex((c) => c.argv[0] === 'startvm');
+    expect(started).toBeGreaterThan(0);
+    const uuid = seq[started].argv[1];
+    const after = seq.slice(started + 1);
+    expect(after.filter((c) => c.argv[0] !== 'unregistervm').map((c) => [...c.argv, c.exit])).toEqual([
+      ['showvminfo', uuid, '--machinereadable', 0],
+      ['controlvm', uuid, 'poweroff', 0],
+      ['closemedium', 'dvd', join(store, 'machines', 'node-g', 'seed.iso'), 0],
+    ]);
+    const unregisters = after.filter((c) => c.argv[0] === 'unregistervm');
+    expect(unregisters.length).toBeGreaterThan(1);
+    expect(unregisters.map((c) => c.exit)).toEqual([...Array(unregisters.length - 1).fill(1), 0]);
+    expect(unregisters.every((c) => c.argv.join(' ') === `unregistervm ${uuid} --delete`)).toBe(true);
+    expect(await vms()).toBe('');
+    expect((await vbox(sim, ['list', 'hdds'])).stdout).toBe('');
+    expect((await vbox(sim, ['list', 'dvds'])).stdout).toBe('');
+    expect(await findFiles(work, '.vdi')).toEqual([]);
+    expect(await findFiles(work, '.iso')).toEqual([]);
+    expect(existsSync(join(store, 'machines', 'node-g'))).toBe(false);
     expect(await simGuests(sim)).toEqual([]);
   });
 
@@ -483,6 +549,25 @@ describe('virtualbox driver against the VBoxManage simulator', () => {
     );
     expect(await vms()).toMatch(/^"taken" \{/);
     expect((await vbox(sim, ['unregistervm', 'taken', '--delete'])).code).toBe(0);
+  });
+
+  it('a --virtualbox-disk-size smaller than the image is refused in the pre-create check', async () => {
+    const from = calls(sim).length;
+    const r = await S([
+      'create',
+      '--driver',
+      'virtualbox',
+      ...imageFlags(),
+      '--virtualbox-disk-size',
+      '2000',
+      'node-s',
+    ]);
+    expect(r.code).toBe(3);
+    expect(expectOneLineError(r)).toBe(
+      "Error with pre-create check: --virtualbox-disk-size 2000 MB is smaller than the image's 2048 MB disk (VirtualBox cannot shrink a disk): give at least 2048",
+    );
+    expect(argvs(from)).toEqual([['--version'], ['showvminfo', 'node-s', '--machinereadable']]);
+    expect(existsSync(join(store, 'machines', 'node-s'))).toBe(false);
   });
 });
 

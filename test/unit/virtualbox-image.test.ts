@@ -6,7 +6,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { detectFormat, ensureImage, lookupSum, parseChecksum } from '../../drivers/virtualbox/image.js';
+import {
+  detectFormat,
+  diskCapacity,
+  ensureImage,
+  lookupSum,
+  parseChecksum,
+} from '../../drivers/virtualbox/image.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const sha512 = (b: Buffer) => createHash('sha512').update(b).digest('hex');
@@ -74,6 +80,44 @@ describe('image formats', () => {
     const tar = Buffer.alloc(512);
     tar.write('ustar', 257, 'latin1');
     expect(() => detectFormat(tar, none, 'd.tar')).toThrow(/tar archive/);
+  });
+});
+
+describe('the disk an image holds (what --virtualbox-disk-size may not be below)', () => {
+  const none = Buffer.alloc(0);
+  it('from the headers of each format', () => {
+    expect(diskCapacity('vmdk', vmdk(), none, 4096)).toBe(4194304 * 512); // sectors at offset 12
+    const descriptor = Buffer.from(
+      '# Disk DescriptorFile\nversion=1\nRW 4192256 SPARSE "a-s001.vmdk"\nRW 2048 SPARSE "a-s002.vmdk"\n',
+    );
+    expect(diskCapacity('vmdk', descriptor, none, descriptor.length)).toBe((4192256 + 2048) * 512);
+    const vdi = Buffer.alloc(512);
+    vdi.writeUInt32LE(0xbeda107f, 0x40);
+    vdi.writeBigUInt64LE(10n * 2n ** 30n, 0x170);
+    expect(diskCapacity('vdi', vdi, none, 512)).toBe(10 * 2 ** 30);
+    const footer = Buffer.alloc(512);
+    footer.write('conectix', 0, 'latin1');
+    footer.writeBigUInt64BE(3n * 2n ** 30n, 48);
+    expect(diskCapacity('vhd', Buffer.alloc(512), footer, 1 << 20)).toBe(3 * 2 ** 30);
+    expect(diskCapacity('raw', Buffer.alloc(512), none, 2 ** 31)).toBe(2 ** 31);
+    expect(diskCapacity('vmdk', Buffer.from('# Disk DescriptorFile\n'), none, 22)).toBeUndefined();
+  });
+
+  it('is reported with the cached image', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'swarmup-vbox-cap-'));
+    try {
+      const img = vmdk();
+      await writeFile(join(dir, 'cap.vmdk'), img);
+      const got = await ensureImage({
+        url: pathToFileURL(join(dir, 'cap.vmdk')).href,
+        checksum: sha(img),
+        cacheDir: join(dir, 'cache'),
+        log: () => undefined,
+      });
+      expect(got.capacity).toBe(4194304 * 512);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

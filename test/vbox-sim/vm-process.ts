@@ -83,8 +83,23 @@ function serveForwards(vm: Vm): void {
   });
 }
 
+/**
+ * Guest-side faults `VBOXSIM_FAIL` can inject (next to the VBoxManage commands it fails): `guest:cloud-init`
+ * boots a guest whose cloud-init fails before it applies the seed (as an image without cloud-init), so
+ * no user, no key, no network-config.
+ */
+const guestFault = (name: string) =>
+  (process.env.VBOXSIM_FAIL ?? '')
+    .split(',')
+    .map((f) => f.trim())
+    .includes(`guest:${name}`);
+
 /** Apply the first NoCloud seed on a DVD drive, as the guest's cloud-init would; returns it. */
 async function applySeed(vm: Vm, labName: string): Promise<Seed | undefined> {
+  if (guestFault('cloud-init')) {
+    log('cloud-init: failed before applying the seed (injected by VBOXSIM_FAIL=guest:cloud-init)');
+    return undefined;
+  }
   const st = readState(home);
   for (const at of vm.attachments.filter((a) => a.type === 'dvddrive')) {
     const m = st.media.find((x) => x.uuid === at.medium);

@@ -579,7 +579,12 @@ export function showvminfo(home: string, argv: string[], io: Io): void {
 
 // ---- unregistervm ---------------------------------------------------------------------------------
 
-/** Unregister; with --delete also delete its settings, logs and hard disks (and the lab VM that backs it). */
+/**
+ * Unregister, as VBoxManage does: every medium is detached; hard disks no other VM uses are closed (and
+ * with `--delete`, deleted with the settings, logs and the lab VM that backs the VM); DVD images stay
+ * registered (CleanupMode_DetachAllReturnHardDisksOnly), except with `--delete-all` (VirtualBox 7)
+ * those in the VM's folder that no other VM uses, which are closed and deleted too.
+ */
 export async function unregistervm(
   home: string,
   argv: string[],
@@ -588,7 +593,8 @@ export async function unregistervm(
 ): Promise<void> {
   const a = parseArgs(argv, table({ delete: 0, deleteall: 0 }));
   if (a.positional.length !== 1) throw new VBoxSyntaxError('VM name required');
-  const del = a.opts.length > 0;
+  const deleteAll = a.opts.some(([n]) => canonical(n) === 'deleteall');
+  const del = deleteAll || a.opts.some(([n]) => n === 'delete');
   const vm = withState(home, (st) => {
     const v = findVm(st, a.positional[0], 'VBoxManageMisc.cpp', 198);
     reapAborted(v);
@@ -598,19 +604,21 @@ export async function unregistervm(
         'VBOX_E_INVALID_OBJECT_STATE',
         'MachineWrap',
         'IMachine',
-        '"Unregister(CleanupMode_DetachAllReturnHardDisksOnly, ComSafeArrayAsOutParam(aMedia))" at line 230 of file VBoxManageMisc.cpp',
+        `"Unregister(fDeleteAll ? CleanupMode_DetachAllReturnHardDisksAndVMRemovable :CleanupMode_DetachAllReturnHardDisksOnly, ComSafeArrayAsOutParam(aMedia))" at line 236 of file VBoxManageMisc.cpp`,
       );
     }
     st.vms = st.vms.filter((x) => x !== v);
     const macs = new Set(v.nics.map((n) => n.mac));
-    for (const d of st.dhcpServers)
+    for (const d of [...st.dhcpServers, ...st.hostOnlyNets])
       for (const m of Object.keys(d.leases)) if (macs.has(m)) delete d.leases[m];
+    const vmDir = dirname(v.cfgFile);
     for (const at of v.attachments) {
       const m = st.media.find((x) => x.uuid === at.medium);
       if (!m || attachedTo(st, m).length > 0) continue;
-      if (at.type === 'hdd' && !del) continue; // hard disks stay registered without --delete
+      const close = at.type === 'hdd' || (deleteAll && m.location.startsWith(`${vmDir}/`));
+      if (!close) continue;
       st.media = st.media.filter((x) => x !== m);
-      if (at.type === 'hdd' && del) rmSync(m.location, { force: true });
+      if (del) rmSync(m.location, { force: true });
     }
     return v;
   });
