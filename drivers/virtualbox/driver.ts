@@ -20,7 +20,8 @@ import { relaunchEngine } from '../../src/provision/engine-control.js';
 import { buildSeedIso } from './cloud-init.js';
 import { SSH_RULE, SSH_USER, STORAGE_CONTROLLER } from './defaults.js';
 import { GUEST_IP_COMMAND, ipForMac, newMac } from './guest-ip.js';
-import { ensureHostOnlyNetwork, parseHostOnlyCidr } from './hostonly.js';
+import { ensureHostOnlyNetwork, parseHostOnlyCidr, type HostOnlyNet } from './hostonly.js';
+import { ensureHostOnlyNet } from './hostonlynet.js';
 import { ensureImage, loggedProgress, terminalProgress, type CachedImage } from './image.js';
 import { freeLocalPort, portFree, waitForSshBanner } from './ports.js';
 import { settingsFromFlags, type VirtualBoxSettings, type VirtualBoxState } from './settings.js';
@@ -37,10 +38,20 @@ const BOOT_DEADLINE_MS = 5 * 60_000;
 const IP_DEADLINE_MS = 2 * 60_000;
 const ON = (b: boolean) => (b ? 'on' : 'off');
 
+/** The host's OS; SWARMUP_VBOX_HOST_PLATFORM stands in for it (tests run a macOS VirtualBox simulator on Linux). */
+const hostPlatform = (): string => process.env.SWARMUP_VBOX_HOST_PLATFORM || process.platform;
+
+/** How NIC 2 reaches the host: a host-only adapter, or (VirtualBox 7 on macOS) a host-only network. */
+interface HostOnlyAttachment {
+  kind: 'adapter' | 'network';
+  name: string;
+}
+
 /** A VirtualBox VM booted from a cloud image, reached over SSH through a NAT port forward on 127.0.0.1. */
 export class VirtualBoxDriver implements Driver {
   private readonly vbm: VBoxManage;
   private image?: CachedImage;
+  private vboxMajor?: number;
 
   constructor(
     private readonly ctx: DriverContext,
@@ -110,6 +121,7 @@ export class VirtualBoxDriver implements Driver {
         `VirtualBox ${version || '(unknown version)'} is too old: swarmup needs 5.1 or later`,
       );
     }
+    this.vboxMajor = Number(m[1]);
     await this.refuseNameTaken();
     this.image = await this.fetchImage(s);
     const mb = this.image.capacity && Math.ceil(this.image.capacity / 1048576);
@@ -192,9 +204,7 @@ export class VirtualBoxDriver implements Driver {
       { mode: 0o600 },
     );
 
-    const net = parseHostOnlyCidr(s.hostOnlyCidr);
-    const adapter = await ensureHostOnlyNetwork(this.vbm, net, this.hostOnlyLock, log);
-    this.state.HostOnlyAdapter = adapter;
+    const hostOnly = await this.ensureHostOnly(await this.usesHostOnlyNetworks());
     const port = await freeLocalPort();
 
     log('Creating VirtualBox VM...');
@@ -282,15 +292,15 @@ export class VirtualBoxDriver implements Driver {
       '--natpf1',
       `${SSH_RULE},tcp,127.0.0.1,${port},,22`,
       '--nic2',
-      'hostonly',
+      hostOnly.kind === 'network' ? 'hostonlynet' : 'hostonly',
       '--nictype2',
       s.hostOnlyNicType,
       '--macaddress2',
       macs.hostOnly,
       '--nicpromisc2',
       s.hostOnlyPromisc,
-      '--hostonlyadapter2',
-      adapter,
+      hostOnly.kind === 'network' ? '--host-only-net2' : '--hostonlyadapter2',
+      hostOnly.name,
       '--cableconnected2',
       'on',
     ]);
@@ -388,6 +398,28 @@ export class VirtualBoxDriver implements Driver {
     return join(this.storeRoot, '.vbox-hostonly.lock');
   }
 
+  /** VirtualBox 7 on macOS: host-only networks (hostonlynet) instead of host-only adapters. */
+  private async usesHostOnlyNetworks(): Promise<boolean> {
+    if (hostPlatform() !== 'darwin') return false;
+    this.vboxMajor ??= Number(/^(\d+)\./.exec((await this.vbm.run(['--version'])).stdout.trim())?.[1] ?? 0);
+    return this.vboxMajor >= 7;
+  }
+
+  /** The host-only adapter (with its DHCP server) or host-only network of the machine, made when missing. */
+  private async ensureHostOnly(network: boolean): Promise<HostOnlyAttachment> {
+    const net: HostOnlyNet = parseHostOnlyCidr(this.state.HostOnlyCIDR);
+    if (network) {
+      const name = await ensureHostOnlyNet(this.vbm, net, this.hostOnlyLock, this.ctx.log);
+      this.state.HostOnlyNetwork = name;
+      delete this.state.HostOnlyAdapter;
+      return { kind: 'network', name };
+    }
+    const name = await ensureHostOnlyNetwork(this.vbm, net, this.hostOnlyLock, this.ctx.log);
+    this.state.HostOnlyAdapter = name;
+    delete this.state.HostOnlyNetwork;
+    return { kind: 'adapter', name };
+  }
+
   /** Undo a failed create: power off and delete the VM with its disk, the seed, the VM folder. */
   private async rollback(): Promise<void> {
     const { log } = this.ctx;
@@ -472,17 +504,26 @@ export class VirtualBoxDriver implements Driver {
   }
 
   /**
-   * Before a start: the host-only interface and its DHCP server must still exist and be configured (made
-   * again when gone: without the server the guest gets no address), and the SSH port forward must point
-   * at a free port (another program may have taken it meanwhile).
+   * Before a start: the host-only interface and its DHCP server (or the host-only network) must still
+   * exist and be configured (made again when gone: without them the guest gets no address), and the SSH
+   * port forward must point at a free port (another program may have taken it meanwhile). A VM with a
+   * host-only adapter on VirtualBox 7 for macOS, which refuses to start it ("Host-only adapters are no
+   * longer supported"; e.g. made before an upgrade), is moved to a host-only network.
    */
   private async prepareStart(info: VmInfo): Promise<void> {
     const changes: string[] = [];
-    const net = parseHostOnlyCidr(this.state.HostOnlyCIDR);
-    const adapter = info.values.get('hostonlyadapter2');
-    const name = await ensureHostOnlyNetwork(this.vbm, net, this.hostOnlyLock, this.ctx.log);
-    this.state.HostOnlyAdapter = name;
-    if (name !== adapter) changes.push('--hostonlyadapter2', name);
+    const onNetwork = info.values.get('nic2') === 'hostonlynetwork';
+    const hostOnly = await this.ensureHostOnly(onNetwork || (await this.usesHostOnlyNetworks()));
+    if (hostOnly.kind === 'network') {
+      if (!onNetwork) {
+        this.ctx.log('VirtualBox 7 on macOS has no host-only adapters: NIC 2 moves to a host-only network');
+        changes.push('--nic2', 'hostonlynet');
+      }
+      if (!onNetwork || info.values.get('hostonly-network2') !== hostOnly.name)
+        changes.push('--host-only-net2', hostOnly.name);
+    } else if (info.values.get('hostonlyadapter2') !== hostOnly.name) {
+      changes.push('--hostonlyadapter2', hostOnly.name);
+    }
     const fwd = info.forwards.get(1)?.find((f) => f.name === SSH_RULE);
     let port = fwd?.hostPort ?? this.state.SSHPort;
     if (!port || !(await portFree(port))) {

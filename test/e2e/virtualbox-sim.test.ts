@@ -277,6 +277,67 @@ describe('the VBoxManage simulator answers and refuses like VBoxManage', () => {
   });
 });
 
+describe('host-only networks (hostonlynet, VirtualBox 7 on macOS)', () => {
+  const D = (...args: string[]) => vbox(sim, args, { VBOXSIM_HOST_OS: 'darwin' });
+  const notFound =
+    'VBoxManage: error: Code VBOX_E_OBJECT_NOT_FOUND (0x80bb0001) - Object corresponding to the supplied arguments does not exist (extended info not available)';
+
+  it('exist on macOS only; add, modify, remove and list keep real state; refusals as VBoxManage words them', async () => {
+    const linux = await V('hostonlynet', 'add', '--name', 'x');
+    expect(linux.code).toBe(2);
+    expect(errLines(linux.stderr)[0]).toBe("VBoxManage: error: Invalid command 'hostonlynet'");
+    expect((await V('modifyvm', 'a', '--nic3', 'hostonlynet')).code).toBe(2);
+    expect((await V('modifyvm', 'a', '--host-only-net3', 'x')).code).toBe(2);
+
+    const add = [
+      'hostonlynet',
+      'add',
+      '--name',
+      'n1',
+      '--netmask',
+      '255.255.255.0',
+      '--lower-ip',
+      '192.168.60.1',
+    ];
+    const partial = await D(...add);
+    expect(partial.code).toBe(2);
+    expect(errLines(partial.stderr)).toEqual([
+      'VBoxManage: error: The --upper-ip parameter must be specified',
+    ]);
+    expect((await D('list', 'hostonlynets')).stdout).toBe('');
+    expect((await D(...add, '--upper-ip', '192.168.60.200', '--enable')).code).toBe(0);
+    expect((await D('list', 'hostonlynets')).stdout).toMatch(
+      /^Name: +n1\nGUID: +[0-9a-f-]{36}\n\nState: +Enabled\nNetworkMask: +255\.255\.255\.0\nLowerIP: +192\.168\.60\.1\nUpperIP: +192\.168\.60\.200\nVBoxNetworkName: +hostonly-n1\n\n$/,
+    );
+    expect(
+      (await D('hostonlynet', 'modify', '--name', 'n1', '--disable', '--upperip', '192.168.60.100')).code,
+    ).toBe(0);
+    expect((await D('list', 'hostonlynets')).stdout).toMatch(
+      /State: +Disabled\n.*\n.*\nUpperIP: +192\.168\.60\.100\n/,
+    );
+    const missing = await D('hostonlynet', 'modify', '--name', 'nope', '--enable');
+    expect(missing.code).toBe(1);
+    expect(errLines(missing.stderr)[0]).toBe(notFound);
+    expect(errLines((await D('hostonlynet', 'modify', '--enable')).stderr)).toEqual([
+      'VBoxManage: error: Either --name or --id parameter must be specified',
+    ]);
+
+    // A NIC on a host-only network: shown as VBoxManage 7 shows it; a start needs the network to exist.
+    expect((await D('modifyvm', 'a', '--nic2', 'hostonlynet', '--host-only-net2', 'ghost')).code).toBe(0);
+    const info = (await D('showvminfo', 'a', '--machinereadable')).stdout;
+    expect(info).toMatch(
+      /^hostonly-network2="ghost"\nmacaddress2="\w{12}"\ncableconnected2="on"\nnic2="hostonlynetwork"$/m,
+    );
+    const start = await D('startvm', 'a', '--type', 'headless');
+    expect(start.code).toBe(1);
+    expect(start.stderr).toContain("Could not find host-only network 'ghost'");
+
+    expect((await D('hostonlynet', 'remove', '--name', 'n1')).code).toBe(0);
+    expect((await D('list', 'hostonlynets')).stdout).toBe('');
+    expect(errLines((await D('hostonlynet', 'remove', '--name', 'n1')).stderr)[0]).toBe(notFound);
+  });
+});
+
 describe('unregistervm and the media registry', () => {
   it('hard disks are closed, DVD images stay registered (closemedium dvd closes them); --delete-all takes those in the VM folder', async () => {
     const base = join(work, 'media');
@@ -374,7 +435,8 @@ describe('a VM with nothing to boot', () => {
       ...['storageattach', 'b', '--storagectl', 'SATA', '--port', '0', '--device', '0'],
       ...['--type', 'hdd', '--medium', disk],
     ];
-    expect((await V(...attach)).code).toBe(0);
+    // Right after the power-off, the session is still being released for a moment.
+    await eventually(async () => (await V(...attach)).code === 0, 5_000);
     await eventually(
       async () =>
         (await V('modifyvm', 'b', '--boot1', 'dvd', '--boot2', 'net', '--boot3', 'none')).code === 0,

@@ -16,7 +16,7 @@ import { vmExec } from '../lab/lab.js';
 import { NO_BOOTABLE_MEDIUM, bootDevice } from './boot.js';
 import { cloudInitScript, dhcp4Enabled, readSeed, type Seed } from './cloud-init.js';
 import { bootGuest, guestImage, shutdownGuest, waitGuest } from './guest.js';
-import { lease } from './network.js';
+import { hostOnlyNetLease, hostOnlyNetLink, lease } from './network.js';
 import { homeTag, labVmName, readState, unlockDelayMs, withState, type Vm, type VmState } from './state.js';
 
 const [home, uuid] = process.argv.slice(2);
@@ -134,29 +134,42 @@ async function applySeed(vm: Vm, labName: string): Promise<Seed | undefined> {
 function plugHostOnlyNics(vm: Vm, pid: number, seed: Seed | undefined): void {
   const first = { name: GUEST_IFNAMES[0], mac: vm.nics[0].mac };
   vm.nics.forEach((nic, i) => {
-    if (nic.attachment !== 'hostonly') return;
-    const st = readState(home);
-    const h = st.hostOnlyIfs.find((x) => x.name === nic.hostOnlyAdapter);
-    if (!h) {
-      log(`NIC ${i + 1}: host-only interface '${nic.hostOnlyAdapter}' not found; no link`);
+    if (nic.attachment !== 'hostonly' && nic.attachment !== 'hostonlynet') return;
+    const ifname = GUEST_IFNAMES[i];
+    const dhcp = dhcp4Enabled(seed, { name: ifname, mac: nic.mac }, first);
+    // The host side and the DHCP lease: a host-only interface's bridge and its DHCP server, or a
+    // host-only network's bridge (made now, as vmnet does) and vmnet's DHCP server.
+    const link = withState(home, (st) => {
+      if (nic.attachment === 'hostonly') {
+        const h = st.hostOnlyIfs.find((x) => x.name === nic.hostOnlyAdapter);
+        if (!h) return undefined;
+        const addr = dhcp ? lease(st, `HostInterfaceNetworking-${h.name}`, nic.mac) : undefined;
+        return { name: h.name, bridge: h.bridge, addr };
+      }
+      const n = st.hostOnlyNets.find((x) => x.name === nic.hostOnlyNetwork);
+      if (!n) return undefined;
+      const { bridge, prefix } = hostOnlyNetLink(home, st, n);
+      const ip = dhcp ? hostOnlyNetLease(n, nic.mac) : undefined;
+      return { name: n.name, bridge, addr: ip ? { ip, prefix } : undefined };
+    });
+    if (!link) {
+      log(
+        `NIC ${i + 1}: host-only ${nic.attachment === 'hostonly' ? 'interface' : 'network'} not found; no link`,
+      );
       return;
     }
     const id = createHash('sha1').update(`${uuid}/${i}`).digest('hex').slice(0, 5);
     const hostEnd = `vbs${homeTag(home)}${id}`;
     const tmp = `vbg${homeTag(home)}${id}`;
-    const ifname = GUEST_IFNAMES[i];
     try {
       execFileSync('ip', ['link', 'del', hostEnd], { stdio: 'ignore' });
     } catch {
       /* none left over */
     }
     execFileSync('ip', ['link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', tmp]);
-    execFileSync('ip', ['link', 'set', hostEnd, 'master', h.bridge, 'up']);
+    execFileSync('ip', ['link', 'set', hostEnd, 'master', link.bridge, 'up']);
     execFileSync('ip', ['link', 'set', tmp, 'netns', String(pid)]);
-    const dhcp = dhcp4Enabled(seed, { name: ifname, mac: nic.mac }, first);
-    const addr = dhcp
-      ? withState(home, (s) => lease(s, `HostInterfaceNetworking-${h.name}`, nic.mac))
-      : undefined;
+    const { addr } = link;
     const cmds = [
       `ip link set ${tmp} name ${ifname}`,
       `ip link set ${ifname} address ${colonMac(nic.mac)}`,
@@ -166,7 +179,7 @@ function plugHostOnlyNics(vm: Vm, pid: number, seed: Seed | undefined): void {
     ];
     execFileSync('nsenter', ['-t', String(pid), '-n', 'sh', '-c', cmds.join(' && ')]);
     log(
-      `NIC ${i + 1}: ${ifname} ${colonMac(nic.mac)} on ${h.name} (${h.bridge})${!dhcp ? ', no DHCP client in the guest' : addr ? `, DHCP lease ${addr.ip}` : ', no DHCP lease'}`,
+      `NIC ${i + 1}: ${ifname} ${colonMac(nic.mac)} on ${link.name} (${link.bridge})${!dhcp ? ', no DHCP client in the guest' : addr ? `, DHCP lease ${addr.ip}` : ', no DHCP lease'}`,
     );
   });
 }

@@ -8,6 +8,7 @@ import { attachedTo, openMedium } from './media.js';
 import {
   defaultNic,
   findVm,
+  hostOs,
   isLocked,
   newUuid,
   reapAborted,
@@ -82,13 +83,14 @@ const NIC_ATTACH: Attachment[] = [
   'bridged',
   'intnet',
   'hostonly',
+  'hostonlynet',
   'generic',
   'natnetwork',
 ];
 const NIC_TYPES = ['Am79C970A', 'Am79C973', 'Am79C960', '82540EM', '82543GC', '82545EM', 'virtio'];
 const PROMISC = ['deny', 'allow-vms', 'allow-all'];
 const NIC_OPT =
-  /^(nic|nictype|cableconnected|nicpromisc|hostonlyadapter|macaddress|natpf|natdnsproxy|natdnshostresolver|nicspeed)([1-8])$/;
+  /^(nic|nictype|cableconnected|nicpromisc|hostonlyadapter|hostonlynet|macaddress|natpf|natdnsproxy|natdnshostresolver|nicspeed)([1-8])$/;
 
 const MODIFY_CTX = '"LockMachine(a->session, LockType_Write)" at line 640 of file VBoxManageModifyVM.cpp';
 
@@ -202,6 +204,8 @@ function modifyArity(name: string, rest: string[]): number | undefined {
   if (ONOFF.includes(n) || INTS[n] || ENUMS[n] || ['name', 'description', 'groups', 'ostype'].includes(n))
     return 1;
   const nic = NIC_OPT.exec(n);
+  // --host-only-netN (--hostonlynetN) exists on VirtualBox 7 for macOS only.
+  if (nic?.[1] === 'hostonlynet' && hostOs() !== 'darwin') return undefined;
   if (nic) return nic[1] === 'natpf' && rest[0] === 'delete' ? 2 : 1;
   if (/^uart[1-4]$/.test(n)) return rest[0] === 'off' ? 1 : 2;
   if (/^uartmode[1-4]$/.test(n))
@@ -252,7 +256,7 @@ function applyNicOption(vm: Vm, opt: string, idx: number, values: string[]): voi
     );
   switch (opt) {
     case 'nic':
-      if (!NIC_ATTACH.includes(v as Attachment))
+      if (!NIC_ATTACH.includes(v as Attachment) || (v === 'hostonlynet' && hostOs() !== 'darwin'))
         throw new VBoxSyntaxError(`Invalid type '${v}' specfied for NIC ${idx}`);
       nic.attachment = v as Attachment;
       return;
@@ -270,6 +274,9 @@ function applyNicOption(vm: Vm, opt: string, idx: number, values: string[]): voi
       return;
     case 'hostonlyadapter':
       nic.hostOnlyAdapter = v;
+      return;
+    case 'hostonlynet':
+      nic.hostOnlyNetwork = v;
       return;
     case 'macaddress':
       if (v === 'auto') nic.mac = defaultNic().mac;
@@ -495,10 +502,11 @@ function machineReadable(st: SimState, vm: Vm): string {
     }
     if (nic.attachment === 'nat') L.push(`natnet${n}="nat"`);
     if (nic.attachment === 'hostonly') L.push(`hostonlyadapter${n}="${nic.hostOnlyAdapter}"`);
+    if (nic.attachment === 'hostonlynet') L.push(`hostonly-network${n}="${nic.hostOnlyNetwork ?? ''}"`);
     L.push(
       `macaddress${n}="${nic.mac}"`,
       `cableconnected${n}="${nic.cable ? 'on' : 'off'}"`,
-      `nic${n}="${nic.attachment}"`,
+      `nic${n}="${nic.attachment === 'hostonlynet' ? 'hostonlynetwork' : nic.attachment}"`,
     );
     L.push(`nictype${n}="${nic.type}"`, `nicspeed${n}="0"`);
     if (nic.attachment === 'nat') {
@@ -556,7 +564,7 @@ function human(st: SimState, vm: Vm): string {
   vm.nics.forEach((n, i) => {
     if (n.attachment === 'none') return;
     lines.push(
-      `${`NIC ${i + 1}:`.padEnd(28)} MAC: ${n.mac}, Attachment: ${n.attachment === 'hostonly' ? `Host-only Interface '${n.hostOnlyAdapter}'` : n.attachment.toUpperCase()}, Cable connected: ${n.cable ? 'on' : 'off'}, Type: ${n.type}`,
+      `${`NIC ${i + 1}:`.padEnd(28)} MAC: ${n.mac}, Attachment: ${n.attachment === 'hostonly' ? `Host-only Interface '${n.hostOnlyAdapter}'` : n.attachment === 'hostonlynet' ? `Host Only Network '${n.hostOnlyNetwork ?? ''}'` : n.attachment.toUpperCase()}, Cable connected: ${n.cable ? 'on' : 'off'}, Type: ${n.type}`,
     );
   });
   for (const at of vm.attachments) {
