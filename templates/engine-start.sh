@@ -2,11 +2,12 @@
 SUP={{supervise}}
 PIDF=/run/swarmup-dockerd-supervise.pid
 CHANGED={{changed}}
-# The pid file may outlive a container restart and name another process: check what it runs.
+# The pid file may outlive a container restart and name another process (pids start from 1 again):
+# it is the supervisor only when one of its arguments is exactly the supervisor's path.
 sup_alive() {
   [ -f "$PIDF" ] || return 1
   pid=$(cat "$PIDF")
-  kill -0 "$pid" 2>/dev/null && grep -q swarmup-dockerd-supervise "/proc/$pid/cmdline" 2>/dev/null
+  kill -0 "$pid" 2>/dev/null && tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF "$SUP"
 }
 stop_dockerd() {
   pids=$(pidof dockerd || true)

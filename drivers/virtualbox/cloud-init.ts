@@ -1,3 +1,4 @@
+import { colonMac } from './guest-ip.js';
 import { buildIso9660 } from './iso9660.js';
 
 /** A host directory shared into the guest through VirtualBox shared folders (vboxsf). */
@@ -16,6 +17,8 @@ export interface SeedOptions {
   /** OpenSSH public key line. */
   publicKey: string;
   share?: GuestShare;
+  /** MACs the driver gave NIC 1 (NAT) and NIC 2 (host-only), as VirtualBox prints them. */
+  macs: { nat: string; hostOnly: string };
 }
 
 /** JSON strings are YAML strings: quote every scalar we did not write ourselves. */
@@ -57,13 +60,39 @@ export function metaData(o: SeedOptions): string {
   return `instance-id: ${q(o.instanceId)}\nlocal-hostname: ${q(o.hostname)}\n`;
 }
 
-/** The NoCloud seed: an ISO9660 volume labelled `cidata` with `user-data` and `meta-data`. */
+/**
+ * NoCloud network-config (version 2): DHCPv4 on both NICs, matched by the MACs the driver set. Without
+ * it, cloud-init's fallback configuration runs DHCP on the first NIC (NAT) only, and the host-only NIC,
+ * whose address is the machine's, never gets one. Routes and DNS servers come from the NAT NIC only: the
+ * host-only network leads nowhere but to the host (on macOS its DHCP server offers a router).
+ */
+export function networkConfig(o: SeedOptions): string {
+  return [
+    'version: 2',
+    'ethernets:',
+    '  nat:',
+    '    match:',
+    `      macaddress: ${q(colonMac(o.macs.nat))}`,
+    '    dhcp4: true',
+    '  hostonly:',
+    '    match:',
+    `      macaddress: ${q(colonMac(o.macs.hostOnly))}`,
+    '    dhcp4: true',
+    '    dhcp4-overrides:',
+    '      use-routes: false',
+    '      use-dns: false',
+    '',
+  ].join('\n');
+}
+
+/** The NoCloud seed: an ISO9660 volume labelled `cidata` with `user-data`, `meta-data` and `network-config`. */
 export function buildSeedIso(o: SeedOptions, date?: Date): Buffer {
   return buildIso9660({
     volumeId: 'cidata',
     date,
     files: [
       { name: 'meta-data', content: metaData(o) },
+      { name: 'network-config', content: networkConfig(o) },
       { name: 'user-data', content: userData(o) },
     ],
   });

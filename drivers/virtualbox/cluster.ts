@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { DiscoveredCluster, FlagValues } from '../../src/driver/contract.js';
 import { mapBounded } from '../../src/util/async.js';
-import { VBoxManage, isMachineNotFound, isNotRunning } from './vboxmanage.js';
+import { deleteSeed, deleteVm } from './teardown.js';
+import { VBoxManage, isMachineNotFound } from './vboxmanage.js';
 import { parseExtraData, parseVmInfo, parseVmList } from './vminfo.js';
 import { laterExpiry } from '../../src/driver/expiry.js';
 
@@ -68,20 +68,13 @@ export async function destroyCluster(
       throw err;
     }
     log(`Removing VirtualBox VM ${vm.name}...`);
-    const st = info.values.get('VMState');
-    if (st && !['poweroff', 'aborted', 'saved'].includes(st)) {
-      await vbm.run(['controlvm', vm.uuid, 'poweroff']).catch((err) => {
-        if (!isNotRunning(err)) throw err;
-      });
-    }
-    await vbm.runUnlocked(['unregistervm', vm.uuid, '--delete']);
+    await deleteVm(vbm, vm.uuid, info.values.get('VMState'));
     // <machine dir>/<vm>/<vm>.vbox: the seed and the VM folder's leftovers (serial log) are ours to delete.
     const cfg = info.values.get('CfgFile');
-    if (cfg && vm.extra['swarmup/store']) {
+    if (cfg && vm.extra['swarmup/store'] && basename(dirname(cfg)) === vm.name) {
       const vmDir = dirname(cfg);
-      const seed = join(dirname(vmDir), 'seed.iso');
-      if (basename(vmDir) === vm.name && existsSync(seed)) await rm(seed, { force: true });
-      if (basename(vmDir) === vm.name) await rm(vmDir, { recursive: true, force: true });
+      await deleteSeed(vbm, join(dirname(vmDir), 'seed.iso'));
+      await rm(vmDir, { recursive: true, force: true });
     }
     gone.push(`vm ${vm.name}`);
   });

@@ -1,7 +1,7 @@
 /**
  * Ubuntu 24.04 LTS cloud image as a VMDK: VirtualBox clones it to a VDI directly, it boots with BIOS on
  * VirtualBox's SATA controller and e1000 NICs, and cloud-init reads the NoCloud seed we attach. Its
- * SHA256SUMS file sits next to it. (Debian publishes SHA512SUMS only, and its qcow2 needs converting.)
+ * SHA256SUMS file sits next to it. (Debian publishes SHA512SUMS only, and its generic image is a .raw.)
  */
 export const DEFAULT_IMAGE_URL =
   'https://cloud-images.ubuntu.com/releases/noble/release/ubuntu-24.04-server-cloudimg-amd64.vmdk';

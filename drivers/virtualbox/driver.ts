@@ -19,11 +19,13 @@ import { delay, retryUntil } from '../../src/util/async.js';
 import { relaunchEngine } from '../../src/provision/engine-control.js';
 import { buildSeedIso } from './cloud-init.js';
 import { SSH_RULE, SSH_USER, STORAGE_CONTROLLER } from './defaults.js';
-import { GUEST_IP_COMMAND, ipForMac } from './guest-ip.js';
-import { ensureHostOnlyNetwork, parseHostOnlyCidr, parseHostOnlyIfs } from './hostonly.js';
+import { GUEST_IP_COMMAND, ipForMac, newMac } from './guest-ip.js';
+import { ensureHostOnlyNetwork, parseHostOnlyCidr, type HostOnlyNet } from './hostonly.js';
+import { ensureHostOnlyNet } from './hostonlynet.js';
 import { ensureImage, loggedProgress, terminalProgress, type CachedImage } from './image.js';
 import { freeLocalPort, portFree, waitForSshBanner } from './ports.js';
 import { settingsFromFlags, type VirtualBoxSettings, type VirtualBoxState } from './settings.js';
+import { deleteSeed, deleteVm } from './teardown.js';
 import { VBoxManage, isMachineNotFound, isNotRunning } from './vboxmanage.js';
 import { machineState, parseCreatedUuid, parseVmInfo, type VmInfo } from './vminfo.js';
 
@@ -36,10 +38,20 @@ const BOOT_DEADLINE_MS = 5 * 60_000;
 const IP_DEADLINE_MS = 2 * 60_000;
 const ON = (b: boolean) => (b ? 'on' : 'off');
 
+/** The host's OS; SWARMUP_VBOX_HOST_PLATFORM stands in for it (tests run a macOS VirtualBox simulator on Linux). */
+const hostPlatform = (): string => process.env.SWARMUP_VBOX_HOST_PLATFORM || process.platform;
+
+/** How NIC 2 reaches the host: a host-only adapter, or (VirtualBox 7 on macOS) a host-only network. */
+interface HostOnlyAttachment {
+  kind: 'adapter' | 'network';
+  name: string;
+}
+
 /** A VirtualBox VM booted from a cloud image, reached over SSH through a NAT port forward on 127.0.0.1. */
 export class VirtualBoxDriver implements Driver {
   private readonly vbm: VBoxManage;
   private image?: CachedImage;
+  private vboxMajor?: number;
 
   constructor(
     private readonly ctx: DriverContext,
@@ -109,8 +121,15 @@ export class VirtualBoxDriver implements Driver {
         `VirtualBox ${version || '(unknown version)'} is too old: swarmup needs 5.1 or later`,
       );
     }
+    this.vboxMajor = Number(m[1]);
     await this.refuseNameTaken();
     this.image = await this.fetchImage(s);
+    const mb = this.image.capacity && Math.ceil(this.image.capacity / 1048576);
+    if (mb && s.diskSizeMb < mb) {
+      throw new UserError(
+        `--virtualbox-disk-size ${s.diskSizeMb} MB is smaller than the image's ${mb} MB disk (VirtualBox cannot shrink a disk): give at least ${mb}`,
+      );
+    }
   }
 
   private need(): VirtualBoxSettings {
@@ -171,6 +190,7 @@ export class VirtualBoxDriver implements Driver {
     await this.removeLeftoverFiles(); // of an interrupted create of this machine, if any
     const publicKey = await generateSshKey(this.keyPath, `swarmup-${this.ctx.machineName}`);
     const share = s.share && existsSync(s.share.hostPath) ? s.share : undefined;
+    const macs = { nat: newMac(), hostOnly: newMac() };
     await writeFile(
       this.seedPath,
       buildSeedIso({
@@ -179,13 +199,12 @@ export class VirtualBoxDriver implements Driver {
         user: SSH_USER,
         publicKey,
         share: share && { name: share.name, mountPoint: share.mountPoint },
+        macs,
       }),
       { mode: 0o600 },
     );
 
-    const net = parseHostOnlyCidr(s.hostOnlyCidr);
-    const adapter = await ensureHostOnlyNetwork(this.vbm, net, this.hostOnlyLock, log);
-    this.state.HostOnlyAdapter = adapter;
+    const hostOnly = await this.ensureHostOnly(await this.usesHostOnlyNetworks());
     const port = await freeLocalPort();
 
     log('Creating VirtualBox VM...');
@@ -262,6 +281,8 @@ export class VirtualBoxDriver implements Driver {
       'nat',
       '--nictype1',
       s.natNicType,
+      '--macaddress1',
+      macs.nat,
       '--cableconnected1',
       'on',
       '--natdnsproxy1',
@@ -271,17 +292,20 @@ export class VirtualBoxDriver implements Driver {
       '--natpf1',
       `${SSH_RULE},tcp,127.0.0.1,${port},,22`,
       '--nic2',
-      'hostonly',
+      hostOnly.kind === 'network' ? 'hostonlynet' : 'hostonly',
       '--nictype2',
       s.hostOnlyNicType,
+      '--macaddress2',
+      macs.hostOnly,
       '--nicpromisc2',
       s.hostOnlyPromisc,
-      '--hostonlyadapter2',
-      adapter,
+      hostOnly.kind === 'network' ? '--host-only-net2' : '--hostonlyadapter2',
+      hostOnly.name,
       '--cableconnected2',
       'on',
     ]);
     this.state.SSHPort = port;
+    this.state.HostOnlyMAC = macs.hostOnly;
     await this.vbm.run([
       'storagectl',
       uuid,
@@ -335,12 +359,9 @@ export class VirtualBoxDriver implements Driver {
         '1',
       ]);
     }
-    const info = await this.info();
-    this.state.HostOnlyMAC = info.values.get('macaddress2');
-
     log('Starting the VM...');
     await this.vbm.run(['startvm', uuid, '--type', this.state.UIType]);
-    await this.afterBoot();
+    await this.afterBoot(true);
   }
 
   private attach(port: number, type: 'hdd' | 'dvddrive', medium: string) {
@@ -377,10 +398,33 @@ export class VirtualBoxDriver implements Driver {
     return join(this.storeRoot, '.vbox-hostonly.lock');
   }
 
+  /** VirtualBox 7 on macOS: host-only networks (hostonlynet) instead of host-only adapters. */
+  private async usesHostOnlyNetworks(): Promise<boolean> {
+    if (hostPlatform() !== 'darwin') return false;
+    this.vboxMajor ??= Number(/^(\d+)\./.exec((await this.vbm.run(['--version'])).stdout.trim())?.[1] ?? 0);
+    return this.vboxMajor >= 7;
+  }
+
+  /** The host-only adapter (with its DHCP server) or host-only network of the machine, made when missing. */
+  private async ensureHostOnly(network: boolean): Promise<HostOnlyAttachment> {
+    const net: HostOnlyNet = parseHostOnlyCidr(this.state.HostOnlyCIDR);
+    if (network) {
+      const name = await ensureHostOnlyNet(this.vbm, net, this.hostOnlyLock, this.ctx.log);
+      this.state.HostOnlyNetwork = name;
+      delete this.state.HostOnlyAdapter;
+      return { kind: 'network', name };
+    }
+    const name = await ensureHostOnlyNetwork(this.vbm, net, this.hostOnlyLock, this.ctx.log);
+    this.state.HostOnlyAdapter = name;
+    delete this.state.HostOnlyNetwork;
+    return { kind: 'adapter', name };
+  }
+
   /** Undo a failed create: power off and delete the VM with its disk, the seed, the VM folder. */
   private async rollback(): Promise<void> {
     const { log } = this.ctx;
     try {
+      const registered = !!this.state.UUID;
       if (this.state.UUID) {
         let info: VmInfo | undefined;
         try {
@@ -391,30 +435,27 @@ export class VirtualBoxDriver implements Driver {
         if (info) await this.destroyVm(this.state.UUID, info);
         delete this.state.UUID;
       }
-      await this.removeLeftoverFiles();
+      await this.removeLeftoverFiles(registered);
     } catch (err) {
       log(`Warning: could not remove everything the failed create made: ${oneLine(err)}`);
     }
   }
 
-  /** Power off (if needed) and unregister with --delete, which deletes the attached disk too. */
-  private async destroyVm(uuid: string, info: VmInfo): Promise<void> {
-    const st = info.values.get('VMState');
-    if (st && !['poweroff', 'aborted', 'saved'].includes(st)) {
-      await this.vbm.run(['controlvm', uuid, 'poweroff']).catch((err) => {
-        if (!isNotRunning(err)) throw err;
-      });
-    }
-    await this.vbm.runUnlocked(['unregistervm', uuid, '--delete']);
+  private destroyVm(uuid: string, info: VmInfo): Promise<void> {
+    return deleteVm(this.vbm, uuid, info.values.get('VMState'));
   }
 
-  /** A disk that was made but never attached is still registered: close it with --delete. */
-  private async removeLeftoverFiles(): Promise<void> {
+  /**
+   * A disk that was made but never attached is still registered: close it with --delete. The seed is
+   * closed too when a VM may have had it attached (`closeSeed`), else only deleted.
+   */
+  private async removeLeftoverFiles(closeSeed = true): Promise<void> {
     if (existsSync(this.diskPath)) {
       await this.vbm.run(['closemedium', 'disk', this.diskPath, '--delete']).catch(() => undefined);
       await rm(this.diskPath, { force: true });
     }
-    await rm(this.seedPath, { force: true });
+    if (closeSeed) await deleteSeed(this.vbm, this.seedPath);
+    else await rm(this.seedPath, { force: true });
     await rm(this.vmDir, { recursive: true, force: true });
   }
 
@@ -463,20 +504,25 @@ export class VirtualBoxDriver implements Driver {
   }
 
   /**
-   * Before a start: the host-only interface must still exist (made again when it is gone), and the SSH
-   * port forward must point at a free port (another program may have taken it meanwhile).
+   * Before a start: the host-only interface and its DHCP server (or the host-only network) must still
+   * exist and be configured (made again when gone: without them the guest gets no address), and the SSH
+   * port forward must point at a free port (another program may have taken it meanwhile). A VM with a
+   * host-only adapter on VirtualBox 7 for macOS, which refuses to start it ("Host-only adapters are no
+   * longer supported"; e.g. made before an upgrade), is moved to a host-only network.
    */
   private async prepareStart(info: VmInfo): Promise<void> {
     const changes: string[] = [];
-    const net = parseHostOnlyCidr(this.state.HostOnlyCIDR);
-    const adapter = info.values.get('hostonlyadapter2');
-    const ifs = parseHostOnlyIfs((await this.vbm.run(['list', 'hostonlyifs'])).stdout);
-    const ok = ifs.find((i) => i.name === adapter && i.ip === net.ip && i.netmask === net.netmask);
-    if (!ok) {
-      this.ctx.log('The host-only network is gone; making it again...');
-      const name = await ensureHostOnlyNetwork(this.vbm, net, this.hostOnlyLock, this.ctx.log);
-      this.state.HostOnlyAdapter = name;
-      if (name !== adapter) changes.push('--hostonlyadapter2', name);
+    const onNetwork = info.values.get('nic2') === 'hostonlynetwork';
+    const hostOnly = await this.ensureHostOnly(onNetwork || (await this.usesHostOnlyNetworks()));
+    if (hostOnly.kind === 'network') {
+      if (!onNetwork) {
+        this.ctx.log('VirtualBox 7 on macOS has no host-only adapters: NIC 2 moves to a host-only network');
+        changes.push('--nic2', 'hostonlynet');
+      }
+      if (!onNetwork || info.values.get('hostonly-network2') !== hostOnly.name)
+        changes.push('--host-only-net2', hostOnly.name);
+    } else if (info.values.get('hostonlyadapter2') !== hostOnly.name) {
+      changes.push('--hostonlyadapter2', hostOnly.name);
     }
     const fwd = info.forwards.get(1)?.find((f) => f.name === SSH_RULE);
     let port = fwd?.hostPort ?? this.state.SSHPort;
@@ -491,13 +537,21 @@ export class VirtualBoxDriver implements Driver {
   }
 
   /** Wait for sshd (pinning its host key), for cloud-init, and for the host-only NIC's address. */
-  private async afterBoot(): Promise<void> {
+  private async afterBoot(firstBoot = false): Promise<void> {
     const { log } = this.ctx;
     log('Waiting for SSH...');
     // While the guest boots, VirtualBox's NAT accepts on the forwarded port and drops the connection:
     // wait for sshd's banner before the SSH client tries its handshake.
     await waitForSshBanner(this.sshTarget().port, BOOT_DEADLINE_MS, this.state.VMName);
-    const t = await this.transport(30_000);
+    const t = await this.transport(30_000).catch((err: unknown) => {
+      // sshd answers but refuses our key: cloud-init never made the user from the seed.
+      if (firstBoot && err instanceof UserError && /SSH authentication failed/.test(err.message)) {
+        throw new UserError(
+          `${err.message} (the guest did not apply the NoCloud seed: is the image a cloud image with cloud-init?)`,
+        );
+      }
+      throw err;
+    });
     try {
       await t.exec(
         'command -v cloud-init >/dev/null 2>&1 || exit 0; cloud-init status --wait >/dev/null 2>&1; exit 0',

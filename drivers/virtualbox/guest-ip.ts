@@ -1,8 +1,19 @@
+import { randomBytes } from 'node:crypto';
+
 /** What the driver runs in the guest to find an interface by MAC and its IPv4 address. */
 export const GUEST_IP_COMMAND = 'ip -o link show; echo ---; ip -o -4 addr show';
 
 /** `080027AABBCC` or `08:00:27:aa:bb:cc` → `080027aabbcc`. */
 export const normalizeMac = (mac: string): string => mac.replace(/[:-]/g, '').toLowerCase();
+
+/** `080027AABBCC` → `08:00:27:aa:bb:cc`, as Linux (and cloud-init's network-config) writes it. */
+export const colonMac = (mac: string): string => normalizeMac(mac).match(/../g)!.join(':');
+
+/**
+ * A MAC for a NIC, in VirtualBox's OUI 08:00:27 as VirtualBox makes them (`080027XXXXXX`). The driver
+ * sets the MACs itself so that the NoCloud seed, written before the VM exists, can name the NICs.
+ */
+export const newMac = (): string => `080027${randomBytes(3).toString('hex').toUpperCase()}`;
 
 /**
  * The IPv4 address of the guest interface whose MAC is `mac`, from the output of GUEST_IP_COMMAND

@@ -90,25 +90,32 @@ export interface HostOnlyIf {
   networkName: string;
 }
 
-/** Blocks of `VBoxManage list hostonlyifs`. */
-export function parseHostOnlyIfs(stdout: string): HostOnlyIf[] {
-  const out: HostOnlyIf[] = [];
-  for (const block of stdout.split(/\r?\n\s*\r?\n/)) {
-    const f: Record<string, string> = {};
-    for (const line of block.split(/\r?\n/)) {
-      const m = /^([A-Za-z0-9]+):\s*(.*)$/.exec(line);
-      if (m) f[m[1]] = m[2].trim();
-    }
-    if (!f.Name) continue;
-    out.push({
-      name: f.Name,
-      ip: f.IPAddress ?? '',
-      netmask: f.NetworkMask ?? '',
-      status: f.Status ?? '',
-      networkName: f.VBoxNetworkName ?? `HostInterfaceNetworking-${f.Name}`,
-    });
+/**
+ * The `Key: value` lines of a `VBoxManage list ...` as records, keys lower-cased; a record starts at
+ * key `first` (blank lines do not end one: `list hostonlynets` has one inside each record).
+ */
+export function listRecords(stdout: string, first: string): Array<Record<string, string>> {
+  const out: Array<Record<string, string>> = [];
+  let cur: Record<string, string> | undefined;
+  for (const line of stdout.split(/\r?\n/)) {
+    const m = /^([A-Za-z][A-Za-z0-9 ]*?):\s*(.*)$/.exec(line);
+    if (!m) continue;
+    const key = m[1].toLowerCase();
+    if (key === first) out.push((cur = {}));
+    if (cur) cur[key] = m[2].trim();
   }
   return out;
+}
+
+/** `VBoxManage list hostonlyifs`. */
+export function parseHostOnlyIfs(stdout: string): HostOnlyIf[] {
+  return listRecords(stdout, 'name').map((f) => ({
+    name: f.name,
+    ip: f.ipaddress ?? '',
+    netmask: f.networkmask ?? '',
+    status: f.status ?? '',
+    networkName: f.vboxnetworkname ?? `HostInterfaceNetworking-${f.name}`,
+  }));
 }
 
 export interface DhcpServer {
@@ -122,23 +129,14 @@ export interface DhcpServer {
 
 /** `VBoxManage list dhcpservers`, in the formats of VirtualBox 5 to 7 ("IP:" or "Dhcpd IP:", ...). */
 export function parseDhcpServers(stdout: string): DhcpServer[] {
-  const out: DhcpServer[] = [];
-  let cur: DhcpServer | undefined;
-  for (const line of stdout.split(/\r?\n/)) {
-    const m = /^([A-Za-z][A-Za-z ]*?):\s*(.*)$/.exec(line);
-    if (!m) continue;
-    const [key, value] = [m[1].toLowerCase(), m[2].trim()];
-    if (key === 'networkname') {
-      cur = { networkName: value, ip: '', netmask: '', lower: '', upper: '', enabled: false };
-      out.push(cur);
-    } else if (!cur) continue;
-    else if (key === 'ip' || key === 'dhcpd ip') cur.ip = value;
-    else if (key === 'networkmask') cur.netmask = value;
-    else if (key === 'loweripaddress') cur.lower = value;
-    else if (key === 'upperipaddress') cur.upper = value;
-    else if (key === 'enabled') cur.enabled = value === 'Yes';
-  }
-  return out;
+  return listRecords(stdout, 'networkname').map((f) => ({
+    networkName: f.networkname,
+    ip: f.ip ?? f['dhcpd ip'] ?? '',
+    netmask: f.networkmask ?? '',
+    lower: f.loweripaddress ?? '',
+    upper: f.upperipaddress ?? '',
+    enabled: f.enabled === 'Yes',
+  }));
 }
 
 /** A network the host is on: an interface address, or a connected route (whose address is unknown). */
@@ -211,7 +209,7 @@ export function parseProcRoutes(text: string): HostNet[] {
   return out;
 }
 
-function hostNetworks(): HostNet[] {
+export function hostNetworks(): HostNet[] {
   const out: HostNet[] = Object.entries(networkInterfaces()).flatMap(([name, addrs]) =>
     (addrs ?? []).flatMap((a) => {
       const prefix = a.family === 'IPv4' ? prefixOf(a.netmask) : undefined;
@@ -286,6 +284,9 @@ export async function ensureHostOnlyNetwork(
         have.lower === d.lower &&
         have.upper === d.upper;
       if (!same) {
+        log(
+          `${have ? 'Configuring' : 'Creating'} the DHCP server of the host-only network ${net.ip}/${net.prefix}...`,
+        );
         await vbm.run([
           'dhcpserver',
           have ? 'modify' : 'add',

@@ -11,22 +11,45 @@ import { withLock } from '../../src/store/lock.js';
 /** Disk formats VirtualBox reads: it clones vmdk/vdi/vhd and converts raw with `convertfromraw`. */
 export type DiskFormat = 'vmdk' | 'vdi' | 'vhd' | 'raw';
 
-/** `sha256:<hex>` or a bare 64-digit hex string, lower-cased; undefined when not given. */
-export function parseChecksum(value: string | undefined): string | undefined {
-  if (value === undefined || value === '') return undefined;
-  const m = /^(?:sha256:)?([0-9a-fA-F]{64})$/.exec(value.trim());
-  if (!m) {
-    throw new UserError(
-      `invalid --virtualbox-image-checksum "${value}": expected sha256:<64 hex digits> (other algorithms are not supported)`,
-    );
-  }
-  return m[1].toLowerCase();
+/** Digests an image can be checked with: Ubuntu publishes SHA256SUMS, Debian SHA512SUMS. */
+export type SumAlgo = 'sha256' | 'sha512';
+const HEX_LEN: Record<SumAlgo, number> = { sha256: 64, sha512: 128 };
+/** The sums files looked up next to an image, in this order. */
+const SUMS_FILES: Array<[string, SumAlgo]> = [
+  ['SHA256SUMS', 'sha256'],
+  ['SHA512SUMS', 'sha512'],
+];
+
+/** An expected digest: its algorithm and lower-case hex. */
+export interface Checksum {
+  algo: SumAlgo;
+  hex: string;
 }
 
-/** The sha256 of `file` in a SHA256SUMS file (`<hex> *name` or `<hex>  name` lines). */
-export function lookupSum(sums: string, file: string): string | undefined {
-  for (const line of sums.split(/\r?\n/)) {
-    const m = /^([0-9a-fA-F]{64})\s+\*?(.+?)\s*$/.exec(line);
+export const formatChecksum = (c: Checksum): string => `${c.algo}:${c.hex}`;
+
+/**
+ * `sha256:<hex>`, `sha512:<hex>`, or bare hex whose length says which (64: sha256, 128: sha512);
+ * undefined when not given.
+ */
+export function parseChecksum(value: string | undefined): Checksum | undefined {
+  if (value === undefined || value === '') return undefined;
+  const m = /^(?:(sha256|sha512):)?([0-9a-fA-F]+)$/i.exec(value.trim());
+  const named = m?.[1]?.toLowerCase() as SumAlgo | undefined;
+  const algo = named ?? (['sha256', 'sha512'] as const).find((a) => HEX_LEN[a] === m?.[2].length);
+  if (!m || !algo || m[2].length !== HEX_LEN[algo]) {
+    throw new UserError(
+      `invalid --virtualbox-image-checksum "${value}": expected sha256:<64 hex digits> or sha512:<128 hex digits>`,
+    );
+  }
+  return { algo, hex: m[2].toLowerCase() };
+}
+
+/** The digest of `file` in a SHA256SUMS or SHA512SUMS file (`<hex> *name` or `<hex>  name` lines). */
+export function lookupSum(sums: string, file: string, algo: SumAlgo = 'sha256'): string | undefined {
+  const line = new RegExp(`^([0-9a-fA-F]{${HEX_LEN[algo]}})\\s+\\*?(.+?)\\s*$`);
+  for (const l of sums.split(/\r?\n/)) {
+    const m = line.exec(l);
     if (m && (m[2] === file || m[2] === `./${file}`)) return m[1].toLowerCase();
   }
   return undefined;
@@ -60,22 +83,52 @@ export function detectFormat(head: Buffer, tail: Buffer, name: string): DiskForm
   return 'raw';
 }
 
-async function readEnds(path: string): Promise<{ head: Buffer; tail: Buffer }> {
+/**
+ * The size of the disk an image holds (what the VM sees), in bytes, from its header: a sparse VMDK's
+ * capacity (sectors), a descriptor VMDK's extents, a VDI's cbDisk, a VHD footer's current size, or a raw
+ * image's file size. Undefined when the header does not say.
+ */
+export function diskCapacity(
+  format: DiskFormat,
+  head: Buffer,
+  tail: Buffer,
+  fileSize: number,
+): number | undefined {
+  switch (format) {
+    case 'raw':
+      return fileSize;
+    case 'vdi':
+      return head.length >= 0x178 ? Number(head.readBigUInt64LE(0x170)) : undefined;
+    case 'vhd': {
+      const footer = tail.subarray(0, 8).toString('latin1') === 'conectix' ? tail : head;
+      return footer.length >= 56 ? Number(footer.readBigUInt64BE(48)) : undefined;
+    }
+    case 'vmdk': {
+      if (head.subarray(0, 4).toString('latin1') === 'KDMV')
+        return head.length >= 20 ? Number(head.readBigUInt64LE(12)) * 512 : undefined;
+      const extents = [...head.toString('latin1').matchAll(/^(?:RW|RDONLY) (\d+) /gm)];
+      return extents.length ? extents.reduce((n, m) => n + Number(m[1]) * 512, 0) : undefined;
+    }
+  }
+}
+
+/** The first 64 KB (headers, a VMDK descriptor) and the last 512 bytes (a VHD footer) of a file. */
+async function readEnds(path: string): Promise<{ head: Buffer; tail: Buffer; size: number }> {
   const fh = await open(path, 'r');
   try {
     const size = (await fh.stat()).size;
-    const head = Buffer.alloc(Math.min(512, size));
+    const head = Buffer.alloc(Math.min(64 * 1024, size));
     await fh.read(head, 0, head.length, 0);
     const tail = Buffer.alloc(Math.min(512, size));
     await fh.read(tail, 0, tail.length, Math.max(0, size - 512));
-    return { head, tail };
+    return { head, tail, size };
   } finally {
     await fh.close();
   }
 }
 
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
+export async function hashFile(path: string, algo: SumAlgo): Promise<string> {
+  const h = createHash(algo);
   await pipeline(createReadStream(path), h);
   return h.digest('hex');
 }
@@ -112,25 +165,35 @@ async function readText(url: URL): Promise<string> {
   return res.text();
 }
 
-/** The expected sha256: the flag's, else the image's line in SHA256SUMS next to it. */
-async function expectedSum(url: URL, file: string, given: string | undefined): Promise<string> {
+/**
+ * The expected digest: the flag's, else the image's line in SHA256SUMS next to it, else in SHA512SUMS
+ * (Debian publishes only that).
+ */
+async function expectedSum(url: URL, file: string, given: Checksum | undefined): Promise<Checksum> {
   if (given) return given;
-  const sumsUrl = new URL('SHA256SUMS', url);
-  let sums: string;
-  try {
-    sums = await readText(sumsUrl);
-  } catch (err) {
+  const unreadable: string[] = [];
+  const without: string[] = [];
+  for (const [name, algo] of SUMS_FILES) {
+    const sumsUrl = new URL(name, url);
+    let sums: string;
+    try {
+      sums = await readText(sumsUrl);
+    } catch (err) {
+      unreadable.push(`${sumsUrl.href} cannot be read (${oneLine(err)})`);
+      continue;
+    }
+    const hex = lookupSum(sums, file, algo);
+    if (hex) return { algo, hex };
+    without.push(sumsUrl.href);
+  }
+  if (without.length) {
     throw new UserError(
-      `cannot verify ${url.href}: no --virtualbox-image-checksum given and ${sumsUrl.href} cannot be read (${oneLine(err)})`,
+      `cannot verify ${url.href}: ${without.join(' and ')} ${without.length > 1 ? 'have' : 'has'} no line for ${file}; pass --virtualbox-image-checksum`,
     );
   }
-  const sum = lookupSum(sums, file);
-  if (!sum) {
-    throw new UserError(
-      `cannot verify ${url.href}: ${sumsUrl.href} has no line for ${file}; pass --virtualbox-image-checksum`,
-    );
-  }
-  return sum;
+  throw new UserError(
+    `cannot verify ${url.href}: no --virtualbox-image-checksum given and ${unreadable.join(', ')}`,
+  );
 }
 
 function imageUrl(raw: string): URL {
@@ -161,16 +224,19 @@ export function validateImageSource(url: string, checksum: string | undefined): 
 
 export interface CachedImage {
   path: string;
-  sha256: string;
+  /** The verified digest, e.g. `sha512:<hex>`. */
+  checksum: string;
   format: DiskFormat;
   /** Lock file to hold while VirtualBox reads the cached image (clonemedium + closemedium). */
   lockPath: string;
+  /** Size of the disk it holds, in bytes, when its header says. */
+  capacity?: number;
 }
 
 /**
- * The image in `<store>/cache/`, downloaded once and verified against its sha256; a sidecar file
- * `<image>.sha256` records the verified sum so that later creates need not hash it again. Parallel
- * creates wait for one download (a lock file per image).
+ * The image in `<store>/cache/`, downloaded once and verified against its sha256 or sha512; a sidecar
+ * file `<image>.sha256` (or `.sha512`) records the verified sum so that later creates need not hash it
+ * again. Parallel creates wait for one download (a lock file per image).
  */
 export async function ensureImage(opts: {
   url: string;
@@ -183,47 +249,54 @@ export async function ensureImage(opts: {
   const file = basename(decodeURIComponent(url.pathname));
   await mkdir(opts.cacheDir, { recursive: true, mode: 0o700 });
   const path = join(opts.cacheDir, file);
-  const sidecar = `${path}.sha256`;
+  const sidecar = (algo: SumAlgo) => `${path}.${algo}`;
   const lockPath = `${path}.lock`;
   const given = parseChecksum(opts.checksum);
-  const sha256 = await withLock(
+  const verified = await withLock(
     lockPath,
-    async () => {
-      const recorded = (await readFile(sidecar, 'utf8').catch(() => '')).trim();
+    async (): Promise<Checksum> => {
+      const recorded = async (algo: SumAlgo) =>
+        (await readFile(sidecar(algo), 'utf8').catch(() => '')).trim();
       const cached = await stat(path).then(
         () => true,
         () => false,
       );
-      let expected: string;
+      let expected: Checksum;
       try {
         expected = await expectedSum(url, file, given);
       } catch (err) {
         // Offline with a verified copy in the cache: use it rather than fail.
-        if (cached && recorded) {
-          opts.log(`Warning: ${oneLine(err)}; using the cached ${file} verified earlier`);
-          return recorded;
+        for (const algo of ['sha256', 'sha512'] as const) {
+          const hex = cached ? await recorded(algo) : '';
+          if (hex) {
+            opts.log(`Warning: ${oneLine(err)}; using the cached ${file} verified earlier`);
+            return { algo, hex };
+          }
         }
         throw err;
       }
-      if (cached && recorded === expected) return expected;
-      if (cached && (await sha256File(path)) === expected) {
-        await writeFile(sidecar, `${expected}\n`);
+      const { algo, hex } = expected;
+      if (cached && (await recorded(algo)) === hex) return expected;
+      if (cached && (await hashFile(path, algo)) === hex) {
+        await writeFile(sidecar(algo), `${hex}\n`);
         return expected;
       }
       await download(url, path, expected, opts.log, opts.progress);
-      await writeFile(sidecar, `${expected}\n`);
+      await writeFile(sidecar(algo), `${hex}\n`);
       return expected;
     },
     2 * 60 * 60_000,
   );
-  const { head, tail } = await readEnds(path);
-  return { path, sha256, format: detectFormat(head, tail, file), lockPath };
+  const { head, tail, size } = await readEnds(path);
+  const format = detectFormat(head, tail, file);
+  const capacity = diskCapacity(format, head, tail, size);
+  return { path, checksum: formatChecksum(verified), format, lockPath, ...(capacity ? { capacity } : {}) };
 }
 
 async function download(
   url: URL,
   path: string,
-  expected: string,
+  expected: Checksum,
   log: (m: string) => void,
   progress?: Progress,
 ) {
@@ -233,7 +306,7 @@ async function download(
   log(
     `${url.protocol === 'file:' ? 'Copying' : 'Downloading'} ${name}${src.size ? ` (${Math.round(src.size / 1e6)} MB)` : ''} into the cache...`,
   );
-  const hash = createHash('sha256');
+  const hash = createHash(expected.algo);
   let done = 0;
   const meter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
@@ -247,8 +320,10 @@ async function download(
     await mkdir(dirname(path), { recursive: true });
     await pipeline(src.stream, meter, createWriteStream(part, { mode: 0o600 }));
     const got = hash.digest('hex');
-    if (got !== expected) {
-      throw new UserError(`checksum mismatch for ${url.href}: expected sha256 ${expected}, got ${got}`);
+    if (got !== expected.hex) {
+      throw new UserError(
+        `checksum mismatch for ${url.href}: expected ${expected.algo} ${expected.hex}, got ${got}`,
+      );
     }
     await rename(part, path);
   } catch (err) {

@@ -43,7 +43,8 @@ export const virtualboxPlugin: DriverPlugin = {
       name: 'virtualbox-image-checksum',
       env: 'VIRTUALBOX_IMAGE_CHECKSUM',
       type: 'string',
-      description: 'sha256:<hex> of the image (default: looked up in the SHA256SUMS file next to it)',
+      description:
+        'sha256:<hex> or sha512:<hex> of the image (default: looked up in the SHA256SUMS, else SHA512SUMS, file next to it)',
     },
     {
       name: 'virtualbox-hostonly-cidr',

@@ -11,7 +11,10 @@ export type VirtualBoxState = DriverState & {
   UUID?: string;
   VMName: string;
   HostOnlyCIDR: string;
+  /** The host-only adapter NIC 2 is on (e.g. vboxnet0)... */
   HostOnlyAdapter?: string;
+  /** ...or, on VirtualBox 7 for macOS, the host-only network. */
+  HostOnlyNetwork?: string;
   /** MAC of the host-only NIC as VirtualBox prints it (080027XXXXXX). */
   HostOnlyMAC?: string;
   HostOnlyNicType: string;

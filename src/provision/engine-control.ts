@@ -8,10 +8,18 @@ import { debug } from '../util/log.js';
 /** Where templates/engine-start.sh keeps the supervisor's pid. */
 const SUPERVISOR_PID = '/run/swarmup-dockerd-supervise.pid';
 
-/** Sets `sup` to the supervisor's pid when it runs (a pid file that survived a restart may be stale). */
-const FIND_SUPERVISOR = `SUP=${REMOTE.supervise}; PIDF=${SUPERVISOR_PID}
+/**
+ * Shell that sets `sup` to the supervisor's pid when it runs. A pid file that survived a restart may
+ * name another process, and in a container that restarted pids are handed out from 1 again: the pid is
+ * the supervisor's only when one of its arguments is exactly the supervisor's path (a shell running a
+ * script that merely mentions the path, such as this one under `sudo sh -c`, is not it).
+ */
+export function findSupervisor(pidFile = SUPERVISOR_PID, supervise = REMOTE.supervise): string {
+  return `SUP=${supervise}; PIDF=${pidFile}
 sup=$(cat "$PIDF" 2>/dev/null || true)
-if [ -n "$sup" ] && ! grep -q swarmup-dockerd-supervise "/proc/$sup/cmdline" 2>/dev/null; then sup=; fi`;
+if [ -n "$sup" ] && ! tr '\\0' '\\n' <"/proc/$sup/cmdline" 2>/dev/null | grep -qxF "$SUP"; then sup=; fi`;
+}
+const FIND_SUPERVISOR = findSupervisor();
 
 /**
  * After the container (re)boots only the keepalive runs. If the machine was provisioned, start

@@ -3,9 +3,20 @@ import ssh2 from 'ssh2';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../store/atomic.js';
 
+/**
+ * An ed25519 key pair in OpenSSH format. ssh2's generator drops the leading zero bytes of the public
+ * key (about one key in 256), and the result is a key nothing parses: such a pair is made again.
+ */
+export function generateKeyPair(comment: string): { private: string; public: string } {
+  for (let attempt = 1; ; attempt++) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    if (!(ssh2.utils.parseKey(pair.private) instanceof Error) || attempt === 8) return pair;
+  }
+}
+
 /** Generate an ed25519 key pair (OpenSSH format): private key 0600, public key beside it. */
 export async function generateSshKey(privatePath: string, comment = 'swarmup'): Promise<string> {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+  const pair = generateKeyPair(comment);
   await writeFileAtomic(privatePath, pair.private, 0o600);
   await writeFileAtomic(`${privatePath}.pub`, `${pair.public}\n`, 0o644);
   return pair.public;

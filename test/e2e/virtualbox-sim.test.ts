@@ -5,16 +5,20 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { writeFile, rm } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { buildIso9660 } from '../../drivers/virtualbox/iso9660.js';
 import { labUp } from '../lab/lab.js';
+import { labVmName } from '../vbox-sim/state.js';
 import {
   buildSimulator,
   makeSimHome,
   cleanupSim,
   listening,
   removeStaleSimHomes,
+  simGuests,
   simLinks,
   simState,
   vbox,
@@ -270,6 +274,180 @@ describe('the VBoxManage simulator answers and refuses like VBoxManage', () => {
       async () => /^VMState="aborted"$/m.test((await V('showvminfo', 'a', '--machinereadable')).stdout),
       30_000,
     );
+  });
+});
+
+describe('host-only networks (hostonlynet, VirtualBox 7 on macOS)', () => {
+  const D = (...args: string[]) => vbox(sim, args, { VBOXSIM_HOST_OS: 'darwin' });
+  const notFound =
+    'VBoxManage: error: Code VBOX_E_OBJECT_NOT_FOUND (0x80bb0001) - Object corresponding to the supplied arguments does not exist (extended info not available)';
+
+  it('exist on macOS only; add, modify, remove and list keep real state; refusals as VBoxManage words them', async () => {
+    const linux = await V('hostonlynet', 'add', '--name', 'x');
+    expect(linux.code).toBe(2);
+    expect(errLines(linux.stderr)[0]).toBe("VBoxManage: error: Invalid command 'hostonlynet'");
+    expect((await V('modifyvm', 'a', '--nic3', 'hostonlynet')).code).toBe(2);
+    expect((await V('modifyvm', 'a', '--host-only-net3', 'x')).code).toBe(2);
+
+    const add = [
+      'hostonlynet',
+      'add',
+      '--name',
+      'n1',
+      '--netmask',
+      '255.255.255.0',
+      '--lower-ip',
+      '192.168.60.1',
+    ];
+    const partial = await D(...add);
+    expect(partial.code).toBe(2);
+    expect(errLines(partial.stderr)).toEqual([
+      'VBoxManage: error: The --upper-ip parameter must be specified',
+    ]);
+    expect((await D('list', 'hostonlynets')).stdout).toBe('');
+    expect((await D(...add, '--upper-ip', '192.168.60.200', '--enable')).code).toBe(0);
+    expect((await D('list', 'hostonlynets')).stdout).toMatch(
+      /^Name: +n1\nGUID: +[0-9a-f-]{36}\n\nState: +Enabled\nNetworkMask: +255\.255\.255\.0\nLowerIP: +192\.168\.60\.1\nUpperIP: +192\.168\.60\.200\nVBoxNetworkName: +hostonly-n1\n\n$/,
+    );
+    expect(
+      (await D('hostonlynet', 'modify', '--name', 'n1', '--disable', '--upperip', '192.168.60.100')).code,
+    ).toBe(0);
+    expect((await D('list', 'hostonlynets')).stdout).toMatch(
+      /State: +Disabled\n.*\n.*\nUpperIP: +192\.168\.60\.100\n/,
+    );
+    const missing = await D('hostonlynet', 'modify', '--name', 'nope', '--enable');
+    expect(missing.code).toBe(1);
+    expect(errLines(missing.stderr)[0]).toBe(notFound);
+    expect(errLines((await D('hostonlynet', 'modify', '--enable')).stderr)).toEqual([
+      'VBoxManage: error: Either --name or --id parameter must be specified',
+    ]);
+
+    // A NIC on a host-only network: shown as VBoxManage 7 shows it; a start needs the network to exist.
+    expect((await D('modifyvm', 'a', '--nic2', 'hostonlynet', '--host-only-net2', 'ghost')).code).toBe(0);
+    const info = (await D('showvminfo', 'a', '--machinereadable')).stdout;
+    expect(info).toMatch(
+      /^hostonly-network2="ghost"\nmacaddress2="\w{12}"\ncableconnected2="on"\nnic2="hostonlynetwork"$/m,
+    );
+    const start = await D('startvm', 'a', '--type', 'headless');
+    expect(start.code).toBe(1);
+    expect(start.stderr).toContain("Could not find host-only network 'ghost'");
+
+    expect((await D('hostonlynet', 'remove', '--name', 'n1')).code).toBe(0);
+    expect((await D('list', 'hostonlynets')).stdout).toBe('');
+    expect(errLines((await D('hostonlynet', 'remove', '--name', 'n1')).stderr)[0]).toBe(notFound);
+  });
+});
+
+describe('unregistervm and the media registry', () => {
+  it('hard disks are closed, DVD images stay registered (closemedium dvd closes them); --delete-all takes those in the VM folder', async () => {
+    const base = join(work, 'media');
+    const iso = (path: string) =>
+      writeFile(path, buildIso9660({ volumeId: 'cidata', files: [{ name: 'meta-data', content: '' }] }));
+    const vmdk = Buffer.alloc(4096);
+    vmdk.write('KDMV', 0, 'latin1');
+    vmdk.writeBigUInt64LE(2048n, 12);
+    await writeFile(join(work, 'm-src.vmdk'), vmdk);
+    const make = async (name: string, dvd: string) => {
+      expect((await V('createvm', '--name', name, '--basefolder', base, '--register')).code).toBe(0);
+      expect((await V('storagectl', name, '--name', 'SATA', '--add', 'sata', '--portcount', '2')).code).toBe(
+        0,
+      );
+      const disk = join(work, `${name}.vdi`);
+      expect((await V('clonemedium', 'disk', join(work, 'm-src.vmdk'), disk)).code).toBe(0);
+      for (const [port, type, medium] of [
+        ['0', 'hdd', disk],
+        ['1', 'dvddrive', dvd],
+      ]) {
+        const at = ['storageattach', name, '--storagectl', 'SATA', '--port', port, '--device', '0'];
+        expect((await V(...at, '--type', type, '--medium', medium)).code).toBe(0);
+      }
+      return disk;
+    };
+    const seed = join(work, 'm-seed.iso');
+    await iso(seed);
+    const disk = await make('m', seed);
+    expect((await V('list', 'dvds')).stdout).toContain(seed);
+    expect((await V('unregistervm', 'm', '--delete')).code).toBe(0);
+    expect(existsSync(disk)).toBe(false);
+    expect((await V('list', 'hdds')).stdout).not.toContain(disk);
+    // The DVD image is detached but still registered, until closed.
+    expect((await V('list', 'dvds')).stdout).toContain(seed);
+    expect(existsSync(seed)).toBe(true);
+    expect((await V('closemedium', 'dvd', seed)).code).toBe(0);
+    expect((await V('list', 'dvds')).stdout).not.toContain(seed);
+
+    // --delete-all (VirtualBox 7): a DVD image in the VM's folder goes too, one elsewhere stays.
+    const inFolder = join(base, 'n', 'n-seed.iso');
+    await mkdir(join(base, 'n'), { recursive: true });
+    await iso(inFolder);
+    const diskN = await make('n', inFolder);
+    expect((await V('unregistervm', 'n', '--delete-all')).code).toBe(0);
+    expect(existsSync(diskN)).toBe(false);
+    expect(existsSync(inFolder)).toBe(false);
+    expect((await V('list', 'dvds')).stdout).not.toContain(inFolder);
+  });
+});
+
+describe('a VM with nothing to boot', () => {
+  it('starts (VirtualBox does not refuse it), but its BIOS halts: no guest, the port forward never answers', async () => {
+    const port = await freePort();
+    const base = join(work, 'vms');
+    expect((await V('createvm', '--name', 'b', '--basefolder', base, '--register')).code).toBe(0);
+    expect((await V('modifyvm', 'b', '--natpf1', `ssh,tcp,127.0.0.1,${port},,22`)).code).toBe(0);
+    expect((await V('storagectl', 'b', '--name', 'SATA', '--add', 'sata', '--portcount', '2')).code).toBe(0);
+    const vboxLog = join(base, 'b', 'Logs', 'VBox.log');
+    const halted = async () =>
+      existsSync(vboxLog) &&
+      readFileSync(vboxLog, 'utf8').includes('FATAL: No bootable medium found! System halted.');
+    const guestOfB = async () =>
+      (await simGuests(sim)).filter((g) =>
+        g.endsWith(
+          labVmName(
+            sim,
+            simState(sim).vms.find((v) => v.name === 'b')!,
+          ),
+        ),
+      );
+
+    // No disk at all.
+    const start = await V('startvm', 'b', '--type', 'headless');
+    expect(start.code, start.stderr).toBe(0);
+    expect(start.stdout).toBe('Waiting for VM "b" to power on...\nVM "b" has been successfully started.\n');
+    await eventually(halted, 30_000);
+    expect((await V('showvminfo', 'b', '--machinereadable')).stdout).toMatch(/^VMState="running"$/m);
+    expect(await listening(port)).toBe(true);
+    expect(await banner(port)).toBe(''); // reset: nothing in the guest answers, ever
+    expect(await guestOfB()).toEqual([]);
+    // The halted BIOS ignores the power button; only a power-off ends it.
+    expect((await V('controlvm', 'b', 'acpipowerbutton')).code).toBe(0);
+    expect((await V('showvminfo', 'b', '--machinereadable')).stdout).toMatch(/^VMState="running"$/m);
+    expect((await V('controlvm', 'b', 'poweroff')).code).toBe(0);
+    await rm(vboxLog);
+
+    // A disk, but the boot order never tries disks.
+    const vmdk = Buffer.alloc(4096);
+    vmdk.write('KDMV', 0, 'latin1');
+    vmdk.writeBigUInt64LE(2097152n, 12);
+    await writeFile(join(work, 'b-src.vmdk'), vmdk);
+    const disk = join(work, 'b.vdi');
+    expect((await V('clonemedium', 'disk', join(work, 'b-src.vmdk'), disk)).code).toBe(0);
+    const attach = [
+      ...['storageattach', 'b', '--storagectl', 'SATA', '--port', '0', '--device', '0'],
+      ...['--type', 'hdd', '--medium', disk],
+    ];
+    // Right after the power-off, the session is still being released for a moment.
+    await eventually(async () => (await V(...attach)).code === 0, 5_000);
+    await eventually(
+      async () =>
+        (await V('modifyvm', 'b', '--boot1', 'dvd', '--boot2', 'net', '--boot3', 'none')).code === 0,
+      5_000,
+    );
+    expect((await V('startvm', 'b', '--type', 'headless')).code).toBe(0);
+    await eventually(halted, 30_000);
+    expect(await guestOfB()).toEqual([]);
+    expect((await V('controlvm', 'b', 'poweroff')).code).toBe(0);
+    await eventually(async () => (await V('unregistervm', 'b', '--delete')).code === 0, 5_000);
+    expect(existsSync(disk)).toBe(false);
   });
 });
 

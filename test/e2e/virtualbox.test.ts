@@ -40,6 +40,8 @@ const imageFlags = () => [
   '--virtualbox-image-checksum',
   `sha256:${sum}`,
 ];
+/** `create --driver virtualbox` of the stand-in image, with more flags and then the machine's name. */
+const createArgs = (...rest: string[]) => ['create', '--driver', 'virtualbox', ...imageFlags(), ...rest];
 const vmState = async (vm: string) =>
   /^VMState="(\w+)"$/m.exec((await vbox(sim, ['showvminfo', vm, '--machinereadable'])).stdout)?.[1];
 const vms = async () => (await vbox(sim, ['list', 'vms'])).stdout;
@@ -47,6 +49,86 @@ const argvs = (from = 0) =>
   calls(sim)
     .slice(from)
     .map((c) => c.argv);
+
+/**
+ * The calls that make, set up and start the VM of `name` (after the host-only network), as a real
+ * VirtualBox needs them: read back from the simulator's state (UUID, port, the MACs the driver chose and
+ * wrote into the seed's network-config) and the store.
+ */
+async function vmCalls(
+  home: string,
+  name: string,
+  o: {
+    nic2: string[];
+    share?: { name: string; path: string };
+    cpus?: string;
+    memory?: string;
+    diskMb?: string;
+  },
+): Promise<string[][]> {
+  const machine = join(store, 'machines', name);
+  const vm = simState(home).vms.find((v) => v.name === name)!;
+  const { uuid } = vm;
+  const port = String(JSON.parse(await readFile(join(machine, 'config.json'), 'utf8')).Driver.SSHPort);
+  const storeId = (await readFile(join(store, 'id'), 'utf8')).trim();
+  const cached = join(store, 'cache', 'fake-cloud.vmdk');
+  const disk = join(machine, 'disk.vdi');
+  const [natMac, hostOnlyMac] = vm.nics.map((n) => n.mac);
+  expect(natMac).toMatch(/^080027[0-9A-F]{6}$/);
+  expect(hostOnlyMac).toMatch(/^080027[0-9A-F]{6}$/);
+  const [nic2, ...nic2Rest] = o.nic2;
+  const attach = (port: string, type: string, medium: string) => [
+    ...['storageattach', uuid, '--storagectl', 'SATA', '--port', port, '--device', '0'],
+    ...['--type', type, '--medium', medium],
+  ];
+  return [
+    ['createvm', '--name', name, '--basefolder', machine, '--register'],
+    ['setextradata', uuid, 'swarmup/store', storeId],
+    [
+      'modifyvm',
+      uuid,
+      ...[
+        '--ostype',
+        'Linux26_64',
+        '--firmware',
+        'bios',
+        '--cpus',
+        o.cpus ?? '1',
+        '--memory',
+        o.memory ?? '1024',
+      ],
+      ...['--acpi', 'on', '--ioapic', 'on', '--rtcuseutc', 'on', '--pae', 'on', '--hpet', 'on'],
+      ...['--hwvirtex', 'on', '--nestedpaging', 'on', '--largepages', 'on', '--vtxvpid', 'on'],
+      ...['--cpuhotplug', 'off', '--accelerate3d', 'off'],
+      ...['--bioslogofadein', 'off', '--bioslogofadeout', 'off', '--bioslogodisplaytime', '0'],
+      ...['--biosbootmenu', 'disabled'],
+      ...['--boot1', 'disk', '--boot2', 'dvd', '--boot3', 'none', '--boot4', 'none'],
+      ...['--uart1', '0x3F8', '4', '--uartmode1', 'file', join(machine, name, 'console.log')],
+      ...['--nic1', 'nat', '--nictype1', '82540EM', '--macaddress1', natMac, '--cableconnected1', 'on'],
+      ...['--natdnsproxy1', 'on', '--natdnshostresolver1', 'off'],
+      ...['--natpf1', `ssh,tcp,127.0.0.1,${port},,22`],
+      ...['--nic2', nic2, '--nictype2', '82540EM', '--macaddress2', hostOnlyMac, '--nicpromisc2', 'deny'],
+      ...nic2Rest,
+      ...['--cableconnected2', 'on'],
+    ],
+    [
+      ...['storagectl', uuid, '--name', 'SATA', '--add', 'sata', '--controller', 'IntelAhci'],
+      ...['--portcount', '2', '--hostiocache', 'on', '--bootable', 'on'],
+    ],
+    ['clonemedium', 'disk', cached, disk, '--format', 'VDI'],
+    ['closemedium', 'disk', cached],
+    ['modifymedium', 'disk', disk, '--resize', o.diskMb ?? '20000'],
+    attach('0', 'hdd', disk),
+    attach('1', 'dvddrive', join(machine, 'seed.iso')),
+    ...(o.share
+      ? [
+          ['sharedfolder', 'add', uuid, '--name', o.share.name, '--hostpath', o.share.path, '--automount'],
+          ['setextradata', uuid, `VBoxInternal2/SharedFoldersEnableSymlinksCreate/${o.share.name}`, '1'],
+        ]
+      : []),
+    ['startvm', uuid, '--type', 'headless'],
+  ];
+}
 
 /** Files under `dir` whose name ends with `ext`. */
 async function findFiles(dir: string, ext: string): Promise<string[]> {
@@ -87,7 +169,7 @@ afterAll(async () => {
 
 describe('virtualbox driver against the VBoxManage simulator', () => {
   it('a host-only network VirtualBox refuses (networks.conf) fails before anything is made, with the fix', async () => {
-    const r = await S(['create', '--driver', 'virtualbox', ...imageFlags(), 'node-0']);
+    const r = await S(createArgs('node-0'));
     expect(expectOneLineError(r)).toMatch(
       /VirtualBox refused the host-only address 192\.168\.99\.1\/24 .*add the line "\* 192\.168\.99\.0\/24" to \/etc\/vbox\/networks\.conf/,
     );
@@ -117,7 +199,7 @@ describe('virtualbox driver against the VBoxManage simulator', () => {
     try {
       expect((await bash(`ip route show 192.168.99.0/24`, {})).stdout).toContain(`dev ${br}`);
       const from = calls(sim).length;
-      const r = await S(['create', '--driver', 'virtualbox', ...imageFlags(), 'node-x']);
+      const r = await S(createArgs('node-x'));
       expect(expectOneLineError(r)).toContain(
         `--virtualbox-hostonly-cidr 192.168.99.1/24 conflicts with the host interface ${br} (192.168.99.0/24); choose another network or remove that interface`,
       );
@@ -132,25 +214,16 @@ describe('virtualbox driver against the VBoxManage simulator', () => {
 
   it('create: exactly the VBoxManage calls a real VirtualBox needs, in an order it accepts', async () => {
     const from = calls(sim).length;
-    const r = await S([
-      'create',
-      '--driver',
-      'virtualbox',
-      ...imageFlags(),
-      '--virtualbox-share-folder',
-      `${work}:work`,
-      '--virtualbox-shutdown-timeout',
-      '5',
-      'node-1',
-    ]);
+    const r = await S(
+      createArgs('--virtualbox-share-folder', `${work}:work`, '--virtualbox-shutdown-timeout', '5', 'node-1'),
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('Docker is up and running!');
     const uuid = /\{([0-9a-f-]{36})\}/.exec(await vms())![1];
     const machine = join(store, 'machines', 'node-1');
-    const port = String(JSON.parse(await readFile(join(machine, 'config.json'), 'utf8')).Driver.SSHPort);
-    const storeId = (await readFile(join(store, 'id'), 'utf8')).trim();
-    const cached = join(store, 'cache', 'fake-cloud.vmdk');
     const disk = join(machine, 'disk.vdi');
+    const cached = join(store, 'cache', 'fake-cloud.vmdk');
+    const port = String(JSON.parse(await readFile(join(machine, 'config.json'), 'utf8')).Driver.SSHPort);
     const seq = calls(sim).slice(from);
     expect(seq.map((c) => c.argv)).toEqual([
       ['--version'],
@@ -160,118 +233,21 @@ describe('virtualbox driver against the VBoxManage simulator', () => {
       ['hostonlyif', 'ipconfig', 'vboxnet0', '--ip', '192.168.99.1', '--netmask', '255.255.255.0'],
       ['list', 'dhcpservers'],
       [
-        'dhcpserver',
-        'add',
-        '--netname',
-        'HostInterfaceNetworking-vboxnet0',
-        '--ip',
-        '192.168.99.2',
-        '--netmask',
-        '255.255.255.0',
-        '--lowerip',
-        '192.168.99.100',
-        '--upperip',
-        '192.168.99.254',
-        '--enable',
-      ],
-      ['createvm', '--name', 'node-1', '--basefolder', machine, '--register'],
-      ['setextradata', uuid, 'swarmup/store', storeId],
-      [
-        'modifyvm',
-        uuid,
-        ...['--ostype', 'Linux26_64', '--firmware', 'bios', '--cpus', '1', '--memory', '1024'],
-        ...['--acpi', 'on', '--ioapic', 'on', '--rtcuseutc', 'on', '--pae', 'on', '--hpet', 'on'],
-        ...['--hwvirtex', 'on', '--nestedpaging', 'on', '--largepages', 'on', '--vtxvpid', 'on'],
-        ...['--cpuhotplug', 'off', '--accelerate3d', 'off'],
+        ...['dhcpserver', 'add', '--netname', 'HostInterfaceNetworking-vboxnet0', '--ip', '192.168.99.2'],
         ...[
-          '--bioslogofadein',
-          'off',
-          '--bioslogofadeout',
-          'off',
-          '--bioslogodisplaytime',
-          '0',
-          '--biosbootmenu',
-          'disabled',
-        ],
-        ...['--boot1', 'disk', '--boot2', 'dvd', '--boot3', 'none', '--boot4', 'none'],
-        ...['--uart1', '0x3F8', '4', '--uartmode1', 'file', join(machine, 'node-1', 'console.log')],
-        ...[
-          '--nic1',
-          'nat',
-          '--nictype1',
-          '82540EM',
-          '--cableconnected1',
-          'on',
-          '--natdnsproxy1',
-          'on',
-          '--natdnshostresolver1',
-          'off',
-        ],
-        ...['--natpf1', `ssh,tcp,127.0.0.1,${port},,22`],
-        ...[
-          '--nic2',
-          'hostonly',
-          '--nictype2',
-          '82540EM',
-          '--nicpromisc2',
-          'deny',
-          '--hostonlyadapter2',
-          'vboxnet0',
-          '--cableconnected2',
-          'on',
+          '--netmask',
+          '255.255.255.0',
+          '--lowerip',
+          '192.168.99.100',
+          '--upperip',
+          '192.168.99.254',
+          '--enable',
         ],
       ],
-      [
-        'storagectl',
-        uuid,
-        '--name',
-        'SATA',
-        '--add',
-        'sata',
-        '--controller',
-        'IntelAhci',
-        '--portcount',
-        '2',
-        '--hostiocache',
-        'on',
-        '--bootable',
-        'on',
-      ],
-      ['clonemedium', 'disk', cached, disk, '--format', 'VDI'],
-      ['closemedium', 'disk', cached],
-      ['modifymedium', 'disk', disk, '--resize', '20000'],
-      [
-        'storageattach',
-        uuid,
-        '--storagectl',
-        'SATA',
-        '--port',
-        '0',
-        '--device',
-        '0',
-        '--type',
-        'hdd',
-        '--medium',
-        disk,
-      ],
-      [
-        'storageattach',
-        uuid,
-        '--storagectl',
-        'SATA',
-        '--port',
-        '1',
-        '--device',
-        '0',
-        '--type',
-        'dvddrive',
-        '--medium',
-        join(machine, 'seed.iso'),
-      ],
-      ['sharedfolder', 'add', uuid, '--name', 'work', '--hostpath', work, '--automount'],
-      ['setextradata', uuid, 'VBoxInternal2/SharedFoldersEnableSymlinksCreate/work', '1'],
-      ['showvminfo', uuid, '--machinereadable'],
-      ['startvm', uuid, '--type', 'headless'],
+      ...(await vmCalls(sim, 'node-1', {
+        nic2: ['hostonly', '--hostonlyadapter2', 'vboxnet0'],
+        share: { name: 'work', path: work },
+      })),
     ]);
     // Only the name check failed (the name is free): every other call was accepted.
     expect(seq.map((c) => c.exit)).toEqual([0, 1, ...Array(seq.length - 2).fill(0)]);
@@ -390,8 +366,30 @@ describe('virtualbox driver against the VBoxManage simulator', () => {
     expect(await vmState('node-1')).toBe('poweroff');
   });
 
+  it('start makes a deleted DHCP server of the host-only network again (else the guest gets no address)', async () => {
+    expect(await vmState('node-1')).toBe('poweroff');
+    const netname = 'HostInterfaceNetworking-vboxnet0';
+    expect((await vbox(sim, ['dhcpserver', 'remove', '--netname', netname])).code).toBe(0);
+    const from = calls(sim).length;
+    const r = await S(['start', 'node-1']);
+    expect(r.code, r.stderr).toBe(0);
+    const made = argvs(from).filter((a) => a[0] === 'dhcpserver');
+    expect(made).toEqual([
+      [
+        ...['dhcpserver', 'add', '--netname', netname, '--ip', '192.168.99.2', '--netmask', '255.255.255.0'],
+        ...['--lowerip', '192.168.99.100', '--upperip', '192.168.99.254', '--enable'],
+      ],
+    ]);
+    expect(argvs(from).findIndex((a) => a[0] === 'dhcpserver')).toBeLessThan(
+      argvs(from).findIndex((a) => a[0] === 'startvm'),
+    );
+    expect((await S(['ls', '--format', '{{.Name}} {{.State}} {{.URL}}'])).stdout).toBe(
+      'node-1 Running tcp://192.168.99.100:2376\n',
+    );
+    expect((await dockerVia('node-1', 'version --format {{.Server.Version}}')).code).toBe(0);
+  });
+
   it('kill powers off; rm unregisters and deletes the VM with its disk, seed and guest', async () => {
-    expect((await S(['start', 'node-1'])).code).toBe(0);
     const from = calls(sim).length;
     const kill = await S(['kill', 'node-1']);
     expect(kill.code, kill.stderr).toBe(0);
@@ -401,12 +399,17 @@ describe('virtualbox driver against the VBoxManage simulator', () => {
         .map((a) => a[2]),
     ).toEqual(['poweroff']);
     expect(await vmState('node-1')).toBe('poweroff');
+    const seed = join(store, 'machines', 'node-1', 'seed.iso');
+    expect((await vbox(sim, ['list', 'dvds'])).stdout).toContain(seed);
     const rm_ = await S(['rm', '-y', 'node-1']);
     expect(rm_.code, rm_.stderr).toBe(0);
-    const last = argvs(from).at(-1)!;
-    expect([last[0], last[2]]).toEqual(['unregistervm', '--delete']);
+    const [unregister, close] = argvs(from).slice(-2);
+    expect([unregister[0], unregister[2]]).toEqual(['unregistervm', '--delete']);
+    // unregistervm --delete leaves the seed registered as a DVD image: it is closed.
+    expect(close).toEqual(['closemedium', 'dvd', seed]);
     expect(await vms()).toBe('');
     expect((await vbox(sim, ['list', 'hdds'])).stdout).toBe('');
+    expect((await vbox(sim, ['list', 'dvds'])).stdout).toBe('');
     expect(await findFiles(store, '.vdi')).toEqual([]);
     expect(existsSync(join(store, 'machines', 'node-1'))).toBe(false);
     expect(await simGuests(sim)).toEqual([]);
@@ -414,26 +417,65 @@ describe('virtualbox driver against the VBoxManage simulator', () => {
 
   it('a create that fails halfway rolls back: no registered VM, no disk, one clear error line', async () => {
     const from = calls(sim).length;
-    const r = await S(['create', '--driver', 'virtualbox', ...imageFlags(), 'node-f'], {
+    const r = await S(createArgs('node-f'), {
       VBOXSIM_FAIL: 'storageattach',
     });
     expect(r.code).toBe(1);
     expect(expectOneLineError(r)).toBe(
       'VBoxManage storageattach failed: storageattach failed (injected by VBOXSIM_FAIL)',
     );
-    const seq = argvs(from).map((a) => a[0]);
-    const failedAt = seq.indexOf('storageattach');
-    expect(seq.slice(failedAt)).toEqual(['storageattach', 'showvminfo', 'unregistervm', 'closemedium']);
-    expect(argvs(from).at(-1)).toEqual([
+    const seq = argvs(from);
+    const failedAt = seq.findIndex((a) => a[0] === 'storageattach');
+    expect(seq.slice(failedAt).map((a) => a[0])).toEqual([
+      'storageattach',
+      'showvminfo',
+      'unregistervm',
       'closemedium',
-      'disk',
-      join(store, 'machines', 'node-f', 'disk.vdi'),
-      '--delete',
+      'closemedium',
+    ]);
+    expect(seq.slice(-2)).toEqual([
+      ['closemedium', 'disk', join(store, 'machines', 'node-f', 'disk.vdi'), '--delete'],
+      ['closemedium', 'dvd', join(store, 'machines', 'node-f', 'seed.iso')],
     ]);
     expect(await vms()).toBe('');
     expect((await vbox(sim, ['list', 'hdds'])).stdout).toBe('');
+    expect((await vbox(sim, ['list', 'dvds'])).stdout).toBe('');
     expect(await findFiles(work, '.vdi')).toEqual([]);
     expect(existsSync(join(store, 'machines', 'node-f'))).toBe(false);
+    expect(await simGuests(sim)).toEqual([]);
+  });
+
+  it('a create that fails after startvm (the guest never applies the seed) powers off and deletes the VM', async () => {
+    const from = calls(sim).length;
+    const r = await S(createArgs('node-g'), {
+      VBOXSIM_FAIL: 'guest:cloud-init',
+      // VirtualBox still releases the session when the first unregistervm comes: it must be retried.
+      VBOXSIM_UNLOCK_MS: '3000',
+    });
+    expect(r.code).toBe(1);
+    expect(expectOneLineError(r)).toMatch(
+      /^SSH authentication failed for docker@127\.0\.0\.1:\d+: the server refused the key \(the guest did not apply the NoCloud seed: is the image a cloud image with cloud-init\?\)$/,
+    );
+    const seq = calls(sim).slice(from);
+    const started = seq.findIndex((c) => c.argv[0] === 'startvm');
+    expect(started).toBeGreaterThan(0);
+    const uuid = seq[started].argv[1];
+    const after = seq.slice(started + 1);
+    expect(after.filter((c) => c.argv[0] !== 'unregistervm').map((c) => [...c.argv, c.exit])).toEqual([
+      ['showvminfo', uuid, '--machinereadable', 0],
+      ['controlvm', uuid, 'poweroff', 0],
+      ['closemedium', 'dvd', join(store, 'machines', 'node-g', 'seed.iso'), 0],
+    ]);
+    const unregisters = after.filter((c) => c.argv[0] === 'unregistervm');
+    expect(unregisters.length).toBeGreaterThan(1);
+    expect(unregisters.map((c) => c.exit)).toEqual([...Array(unregisters.length - 1).fill(1), 0]);
+    expect(unregisters.every((c) => c.argv.join(' ') === `unregistervm ${uuid} --delete`)).toBe(true);
+    expect(await vms()).toBe('');
+    expect((await vbox(sim, ['list', 'hdds'])).stdout).toBe('');
+    expect((await vbox(sim, ['list', 'dvds'])).stdout).toBe('');
+    expect(await findFiles(work, '.vdi')).toEqual([]);
+    expect(await findFiles(work, '.iso')).toEqual([]);
+    expect(existsSync(join(store, 'machines', 'node-g'))).toBe(false);
     expect(await simGuests(sim)).toEqual([]);
   });
 
@@ -452,7 +494,7 @@ describe('virtualbox driver against the VBoxManage simulator', () => {
     child.kill('SIGKILL');
     await new Promise((r) => child.on('exit', r));
     expect(await vms()).toMatch(/^"node-k" \{/);
-    const r = await S(['create', '--driver', 'virtualbox', ...imageFlags(), 'node-k']);
+    const r = await S(createArgs('node-k'));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('Removing VM node-k left by an interrupted create...');
     expect((await vms()).match(/^"node-k"/gm)).toHaveLength(1);
@@ -467,13 +509,24 @@ describe('virtualbox driver against the VBoxManage simulator', () => {
     expect((await vbox(sim, ['createvm', '--name', 'taken', '--basefolder', other, '--register'])).code).toBe(
       0,
     );
-    const r = await S(['create', '--driver', 'virtualbox', ...imageFlags(), 'taken']);
+    const r = await S(createArgs('taken'));
     expect(r.code).toBe(3);
     expect(expectOneLineError(r)).toMatch(
       /^Error with pre-create check: a VirtualBox VM named "taken" already exists/,
     );
     expect(await vms()).toMatch(/^"taken" \{/);
     expect((await vbox(sim, ['unregistervm', 'taken', '--delete'])).code).toBe(0);
+  });
+
+  it('a --virtualbox-disk-size smaller than the image is refused in the pre-create check', async () => {
+    const from = calls(sim).length;
+    const r = await S(createArgs('--virtualbox-disk-size', '2000', 'node-s'));
+    expect(r.code).toBe(3);
+    expect(expectOneLineError(r)).toBe(
+      "Error with pre-create check: --virtualbox-disk-size 2000 MB is smaller than the image's 2048 MB disk (VirtualBox cannot shrink a disk): give at least 2048",
+    );
+    expect(argvs(from)).toEqual([['--version'], ['showvminfo', 'node-s', '--machinereadable']]);
+    expect(existsSync(join(store, 'machines', 'node-s'))).toBe(false);
   });
 });
 
@@ -536,5 +589,103 @@ describe('cluster up --driver virtualbox --managers 1 --workers 2', () => {
     expect(down.code, down.stderr).toBe(0);
     expect((await S(['ls', '-q'])).stdout).toBe('');
     expect(await findFiles(store, '.vdi')).toEqual([]);
+  });
+});
+
+describe('VirtualBox 7 on macOS: host-only networks (hostonlynet), not host-only adapters', () => {
+  // Another VirtualBox (simulator home), one that is VirtualBox 7 on macOS; the driver is told the host
+  // is macOS. Its guest is the bare lab VM, without Docker: provisioning installs it over SSH.
+  let mac: string;
+  const darwin = {
+    VBOXSIM_HOST_OS: 'darwin',
+    SWARMUP_VBOX_HOST_PLATFORM: 'darwin',
+    VBOXSIM_GUEST_IMAGE: 'vm',
+  };
+  const M = (args: string[]) => swarmup(store, args, simEnv(mac, darwin));
+  const V = (args: string[]) => vbox(mac, args, darwin);
+  const NET = 'swarmup-192.168.97.0-24';
+
+  beforeAll(async () => {
+    mac = await makeSimHome(join(work, 'vbox-mac'));
+  });
+  afterAll(async () => {
+    await M(['rm', '-y', 'mac-1']);
+    await cleanupSim(mac);
+  });
+
+  it('create makes a host-only network and attaches NIC 2 to it; hardware flags; Docker installed on a bare guest', async () => {
+    const r = await M(
+      createArgs(
+        ...['--virtualbox-hostonly-cidr', '192.168.97.1/24', '--virtualbox-memory', '2048'],
+        ...[
+          '--virtualbox-cpu-count',
+          '2',
+          '--virtualbox-disk-size',
+          '30000',
+          '--virtualbox-no-share',
+          'mac-1',
+        ],
+      ),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('Installing Docker from the distribution packages...');
+    const seq = calls(mac);
+    expect(seq.map((c) => c.argv)).toEqual([
+      ['--version'],
+      ['showvminfo', 'mac-1', '--machinereadable'],
+      ['list', 'hostonlynets'],
+      [
+        ...['hostonlynet', 'add', '--name', NET, '--netmask', '255.255.255.0'],
+        ...['--lower-ip', '192.168.97.1', '--upper-ip', '192.168.97.254', '--enable'],
+      ],
+      ...(await vmCalls(mac, 'mac-1', {
+        nic2: ['hostonlynet', '--host-only-net2', NET],
+        cpus: '2',
+        memory: '2048',
+        diskMb: '30000',
+      })),
+    ]);
+    expect(seq.map((c) => c.exit)).toEqual([0, 1, ...Array(seq.length - 2).fill(0)]);
+    expect((await V(['list', 'hostonlynets'])).stdout).toMatch(
+      new RegExp(
+        `^Name: +${NET}\\nGUID: .*\\n\\nState: +Enabled\\nNetworkMask: +255\\.255\\.255\\.0\\nLowerIP: +192\\.168\\.97\\.1\\nUpperIP: +192\\.168\\.97\\.254\\n`,
+      ),
+    );
+    expect((await V(['showvminfo', 'mac-1', '--machinereadable'])).stdout).toContain(
+      `hostonly-network2="${NET}"`,
+    );
+    // vmnet's DHCP server: the host has the lower address, the first guest the next one.
+    const cfg = JSON.parse(await readFile(join(store, 'machines', 'mac-1', 'config.json'), 'utf8'));
+    expect(cfg.Driver).toMatchObject({ IPAddress: '192.168.97.2', HostOnlyNetwork: NET });
+    expect(cfg.Driver.HostOnlyAdapter).toBeUndefined();
+    const env = parseEnv((await M(['env', 'mac-1'])).stdout);
+    expect(env.DOCKER_HOST).toBe('tcp://192.168.97.2:2376');
+    const v = await bash('docker version --format {{.Server.Version}}', { ...env, DOCKER_CONFIG: work });
+    expect(v.code, v.stderr).toBe(0);
+  });
+
+  it('a VM still on a host-only adapter (made before VirtualBox 7) is moved to the host-only network by start', async () => {
+    expect((await M(['stop', 'mac-1'])).code).toBe(0);
+    expect(
+      (await V(['modifyvm', 'mac-1', '--nic2', 'hostonly', '--hostonlyadapter2', 'vboxnet0'])).code,
+    ).toBe(0);
+    // As VirtualBox 7 on macOS does, it refuses to start such a VM.
+    const refused = await V(['startvm', 'mac-1', '--type', 'headless']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('VBoxManage: error: Host-only adapters are no longer supported!');
+    const uuid = simState(mac).vms[0].uuid;
+    const from = calls(mac).length;
+    const r = await M(['start', 'mac-1']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('NIC 2 moves to a host-only network');
+    expect(
+      calls(mac)
+        .slice(from)
+        .map((c) => c.argv)
+        .filter((a) => a[0] === 'modifyvm' || a[0].startsWith('hostonly') || a[0] === 'dhcpserver'),
+    ).toEqual([['modifyvm', uuid, '--nic2', 'hostonlynet', '--host-only-net2', NET]]);
+    expect((await M(['ls', '--format', '{{.Name}} {{.State}} {{.URL}}'])).stdout).toContain(
+      'mac-1 Running tcp://192.168.97.2:2376\n',
+    );
   });
 });

@@ -132,7 +132,7 @@ describe('virtualbox flags', () => {
       [{ 'virtualbox-hostonly-cidr': '192.168.99.0/24' }, /not a network address/],
       [{ 'virtualbox-image-url': 'ftp://x/y.vmdk' }, /only https:\/\/, http:\/\/ and file:\/\//],
       [{ 'virtualbox-image-url': 'not a url' }, /expected an https:\/\//],
-      [{ 'virtualbox-image-checksum': 'md5:abc' }, /expected sha256:<64 hex digits>/],
+      [{ 'virtualbox-image-checksum': 'md5:abc' }, /expected sha256:<64 hex digits> or sha512/],
       [{ 'virtualbox-boot2docker-url': 'https://x/boot2docker.iso' }, /boot2docker is no longer maintained/],
       [{ 'virtualbox-share-folder': '/srv:bad name' }, /expected dir:name/],
     ];

@@ -7,6 +7,7 @@ import {
   parseHostOnlyCidr,
   parseHostOnlyIfs,
 } from '../../drivers/virtualbox/hostonly.js';
+import { hostOnlyNetName, parseHostOnlyNets } from '../../drivers/virtualbox/hostonlynet.js';
 
 describe('--virtualbox-hostonly-cidr', () => {
   it("docker-machine's default: host .1, DHCP server .2, leases .100-.254", () => {
@@ -220,5 +221,39 @@ describe('collisions with host networks', () => {
       { name: 'swlab0', network: '172.28.0.0', prefix: 16 },
       { name: 'vbs0ceda5n0', network: '192.168.99.0', prefix: 24 },
     ]);
+  });
+});
+
+describe('host-only networks (VirtualBox 7 on macOS)', () => {
+  it('parses `list hostonlynets`, whose blocks have a blank line after GUID', () => {
+    const out =
+      'Name:            swarmup-192.168.99.0-24\nGUID:            8f0c3a4e-6a5b-4c1d-9e2f-0a1b2c3d4e5f\n\n' +
+      'State:           Enabled\nNetworkMask:     255.255.255.0\nLowerIP:         192.168.99.1\n' +
+      'UpperIP:         192.168.99.254\nVBoxNetworkName: hostonly-swarmup-192.168.99.0-24\n\n' +
+      'Name:            Legacy vboxnet0 Network\nGUID:            1f0c3a4e-6a5b-4c1d-9e2f-0a1b2c3d4e5f\n\n' +
+      'State:           Disabled\nNetworkMask:     255.255.255.0\nLowerIP:         192.168.59.100\n' +
+      'UpperIP:         192.168.59.254\nVBoxNetworkName: hostonly-Legacy vboxnet0 Network\n\n';
+    expect(parseHostOnlyNets(out)).toEqual([
+      {
+        name: 'swarmup-192.168.99.0-24',
+        enabled: true,
+        netmask: '255.255.255.0',
+        lower: '192.168.99.1',
+        upper: '192.168.99.254',
+      },
+      {
+        name: 'Legacy vboxnet0 Network',
+        enabled: false,
+        netmask: '255.255.255.0',
+        lower: '192.168.59.100',
+        upper: '192.168.59.254',
+      },
+    ]);
+    expect(parseHostOnlyNets('')).toEqual([]);
+  });
+
+  it('names the network after --virtualbox-hostonly-cidr', () => {
+    expect(hostOnlyNetName(parseHostOnlyCidr('192.168.99.1/24'))).toBe('swarmup-192.168.99.0-24');
+    expect(hostOnlyNetName(parseHostOnlyCidr('10.20.0.1/16'))).toBe('swarmup-10.20.0.0-16');
   });
 });

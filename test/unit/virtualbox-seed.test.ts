@@ -2,13 +2,16 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'yaml';
-import { buildSeedIso, metaData, userData } from '../../drivers/virtualbox/cloud-init.js';
+import { buildSeedIso, metaData, networkConfig, userData } from '../../drivers/virtualbox/cloud-init.js';
 import { buildIso9660 } from '../../drivers/virtualbox/iso9660.js';
 import { readIso9660 } from '../vbox-sim/iso9660.js';
-import { cloudInitScript, readSeed } from '../vbox-sim/cloud-init.js';
+import { cloudInitScript, dhcp4Enabled, readSeed } from '../vbox-sim/cloud-init.js';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq5m0rbOB4bWcBd0eJ8c3bJ6S0l1oC0vI8Tb2d1XyZ9 swarmup-node-1';
-const opts = { hostname: 'node-1', instanceId: 'iid-1234', user: 'docker', publicKey: KEY };
+const MACS = { nat: '0800271A2B3C', hostOnly: '080027D4E5F6' };
+const opts = { hostname: 'node-1', instanceId: 'iid-1234', user: 'docker', publicKey: KEY, macs: MACS };
+const NAT = { name: 'enp0s3', mac: MACS.nat };
+const HOSTONLY = { name: 'enp0s8', mac: MACS.hostOnly };
 const DATE = new Date(Date.UTC(2026, 0, 2, 3, 4, 5));
 
 describe('NoCloud seed ISO', () => {
@@ -29,11 +32,12 @@ describe('NoCloud seed ISO', () => {
     expect(iso[18 * 2048]).toBe(255);
   });
 
-  it('reads back (Joliet names) as volume cidata with user-data and meta-data', () => {
+  it('reads back (Joliet names) as volume cidata with user-data, meta-data and network-config', () => {
     const img = readIso9660(iso);
     expect(img.volumeId).toBe('cidata');
     expect(img.names).toBe('joliet');
-    expect([...img.files.keys()].sort()).toEqual(['meta-data', 'user-data']);
+    expect([...img.files.keys()].sort()).toEqual(['meta-data', 'network-config', 'user-data']);
+    expect(img.files.get('network-config')!.toString()).toBe(networkConfig(opts));
     expect(img.files.get('user-data')!.toString()).toBe(
       userData({ ...opts, share: { name: 'hosthome', mountPoint: '/hosthome' } }),
     );
@@ -43,7 +47,7 @@ describe('NoCloud seed ISO', () => {
   it('also reads back through the primary names alone (8.3 names, as Linux maps them)', () => {
     const img = readIso9660(iso, { names: 'primary' });
     expect(img.names).toBe('primary');
-    expect([...img.files.keys()].sort()).toEqual(['meta-data', 'user-data']);
+    expect([...img.files.keys()].sort()).toEqual(['meta-data', 'network-config', 'user-data']);
     expect(img.files.get('meta-data')!.toString()).toBe(metaData(opts));
   });
 
@@ -77,6 +81,21 @@ describe('NoCloud seed ISO', () => {
     });
   });
 
+  it('network-config (v2): DHCPv4 on both NICs, matched by the MACs the driver set; routes and DNS from NAT only', () => {
+    const nc = parse(readIso9660(iso).files.get('network-config')!.toString());
+    expect(nc).toEqual({
+      version: 2,
+      ethernets: {
+        nat: { match: { macaddress: '08:00:27:1a:2b:3c' }, dhcp4: true },
+        hostonly: {
+          match: { macaddress: '08:00:27:d4:e5:f6' },
+          dhcp4: true,
+          'dhcp4-overrides': { 'use-routes': false, 'use-dns': false },
+        },
+      },
+    });
+  });
+
   it('without a share there is no mounts entry', () => {
     expect(parse(userData(opts)).mounts).toBeUndefined();
   });
@@ -90,6 +109,46 @@ describe('NoCloud seed ISO', () => {
     expect(script).toContain("'docker ALL=(ALL) NOPASSWD:ALL'");
     expect(script).toContain(`'${KEY}'`);
     expect(script).toContain('rm -f /root/.ssh/authorized_keys');
+  });
+
+  it("the simulator's guest runs DHCP on the host-only NIC because the seed's network-config says so", () => {
+    const seed = readSeed(iso)!;
+    expect(seed.networkConfig).toBe(networkConfig(opts));
+    expect(dhcp4Enabled(seed, HOSTONLY, NAT)).toBe(true);
+    expect(dhcp4Enabled(seed, NAT, NAT)).toBe(true);
+    // Another NIC (another MAC) is not matched.
+    expect(dhcp4Enabled(seed, { name: 'enp0s9', mac: '080027000001' }, NAT)).toBe(false);
+  });
+
+  it("without network-config, cloud-init's fallback: DHCP on the first NIC only, none on the host-only NIC", () => {
+    const seed = { ...readSeed(iso)!, networkConfig: undefined };
+    expect(dhcp4Enabled(seed, NAT, NAT)).toBe(true);
+    expect(dhcp4Enabled(seed, HOSTONLY, NAT)).toBe(false);
+    expect(dhcp4Enabled(undefined, HOSTONLY, NAT)).toBe(false);
+  });
+
+  it('network-config matched by name (globs, or the entry named after the interface), v1, disabled', () => {
+    const with_ = (networkConfig: string) => ({ userData: '', metaData: '', networkConfig });
+    const v2 = (e: string) => with_(`network:\n  version: 2\n  ethernets:\n${e}`);
+    expect(
+      dhcp4Enabled(v2('    all:\n      match: {name: "enp*"}\n      dhcp4: true\n'), HOSTONLY, NAT),
+    ).toBe(true);
+    expect(dhcp4Enabled(v2('    enp0s8:\n      dhcp4: true\n'), HOSTONLY, NAT)).toBe(true);
+    expect(dhcp4Enabled(v2('    enp0s8:\n      dhcp4: false\n'), HOSTONLY, NAT)).toBe(false);
+    // Both match keys must hold.
+    expect(
+      dhcp4Enabled(
+        v2('    x:\n      match: {name: enp0s8, macaddress: "08:00:27:00:00:01"}\n      dhcp4: true\n'),
+        HOSTONLY,
+        NAT,
+      ),
+    ).toBe(false);
+    const v1 = with_(
+      'version: 1\nconfig:\n  - type: physical\n    name: eth1\n    mac_address: "08:00:27:d4:e5:f6"\n    subnets: [{type: dhcp}]\n',
+    );
+    expect(dhcp4Enabled(v1, HOSTONLY, NAT)).toBe(true);
+    expect(dhcp4Enabled(v1, NAT, NAT)).toBe(false);
+    expect(dhcp4Enabled(with_('network: {config: disabled}\n'), NAT, NAT)).toBe(false);
   });
 
   it('a volume not labelled cidata is not a seed', () => {

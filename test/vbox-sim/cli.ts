@@ -12,9 +12,16 @@ import { VBoxError, VBoxSyntaxError } from './errors.js';
 import { deleteGuest } from './guest.js';
 import type { Io } from './io.js';
 import { clonemedium, closemedium, convertfromraw, listMedia, modifymedium } from './media.js';
-import { dhcpserver, hostonlyif, listDhcpServers, listHostOnlyIfs } from './network.js';
+import {
+  dhcpserver,
+  hostonlyif,
+  hostonlynet,
+  listDhcpServers,
+  listHostOnlyIfs,
+  listHostOnlyNets,
+} from './network.js';
 import { controlvm, startvm } from './power.js';
-import { labVmName, simHome, withState } from './state.js';
+import { hostOs, labVmName, simHome, withState } from './state.js';
 import {
   createvm,
   getextradata,
@@ -65,6 +72,7 @@ async function dispatch(home: string, argv: string[], io: Io): Promise<void> {
         else if (what === 'runningvms') listVms(st, true, io);
         else if (what === 'hostonlyifs') listHostOnlyIfs(st, io);
         else if (what === 'dhcpservers') listDhcpServers(st, io);
+        else if (what === 'hostonlynets' && hostOs() === 'darwin') listHostOnlyNets(st, io);
         else if (what === 'hdds') listMedia(st, 'hdd', io);
         else if (what === 'dvds') listMedia(st, 'dvd', io);
         else throw new VBoxSyntaxError(`Unknown subcommand '${what ?? ''}'`);
@@ -106,6 +114,10 @@ async function dispatch(home: string, argv: string[], io: Io): Promise<void> {
       return hostonlyif(home, rest, io);
     case 'dhcpserver':
       return dhcpserver(home, rest);
+    case 'hostonlynet':
+      // VirtualBox 7 on macOS only (VBOX_WITH_VMNET); elsewhere there is no such command.
+      if (hostOs() !== 'darwin') throw new VBoxSyntaxError(`Invalid command '${cmd}'`);
+      return hostonlynet(home, rest);
     case 'startvm':
       return startvm(home, rest, io);
     case 'controlvm':

@@ -1,6 +1,7 @@
 /**
  * The part of cloud-init a NoCloud seed drives that matters for swarmup, applied to the lab guest at
- * each boot: hostname, users (groups, sudo rule, SSH keys, no password), disable_root. Other modules
+ * each boot: hostname, users (groups, sudo rule, SSH keys, no password), disable_root, and which NICs
+ * run a DHCP client (network-config, or cloud-init's fallback: the first NIC only). Other modules
  * (mounts, runcmd, packages, growpart...) are ignored and listed in the VM log.
  */
 import { parse } from 'yaml';
@@ -9,6 +10,8 @@ import { readIso9660 } from './iso9660.js';
 export interface Seed {
   userData: string;
   metaData: string;
+  /** The optional network-config file. */
+  networkConfig?: string;
 }
 
 /** Read a NoCloud seed: an ISO9660 volume labelled `cidata` with user-data and meta-data. */
@@ -18,7 +21,73 @@ export function readSeed(iso: Buffer): Seed | undefined {
   const userData = img.files.get('user-data');
   const metaData = img.files.get('meta-data');
   if (!userData || !metaData) return undefined;
-  return { userData: userData.toString('utf8'), metaData: metaData.toString('utf8') };
+  const networkConfig = img.files.get('network-config')?.toString('utf8');
+  return {
+    userData: userData.toString('utf8'),
+    metaData: metaData.toString('utf8'),
+    ...(networkConfig !== undefined ? { networkConfig } : {}),
+  };
+}
+
+/** A guest NIC as cloud-init sees it: its kernel name and MAC (`080027AABBCC` or with colons). */
+export interface GuestNic {
+  name: string;
+  mac: string;
+}
+
+const bareMac = (mac: string) => mac.replace(/[:-]/g, '').toLowerCase();
+/** fnmatch-style globs of netplan's `match: name:` (`*`, `?`). */
+const glob = (pattern: string, s: string) =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  ).test(s);
+
+type Dict = Record<string, unknown>;
+const dict = (v: unknown): Dict =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Dict) : {};
+
+/**
+ * Whether cloud-init would run a DHCPv4 client on `nic`. Without network-config, its fallback
+ * configuration does so on the first NIC only (`first`). With one (version 2, as netplan: an
+ * `ethernets` entry matched by `match: macaddress`/`name`, or named after the interface, with
+ * `dhcp4: true`; or version 1: a `physical` entry by `mac_address`/`name` with a `dhcp`/`dhcp4` subnet),
+ * only where it says so.
+ */
+export function dhcp4Enabled(seed: Seed | undefined, nic: GuestNic, first: GuestNic): boolean {
+  if (seed?.networkConfig === undefined) return nic.name === first.name;
+  const root = dict(parse(seed.networkConfig));
+  const net = root.network !== undefined ? dict(root.network) : root;
+  if (net.config === 'disabled') return false;
+  const mac = bareMac(nic.mac);
+  if (net.version === 2) {
+    return Object.entries(dict(net.ethernets)).some(([id, raw]) => {
+      const e = dict(raw);
+      const m = e.match === undefined ? undefined : dict(e.match);
+      const hit = m
+        ? (m.macaddress === undefined || bareMac(String(m.macaddress)) === mac) &&
+          (m.name === undefined || glob(String(m.name), nic.name)) &&
+          (m.macaddress !== undefined || m.name !== undefined)
+        : id === nic.name;
+      return hit && (e.dhcp4 === true || e.dhcp4 === 'true' || e.dhcp4 === 'yes');
+    });
+  }
+  if (net.version === 1 && Array.isArray(net.config)) {
+    return net.config.some((raw) => {
+      const c = dict(raw);
+      const hit =
+        c.type === 'physical' &&
+        ((c.mac_address !== undefined && bareMac(String(c.mac_address)) === mac) || c.name === nic.name);
+      return (
+        hit &&
+        Array.isArray(c.subnets) &&
+        c.subnets.some((sn) => ['dhcp', 'dhcp4'].includes(String(dict(sn).type)))
+      );
+    });
+  }
+  return false;
 }
 
 interface User {

@@ -109,3 +109,13 @@ export function readIso9660(img: Buffer, opts: { names?: 'auto' | 'primary' } = 
 export const looksLikeIso = (head: Buffer): boolean =>
   head.length >= 16 * SECTOR + 6 &&
   head.subarray(16 * SECTOR + 1, 16 * SECTOR + 6).toString('latin1') === 'CD001';
+
+/** True when the image has an El Torito boot record (volume descriptor type 0): a BIOS can boot it. */
+export function isBootableIso(img: Buffer): boolean {
+  for (let s = 16; (s + 1) * SECTOR <= img.length; s++) {
+    const d = img.subarray(s * SECTOR, (s + 1) * SECTOR);
+    if (d.subarray(1, 6).toString('latin1') !== 'CD001' || d[0] === 255) return false;
+    if (d[0] === 0 && d.subarray(7, 30).toString('latin1') === 'EL TORITO SPECIFICATION') return true;
+  }
+  return false;
+}

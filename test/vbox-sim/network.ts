@@ -6,12 +6,12 @@
  * $VBOXSIM_HOME/networks.conf (default: only 192.168.56.0/21 is allowed).
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs, table } from './args.js';
+import { canonical, parseArgs, table } from './args.js';
 import { VBoxError, VBoxSyntaxError } from './errors.js';
-import { homeTag, withState, type DhcpServer, type SimState } from './state.js';
+import { homeTag, withState, type DhcpServer, type HostOnlyNet, type SimState } from './state.js';
 import type { Io } from './io.js';
 
 const ipToInt = (ip: string): number => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
@@ -270,6 +270,24 @@ export function listDhcpServers(st: SimState, io: Io): void {
   );
 }
 
+/** A free address of `lower`..`upper` for `mac` (kept per MAC), never `reserved`; undefined when full. */
+function allocate(
+  pool: { lower: string; upper: string; leases: Record<string, string> },
+  mac: string,
+  reserved: string,
+): string | undefined {
+  if (!pool.leases[mac]) {
+    const used = new Set(Object.values(pool.leases));
+    for (let n = ipToInt(pool.lower); n <= ipToInt(pool.upper); n++) {
+      if (!used.has(intToIp(n)) && intToIp(n) !== reserved) {
+        pool.leases[mac] = intToIp(n);
+        break;
+      }
+    }
+  }
+  return pool.leases[mac];
+}
+
 /** The address the DHCP server of `netName` gives the NIC with `mac` (kept per MAC), or undefined. */
 export function lease(
   st: SimState,
@@ -277,16 +295,161 @@ export function lease(
   mac: string,
 ): { ip: string; prefix: number } | undefined {
   const d = st.dhcpServers.find((x) => x.netName === netName && x.enabled);
-  if (!d) return undefined;
-  const prefix = prefixOf(d.netmask);
-  if (!d.leases[mac]) {
-    const used = new Set(Object.values(d.leases));
-    for (let n = ipToInt(d.lower); n <= ipToInt(d.upper); n++) {
-      if (!used.has(intToIp(n)) && intToIp(n) !== d.ip) {
-        d.leases[mac] = intToIp(n);
-        break;
+  const ip = d && allocate(d, mac, d.ip);
+  return d && ip ? { ip, prefix: prefixOf(d.netmask) } : undefined;
+}
+
+// ---- host-only networks (VirtualBox 7 on macOS) ----------------------------------------------------
+
+const HOSTONLY_CTX = (call: string, line: number) =>
+  `"${call}" at line ${line} of file VBoxManageHostonly.cpp`;
+
+/** An error VBoxManage prints for a COM call that failed without error info (e.g. a network not found). */
+const objectNotFound = (context: string) =>
+  new VBoxError(
+    'Code VBOX_E_OBJECT_NOT_FOUND (0x80bb0001) - Object corresponding to the supplied arguments does not exist (extended info not available)',
+    undefined,
+    '',
+    '',
+    context,
+  );
+
+/** errorArgument(): the message alone, exit code 2 (RTEXITCODE_SYNTAX), no usage. */
+const argumentError = (message: string) => new VBoxError(message, undefined, '', '', '', 2);
+
+export const hostOnlyNetBridge = (home: string, index: number) => `vbs${homeTag(home)}h${index}`;
+
+/**
+ * `hostonlynet add --name N --netmask M --lower-ip L --upper-ip U [--enable|--disable] [--id G]`,
+ * `hostonlynet modify --name N|--id G [...]`, `hostonlynet remove --name N|--id G` (VBoxManageHostonly.cpp:
+ * add needs all four, finds nothing, refuses nothing else: VirtualBox neither checks addresses nor
+ * refuses a duplicate name or removing a network VMs use).
+ */
+export function hostonlynet(home: string, argv: string[]): void {
+  const [sub, ...rest] = argv;
+  if (!sub) throw new VBoxSyntaxError('No sub-command specified');
+  if (!['add', 'modify', 'remove'].includes(sub)) throw new VBoxSyntaxError(`Unknown sub-command '${sub}'`);
+  const spec: Record<string, number> =
+    sub === 'remove'
+      ? { id: 1, name: 1 }
+      : { id: 1, name: 1, netmask: 1, lowerip: 1, upperip: 1, enable: 0, disable: 0 };
+  const a = parseArgs(rest, table(spec));
+  if (a.positional.length) throw new VBoxSyntaxError(`Invalid parameter '${a.positional[0]}'`);
+  const opt = (n: string) => a.opts.filter(([k]) => canonical(k) === n).at(-1)?.[1][0];
+  const flag = (n: string) => a.opts.some(([k]) => k === n);
+  const [name, id] = [opt('name'), opt('id')];
+  withState(home, (st) => {
+    if (sub === 'add') {
+      if (!name) throw argumentError('The --name parameter must be specified');
+      if (!opt('netmask')) throw argumentError('The --netmask parameter must be specified');
+      if (!opt('lowerip')) throw argumentError('The --lower-ip parameter must be specified');
+      if (!opt('upperip')) throw argumentError('The --upper-ip parameter must be specified');
+    } else if (!name && !id) throw argumentError('Either --name or --id parameter must be specified');
+    const found = (): HostOnlyNet => {
+      const n = name
+        ? st.hostOnlyNets.find((x) => x.name === name)
+        : st.hostOnlyNets.find((x) => x.guid === id);
+      if (!n) {
+        throw objectNotFound(
+          HOSTONLY_CTX(
+            name
+              ? 'FindHostOnlyNetworkByName(options.bstrNetworkName.raw(), hostOnlyNetwork.asOutParam())'
+              : 'FindHostOnlyNetworkById(options.bstrNetworkId.raw(), hostOnlyNetwork.asOutParam())',
+            sub === 'remove' ? 460 : 410,
+          ),
+        );
       }
+      return n;
+    };
+    if (sub === 'remove') {
+      const n = found();
+      if (n.bridge) deleteLink(n.bridge);
+      st.hostOnlyNets = st.hostOnlyNets.filter((x) => x !== n);
+      return;
     }
+    const n: HostOnlyNet =
+      sub === 'add'
+        ? { name: name!, guid: randomUUID(), enabled: false, netmask: '', lower: '', upper: '', leases: {} }
+        : found();
+    if (sub === 'add') st.hostOnlyNets.push(n);
+    if (id) n.guid = id;
+    if (name) n.name = name;
+    n.netmask = opt('netmask') ?? n.netmask;
+    n.lower = opt('lowerip') ?? n.lower;
+    n.upper = opt('upperip') ?? n.upper;
+    if (flag('enable')) n.enabled = true;
+    if (flag('disable')) n.enabled = false;
+  });
+}
+
+export function listHostOnlyNets(st: SimState, io: Io): void {
+  io.out(
+    st.hostOnlyNets
+      .map((n) =>
+        [
+          `Name:            ${n.name}`,
+          `GUID:            ${n.guid}`,
+          '',
+          `State:           ${n.enabled ? 'Enabled' : 'Disabled'}`,
+          `NetworkMask:     ${n.netmask}`,
+          `LowerIP:         ${n.lower}`,
+          `UpperIP:         ${n.upper}`,
+          `VBoxNetworkName: hostonly-${n.name}`,
+          '',
+          '',
+        ].join('\n'),
+      )
+      .join(''),
+  );
+}
+
+function deleteLink(name: string): void {
+  try {
+    ip(['link', 'del', name]);
+  } catch {
+    /* gone already */
   }
-  return d.leases[mac] ? { ip: d.leases[mac], prefix } : undefined;
+}
+
+/**
+ * The host side of a host-only network, as vmnet makes it when a VM on it starts: a bridge carrying
+ * the lower address. Made (or set right) under the state lock; returns its name and the network's prefix.
+ */
+export function hostOnlyNetLink(
+  home: string,
+  st: SimState,
+  n: HostOnlyNet,
+): { bridge: string; prefix: number } {
+  const prefix = prefixOf(n.netmask);
+  let bridge = n.bridge;
+  if (!bridge) {
+    let i = 0;
+    while (st.hostOnlyNets.some((x) => x.bridge === hostOnlyNetBridge(home, i))) i++;
+    bridge = hostOnlyNetBridge(home, i);
+  }
+  const exists = (() => {
+    try {
+      return execFileSync('ip', ['-o', '-4', 'addr', 'show', 'dev', bridge], { encoding: 'utf8' });
+    } catch {
+      return undefined;
+    }
+  })();
+  if (exists === undefined) {
+    ip(['link', 'add', bridge, 'type', 'bridge']);
+    ip(['link', 'set', bridge, 'alias', `vboxsim:${home}`]);
+    ip(['link', 'set', bridge, 'up']);
+  }
+  if (!exists?.includes(` ${n.lower}/${prefix} `)) {
+    ip(['addr', 'flush', 'dev', bridge]);
+    ip(['addr', 'add', `${n.lower}/${prefix}`, 'dev', bridge]);
+  }
+  n.bridge = bridge;
+  return { bridge, prefix };
+}
+
+/** The address vmnet's DHCP server gives `mac` on an enabled host-only network: lower+1..upper. */
+export function hostOnlyNetLease(n: HostOnlyNet, mac: string): string | undefined {
+  if (!n.enabled) return undefined;
+  const next = intToIp(ipToInt(n.lower) + 1);
+  return allocate({ lower: next, upper: n.upper, leases: n.leases }, mac, n.lower);
 }

@@ -1,5 +1,6 @@
 /** startvm and controlvm: sessions, the VM process, and the guest's power. */
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,7 @@ import { killGuest, pauseGuest, resumeGuest } from './guest.js';
 import type { Io } from './io.js';
 import {
   findVm,
+  hostOs,
   isLocked,
   labVmName,
   reapAborted,
@@ -20,29 +22,55 @@ import {
 
 const vmProcessJs = fileURLToPath(new URL('./vm-process.js', import.meta.url));
 
-/** What VirtualBox checks when it powers a VM on: its media exist, its host-only interfaces exist. */
-function checkStartable(st: SimState, vm: Vm): void {
+const consoleError = (message: string) =>
+  new VBoxError(message, 'NS_ERROR_FAILURE', 'ConsoleWrap', 'IConsole');
+
+/**
+ * What VirtualBox checks when it powers a VM on: its media exist, its host-only interfaces (or, on
+ * macOS, host-only networks) exist. VirtualBox 7 on macOS has no host-only adapters: a VM with one is
+ * refused, and a host-only network stands ready for the fix (as VirtualBox 7.0 does, reported
+ * verbatim in minikube's issue 18590). Returns the refusal, if any: the state is kept either way.
+ */
+function checkStartable(st: SimState, vm: Vm): VBoxError | undefined {
   for (const at of vm.attachments) {
     const m = st.media.find((x) => x.uuid === at.medium);
     if (m && !existsSync(m.location)) {
-      throw new VBoxError(
+      return consoleError(
         `Could not open the medium '${m.location}'.\nVBoxManage: error: VD: error VERR_FILE_NOT_FOUND opening image file '${m.location}' (VERR_FILE_NOT_FOUND)`,
-        'NS_ERROR_FAILURE',
-        'ConsoleWrap',
-        'IConsole',
       );
     }
   }
-  vm.nics.forEach((n) => {
-    if (n.attachment === 'hostonly' && !st.hostOnlyIfs.some((h) => h.name === n.hostOnlyAdapter)) {
-      throw new VBoxError(
-        `Failed to open/create the internal network 'HostInterfaceNetworking-${n.hostOnlyAdapter}' (VERR_INTNET_FLT_IF_NOT_FOUND).\nVBoxManage: error: Nonexistent host networking interface, name '${n.hostOnlyAdapter}' (VERR_INTERNAL_ERROR)`,
-        'NS_ERROR_FAILURE',
-        'ConsoleWrap',
-        'IConsole',
+  for (const n of vm.nics) {
+    if (n.attachment === 'hostonly' && hostOs() === 'darwin') {
+      const legacy = `Legacy ${n.hostOnlyAdapter} Network`;
+      const h = st.hostOnlyIfs.find((x) => x.name === n.hostOnlyAdapter);
+      const base = (h?.ip ?? '192.168.56.1').split('.').slice(0, 3).join('.');
+      const range = { lower: `${base}.100`, upper: `${base}.254` };
+      if (!st.hostOnlyNets.some((x) => x.name === legacy)) {
+        st.hostOnlyNets.push({
+          name: legacy,
+          guid: randomUUID(),
+          enabled: true,
+          netmask: '255.255.255.0',
+          ...range,
+          leases: {},
+        });
+      }
+      return consoleError(
+        `Host-only adapters are no longer supported!\nVBoxManage: error: For your convenience a host-only network named '${legacy}' has been created with network mask '255.255.255.0' and IP address range '${range.lower}' - '${range.upper}'.\nVBoxManage: error: To fix this problem, switch to 'Host-only Network' attachment type in the VM settings.\nVBoxManage: error:  (VERR_NOT_FOUND)`,
       );
     }
-  });
+    if (n.attachment === 'hostonly' && !st.hostOnlyIfs.some((h) => h.name === n.hostOnlyAdapter)) {
+      return consoleError(
+        `Failed to open/create the internal network 'HostInterfaceNetworking-${n.hostOnlyAdapter}' (VERR_INTNET_FLT_IF_NOT_FOUND).\nVBoxManage: error: Nonexistent host networking interface, name '${n.hostOnlyAdapter}' (VERR_INTERNAL_ERROR)`,
+      );
+    }
+    if (n.attachment === 'hostonlynet' && !st.hostOnlyNets.some((h) => h.name === n.hostOnlyNetwork)) {
+      // The wording is the simulator's: VirtualBox's own for this case is not documented anywhere we found.
+      return consoleError(`Could not find host-only network '${n.hostOnlyNetwork ?? ''}' (VERR_NOT_FOUND)`);
+    }
+  }
+  return undefined;
 }
 
 export function startvm(home: string, argv: string[], io: Io): void {
@@ -60,12 +88,14 @@ export function startvm(home: string, argv: string[], io: Io): void {
         '"LaunchVMProcess(a->session, sessionType.raw(), ComSafeArrayAsInParam(aBstrEnv), progress.asOutParam())" at line 881 of file VBoxManageMisc.cpp',
       );
     }
-    checkStartable(st, v);
+    const refused = checkStartable(st, v);
+    if (refused) return refused;
     v.state = 'running';
     v.session = { pid: 0, type };
     v.stateChange = new Date().toISOString();
     return v;
   });
+  if (vm instanceof VBoxError) throw vm;
   const logs = join(dirname(vm.cfgFile), 'Logs');
   mkdirSync(logs, { recursive: true });
   const out = openSync(join(logs, 'VBox.log'), 'a');

@@ -10,7 +10,7 @@ import { notFound } from './errors.js';
 
 export type VmState = 'poweroff' | 'running' | 'paused' | 'saved' | 'aborted';
 export type Attachment =
-  'none' | 'null' | 'nat' | 'bridged' | 'intnet' | 'hostonly' | 'generic' | 'natnetwork';
+  'none' | 'null' | 'nat' | 'bridged' | 'intnet' | 'hostonly' | 'hostonlynet' | 'generic' | 'natnetwork';
 
 export interface NatRule {
   name: string;
@@ -29,6 +29,8 @@ export interface Nic {
   cable: boolean;
   promisc: string;
   hostOnlyAdapter: string;
+  /** The host-only network (VirtualBox 7 on macOS) of a `hostonlynet` NIC. */
+  hostOnlyNetwork?: string;
   natpf: NatRule[];
   dnsProxy: boolean;
   dnsHostResolver: boolean;
@@ -118,12 +120,34 @@ export interface DhcpServer {
   leases: Record<string, string>;
 }
 
+/**
+ * A host-only network of VirtualBox 7 on macOS (vmnet): the host takes the lower address, the guests
+ * get the rest of the range from vmnet's DHCP server.
+ */
+export interface HostOnlyNet {
+  name: string;
+  guid: string;
+  enabled: boolean;
+  netmask: string;
+  lower: string;
+  upper: string;
+  /** The host bridge (made when the first VM on the network starts, as vmnet does), if any yet. */
+  bridge?: string;
+  /** MAC (12 hex, upper case) → leased address. */
+  leases: Record<string, string>;
+}
+
 export interface SimState {
   vms: Vm[];
   media: Medium[];
   hostOnlyIfs: HostOnlyIf[];
   dhcpServers: DhcpServer[];
+  hostOnlyNets: HostOnlyNet[];
 }
+
+/** The host the simulated VirtualBox runs on: `VBOXSIM_HOST_OS=darwin` is VirtualBox 7 on macOS. */
+export const hostOs = (): 'darwin' | 'linux' =>
+  process.env.VBOXSIM_HOST_OS === 'darwin' ? 'darwin' : 'linux';
 
 export function simHome(): string {
   const home = process.env.VBOXSIM_HOME;
@@ -140,11 +164,11 @@ export const homeTag = (home: string) => createHash('sha1').update(home).digest(
 
 export const statePath = (home: string) => join(home, 'state.json');
 
-const empty = (): SimState => ({ vms: [], media: [], hostOnlyIfs: [], dhcpServers: [] });
+const empty = (): SimState => ({ vms: [], media: [], hostOnlyIfs: [], dhcpServers: [], hostOnlyNets: [] });
 
 export function readState(home: string): SimState {
   try {
-    return JSON.parse(readFileSync(statePath(home), 'utf8')) as SimState;
+    return { ...empty(), ...(JSON.parse(readFileSync(statePath(home), 'utf8')) as Partial<SimState>) };
   } catch {
     return empty();
   }

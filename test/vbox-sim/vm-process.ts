@@ -1,7 +1,8 @@
 /**
  * The process that runs a simulated VM, like VirtualBox's VBoxHeadless: started detached by `startvm`,
  * it boots the guest (a lab VM container), applies the cloud-init seed from the DVD drive, plugs the
- * host-only NICs into their host bridge (with the NIC's MAC and the DHCP server's lease), and serves the
+ * host-only NICs into their host bridge (with the NIC's MAC, and the DHCP server's lease where the
+ * guest's cloud-init runs a DHCP client on it), and serves the
  * NAT port forwards on the host. It ends when the guest stops (ACPI shutdown: SIGUSR1) and records the
  * VM as powered off; `controlvm poweroff` kills it.
  *
@@ -12,9 +13,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { vmExec } from '../lab/lab.js';
-import { cloudInitScript, readSeed } from './cloud-init.js';
+import { NO_BOOTABLE_MEDIUM, bootDevice } from './boot.js';
+import { cloudInitScript, dhcp4Enabled, readSeed, type Seed } from './cloud-init.js';
 import { bootGuest, guestImage, shutdownGuest, waitGuest } from './guest.js';
-import { lease } from './network.js';
+import { hostOnlyNetLease, hostOnlyNetLink, lease } from './network.js';
 import { homeTag, labVmName, readState, unlockDelayMs, withState, type Vm, type VmState } from './state.js';
 
 const [home, uuid] = process.argv.slice(2);
@@ -81,7 +83,23 @@ function serveForwards(vm: Vm): void {
   });
 }
 
-async function applySeed(vm: Vm, labName: string): Promise<void> {
+/**
+ * Guest-side faults `VBOXSIM_FAIL` can inject (next to the VBoxManage commands it fails): `guest:cloud-init`
+ * boots a guest whose cloud-init fails before it applies the seed (as an image without cloud-init), so
+ * no user, no key, no network-config.
+ */
+const guestFault = (name: string) =>
+  (process.env.VBOXSIM_FAIL ?? '')
+    .split(',')
+    .map((f) => f.trim())
+    .includes(`guest:${name}`);
+
+/** Apply the first NoCloud seed on a DVD drive, as the guest's cloud-init would; returns it. */
+async function applySeed(vm: Vm, labName: string): Promise<Seed | undefined> {
+  if (guestFault('cloud-init')) {
+    log('cloud-init: failed before applying the seed (injected by VBOXSIM_FAIL=guest:cloud-init)');
+    return undefined;
+  }
   const st = readState(home);
   for (const at of vm.attachments.filter((a) => a.type === 'dvddrive')) {
     const m = st.media.find((x) => x.uuid === at.medium);
@@ -102,32 +120,56 @@ async function applySeed(vm: Vm, labName: string): Promise<void> {
     const r = await vmExec(labName, script);
     if (r.code !== 0) throw new Error(`cloud-init in the guest failed: ${r.stderr.trim()}`);
     log(`cloud-init: applied the seed from ${m.location}`);
+    return seed;
   }
+  log('cloud-init: no NoCloud seed; the guest configures nothing');
+  return undefined;
 }
 
-/** Plug each host-only NIC into its host bridge: a veth whose guest end has the NIC's name and MAC. */
-function plugHostOnlyNics(vm: Vm, pid: number): void {
+/**
+ * Plug each host-only NIC into its host bridge: a veth whose guest end has the NIC's name and MAC. The
+ * DHCP server's lease goes onto it only where the guest runs a DHCP client (the seed's network-config,
+ * or cloud-init's fallback, which serves the first NIC only).
+ */
+function plugHostOnlyNics(vm: Vm, pid: number, seed: Seed | undefined): void {
+  const first = { name: GUEST_IFNAMES[0], mac: vm.nics[0].mac };
   vm.nics.forEach((nic, i) => {
-    if (nic.attachment !== 'hostonly') return;
-    const st = readState(home);
-    const h = st.hostOnlyIfs.find((x) => x.name === nic.hostOnlyAdapter);
-    if (!h) {
-      log(`NIC ${i + 1}: host-only interface '${nic.hostOnlyAdapter}' not found; no link`);
+    if (nic.attachment !== 'hostonly' && nic.attachment !== 'hostonlynet') return;
+    const ifname = GUEST_IFNAMES[i];
+    const dhcp = dhcp4Enabled(seed, { name: ifname, mac: nic.mac }, first);
+    // The host side and the DHCP lease: a host-only interface's bridge and its DHCP server, or a
+    // host-only network's bridge (made now, as vmnet does) and vmnet's DHCP server.
+    const link = withState(home, (st) => {
+      if (nic.attachment === 'hostonly') {
+        const h = st.hostOnlyIfs.find((x) => x.name === nic.hostOnlyAdapter);
+        if (!h) return undefined;
+        const addr = dhcp ? lease(st, `HostInterfaceNetworking-${h.name}`, nic.mac) : undefined;
+        return { name: h.name, bridge: h.bridge, addr };
+      }
+      const n = st.hostOnlyNets.find((x) => x.name === nic.hostOnlyNetwork);
+      if (!n) return undefined;
+      const { bridge, prefix } = hostOnlyNetLink(home, st, n);
+      const ip = dhcp ? hostOnlyNetLease(n, nic.mac) : undefined;
+      return { name: n.name, bridge, addr: ip ? { ip, prefix } : undefined };
+    });
+    if (!link) {
+      log(
+        `NIC ${i + 1}: host-only ${nic.attachment === 'hostonly' ? 'interface' : 'network'} not found; no link`,
+      );
       return;
     }
     const id = createHash('sha1').update(`${uuid}/${i}`).digest('hex').slice(0, 5);
     const hostEnd = `vbs${homeTag(home)}${id}`;
     const tmp = `vbg${homeTag(home)}${id}`;
-    const ifname = GUEST_IFNAMES[i];
     try {
       execFileSync('ip', ['link', 'del', hostEnd], { stdio: 'ignore' });
     } catch {
       /* none left over */
     }
     execFileSync('ip', ['link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', tmp]);
-    execFileSync('ip', ['link', 'set', hostEnd, 'master', h.bridge, 'up']);
+    execFileSync('ip', ['link', 'set', hostEnd, 'master', link.bridge, 'up']);
     execFileSync('ip', ['link', 'set', tmp, 'netns', String(pid)]);
-    const addr = withState(home, (s) => lease(s, `HostInterfaceNetworking-${h.name}`, nic.mac));
+    const { addr } = link;
     const cmds = [
       `ip link set ${tmp} name ${ifname}`,
       `ip link set ${ifname} address ${colonMac(nic.mac)}`,
@@ -137,24 +179,34 @@ function plugHostOnlyNics(vm: Vm, pid: number): void {
     ];
     execFileSync('nsenter', ['-t', String(pid), '-n', 'sh', '-c', cmds.join(' && ')]);
     log(
-      `NIC ${i + 1}: ${ifname} ${colonMac(nic.mac)} on ${h.name} (${h.bridge})${addr ? `, DHCP lease ${addr.ip}` : ', no DHCP lease'}`,
+      `NIC ${i + 1}: ${ifname} ${colonMac(nic.mac)} on ${link.name} (${link.bridge})${!dhcp ? ', no DHCP client in the guest' : addr ? `, DHCP lease ${addr.ip}` : ', no DHCP lease'}`,
     );
   });
 }
 
 async function main(): Promise<void> {
-  const vm = readState(home).vms.find((v) => v.uuid === uuid);
+  const st = readState(home);
+  const vm = st.vms.find((v) => v.uuid === uuid);
   if (!vm) throw new Error(`VM ${uuid} is not registered`);
   const labName = labVmName(home, vm);
   log(`VM '${vm.name}' {${uuid}} powering on; guest: lab VM ${labName}`);
   serveForwards(vm);
+  const boot = bootDevice(st, vm);
+  if (!boot) {
+    // The BIOS halts: the VM runs (until powered off), ignores the power button, and no guest comes up.
+    log(`BIOS: ${NO_BOOTABLE_MEDIUM}`);
+    process.on('SIGUSR1', () => log('ACPI power button pressed; the halted BIOS does not react'));
+    setInterval(() => undefined, 60_000); // runs until `controlvm poweroff` kills it
+    await new Promise<never>(() => undefined);
+  }
+  log(`BIOS: booting from ${boot}`);
   process.on('SIGUSR1', () => {
     log('ACPI power button pressed');
     void shutdownGuest(labName);
   });
   const { ip, pid } = await bootGuest(labName, guestImage());
-  await applySeed(vm, labName);
-  plugHostOnlyNics(vm, pid);
+  const seed = await applySeed(vm, labName);
+  plugHostOnlyNics(vm, pid, seed);
   guest.ip = ip;
   guest.ready = true;
   log(`Guest is up (sshd at ${ip}:22)`);

@@ -8,6 +8,7 @@ import { attachedTo, openMedium } from './media.js';
 import {
   defaultNic,
   findVm,
+  hostOs,
   isLocked,
   newUuid,
   reapAborted,
@@ -82,13 +83,14 @@ const NIC_ATTACH: Attachment[] = [
   'bridged',
   'intnet',
   'hostonly',
+  'hostonlynet',
   'generic',
   'natnetwork',
 ];
 const NIC_TYPES = ['Am79C970A', 'Am79C973', 'Am79C960', '82540EM', '82543GC', '82545EM', 'virtio'];
 const PROMISC = ['deny', 'allow-vms', 'allow-all'];
 const NIC_OPT =
-  /^(nic|nictype|cableconnected|nicpromisc|hostonlyadapter|macaddress|natpf|natdnsproxy|natdnshostresolver|nicspeed)([1-8])$/;
+  /^(nic|nictype|cableconnected|nicpromisc|hostonlyadapter|hostonlynet|macaddress|natpf|natdnsproxy|natdnshostresolver|nicspeed)([1-8])$/;
 
 const MODIFY_CTX = '"LockMachine(a->session, LockType_Write)" at line 640 of file VBoxManageModifyVM.cpp';
 
@@ -202,6 +204,8 @@ function modifyArity(name: string, rest: string[]): number | undefined {
   if (ONOFF.includes(n) || INTS[n] || ENUMS[n] || ['name', 'description', 'groups', 'ostype'].includes(n))
     return 1;
   const nic = NIC_OPT.exec(n);
+  // --host-only-netN (--hostonlynetN) exists on VirtualBox 7 for macOS only.
+  if (nic?.[1] === 'hostonlynet' && hostOs() !== 'darwin') return undefined;
   if (nic) return nic[1] === 'natpf' && rest[0] === 'delete' ? 2 : 1;
   if (/^uart[1-4]$/.test(n)) return rest[0] === 'off' ? 1 : 2;
   if (/^uartmode[1-4]$/.test(n))
@@ -252,7 +256,7 @@ function applyNicOption(vm: Vm, opt: string, idx: number, values: string[]): voi
     );
   switch (opt) {
     case 'nic':
-      if (!NIC_ATTACH.includes(v as Attachment))
+      if (!NIC_ATTACH.includes(v as Attachment) || (v === 'hostonlynet' && hostOs() !== 'darwin'))
         throw new VBoxSyntaxError(`Invalid type '${v}' specfied for NIC ${idx}`);
       nic.attachment = v as Attachment;
       return;
@@ -271,9 +275,13 @@ function applyNicOption(vm: Vm, opt: string, idx: number, values: string[]): voi
     case 'hostonlyadapter':
       nic.hostOnlyAdapter = v;
       return;
+    case 'hostonlynet':
+      nic.hostOnlyNetwork = v;
+      return;
     case 'macaddress':
       if (v === 'auto') nic.mac = defaultNic().mac;
-      else if (/^[0-9a-fA-F]{12}$/.test(v)) nic.mac = v.toUpperCase();
+      // A unicast address: the low bit of the first octet clear.
+      else if (/^[0-9a-fA-F]{12}$/.test(v) && (parseInt(v[1], 16) & 1) === 0) nic.mac = v.toUpperCase();
       else
         throw new VBoxError(
           `Invalid MAC address '${v}'`,
@@ -494,10 +502,11 @@ function machineReadable(st: SimState, vm: Vm): string {
     }
     if (nic.attachment === 'nat') L.push(`natnet${n}="nat"`);
     if (nic.attachment === 'hostonly') L.push(`hostonlyadapter${n}="${nic.hostOnlyAdapter}"`);
+    if (nic.attachment === 'hostonlynet') L.push(`hostonly-network${n}="${nic.hostOnlyNetwork ?? ''}"`);
     L.push(
       `macaddress${n}="${nic.mac}"`,
       `cableconnected${n}="${nic.cable ? 'on' : 'off'}"`,
-      `nic${n}="${nic.attachment}"`,
+      `nic${n}="${nic.attachment === 'hostonlynet' ? 'hostonlynetwork' : nic.attachment}"`,
     );
     L.push(`nictype${n}="${nic.type}"`, `nicspeed${n}="0"`);
     if (nic.attachment === 'nat') {
@@ -555,7 +564,7 @@ function human(st: SimState, vm: Vm): string {
   vm.nics.forEach((n, i) => {
     if (n.attachment === 'none') return;
     lines.push(
-      `${`NIC ${i + 1}:`.padEnd(28)} MAC: ${n.mac}, Attachment: ${n.attachment === 'hostonly' ? `Host-only Interface '${n.hostOnlyAdapter}'` : n.attachment.toUpperCase()}, Cable connected: ${n.cable ? 'on' : 'off'}, Type: ${n.type}`,
+      `${`NIC ${i + 1}:`.padEnd(28)} MAC: ${n.mac}, Attachment: ${n.attachment === 'hostonly' ? `Host-only Interface '${n.hostOnlyAdapter}'` : n.attachment === 'hostonlynet' ? `Host Only Network '${n.hostOnlyNetwork ?? ''}'` : n.attachment.toUpperCase()}, Cable connected: ${n.cable ? 'on' : 'off'}, Type: ${n.type}`,
     );
   });
   for (const at of vm.attachments) {
@@ -578,7 +587,12 @@ export function showvminfo(home: string, argv: string[], io: Io): void {
 
 // ---- unregistervm ---------------------------------------------------------------------------------
 
-/** Unregister; with --delete also delete its settings, logs and hard disks (and the lab VM that backs it). */
+/**
+ * Unregister, as VBoxManage does: every medium is detached; hard disks no other VM uses are closed (and
+ * with `--delete`, deleted with the settings, logs and the lab VM that backs the VM); DVD images stay
+ * registered (CleanupMode_DetachAllReturnHardDisksOnly), except with `--delete-all` (VirtualBox 7)
+ * those in the VM's folder that no other VM uses, which are closed and deleted too.
+ */
 export async function unregistervm(
   home: string,
   argv: string[],
@@ -587,7 +601,8 @@ export async function unregistervm(
 ): Promise<void> {
   const a = parseArgs(argv, table({ delete: 0, deleteall: 0 }));
   if (a.positional.length !== 1) throw new VBoxSyntaxError('VM name required');
-  const del = a.opts.length > 0;
+  const deleteAll = a.opts.some(([n]) => canonical(n) === 'deleteall');
+  const del = deleteAll || a.opts.some(([n]) => n === 'delete');
   const vm = withState(home, (st) => {
     const v = findVm(st, a.positional[0], 'VBoxManageMisc.cpp', 198);
     reapAborted(v);
@@ -597,19 +612,21 @@ export async function unregistervm(
         'VBOX_E_INVALID_OBJECT_STATE',
         'MachineWrap',
         'IMachine',
-        '"Unregister(CleanupMode_DetachAllReturnHardDisksOnly, ComSafeArrayAsOutParam(aMedia))" at line 230 of file VBoxManageMisc.cpp',
+        `"Unregister(fDeleteAll ? CleanupMode_DetachAllReturnHardDisksAndVMRemovable :CleanupMode_DetachAllReturnHardDisksOnly, ComSafeArrayAsOutParam(aMedia))" at line 236 of file VBoxManageMisc.cpp`,
       );
     }
     st.vms = st.vms.filter((x) => x !== v);
     const macs = new Set(v.nics.map((n) => n.mac));
-    for (const d of st.dhcpServers)
+    for (const d of [...st.dhcpServers, ...st.hostOnlyNets])
       for (const m of Object.keys(d.leases)) if (macs.has(m)) delete d.leases[m];
+    const vmDir = dirname(v.cfgFile);
     for (const at of v.attachments) {
       const m = st.media.find((x) => x.uuid === at.medium);
       if (!m || attachedTo(st, m).length > 0) continue;
-      if (at.type === 'hdd' && !del) continue; // hard disks stay registered without --delete
+      const close = at.type === 'hdd' || (deleteAll && m.location.startsWith(`${vmDir}/`));
+      if (!close) continue;
       st.media = st.media.filter((x) => x !== m);
-      if (at.type === 'hdd' && del) rmSync(m.location, { force: true });
+      if (del) rmSync(m.location, { force: true });
     }
     return v;
   });
