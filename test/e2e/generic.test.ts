@@ -7,7 +7,16 @@ import { cp, readFile, readdir, stat, writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { labImages, labDockerHost, labUp, removeVm, startVm, vmExec } from '../lab/lab.js';
-import { bash, expectOneLineError, expectOnlyLineError, parseEnv, swarmup, tempDir, run } from './helpers.js';
+import {
+  bash,
+  eventually,
+  expectOneLineError,
+  expectOnlyLineError,
+  parseEnv,
+  swarmup,
+  tempDir,
+  run,
+} from './helpers.js';
 
 const VM = 'e2e-gen1';
 let store: string;
@@ -331,6 +340,14 @@ describe('bad input: one line, non-zero exit, nothing half-written', () => {
       'rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && kill -HUP $(cat /run/sshd.pid)',
     );
     expect(rekey.code, rekey.stderr).toBe(0);
+    // sshd re-executes itself on SIGHUP: wait until it greets again, so the refusal below is about
+    // the key and not a connection refused in between.
+    await eventually(
+      async () =>
+        (await bash(`timeout 2 bash -c 'exec 3<>/dev/tcp/${ip}/22 && head -c 4 <&3'`)).stdout === 'SSH-',
+      10_000,
+      'sshd greeting again',
+    );
     const r = await swarmup(store, ['ssh', VM, '--', 'true']);
     expect(expectOneLineError(r)).toMatch(/SSH host key for .* has changed .* refusing to connect/);
     const p = await swarmup(store, ['provision', VM]);
