@@ -684,7 +684,8 @@ export async function bootstrapSwarm(
 
   // A machine that left and joined again leaves its old entry behind (for a manager, also a raft
   // member that counts against the quorum): remove those entries of our machines.
-  for (const n of staleNodes(await rawNodes(control), ids)) {
+  const remade = members.filter((_, i) => before[i].state === 'inactive').map((m) => m.name);
+  for (const n of staleNodes(await rawNodes(control), ids, remade)) {
     log(`Removing the stale node ${n.ID} of ${n.Description?.Hostname ?? '?'}`);
     await removeNode(control, n.ID);
   }

@@ -214,15 +214,23 @@ export function nodeReadiness(
  * Leftover entries of machines that left the swarm and joined again under a new node ID: same hostname
  * as a member's current node, and either `down` or at the same address (one daemon per address, so the
  * old entry cannot be alive; a stale manager even shows as "reachable" there, through the new node).
+ * Members in `remade` (machines made again with no swarm state: their old daemon is gone for sure)
+ * leave every other entry of their hostname stale, whatever it shows: after `--force-new-cluster` an
+ * old manager's entry says "unknown" at another address until the heartbeat timeout.
  */
-export function staleNodes(nodes: readonly RawNode[], memberIds: readonly string[]): RawNode[] {
+export function staleNodes(
+  nodes: readonly RawNode[],
+  memberIds: readonly string[],
+  remade: readonly string[] = [],
+): RawNode[] {
   const current = nodes.filter((n) => memberIds.includes(n.ID)).map(toSwarmNode);
   return nodes.filter((n) => {
     if (memberIds.includes(n.ID)) return false;
     const view = toSwarmNode(n);
     return current.some(
       (c) =>
-        c.hostname === view.hostname && (view.state === 'down' || (c.addr !== '' && c.addr === view.addr)),
+        c.hostname === view.hostname &&
+        (remade.includes(c.hostname) || view.state === 'down' || (c.addr !== '' && c.addr === view.addr)),
     );
   });
 }

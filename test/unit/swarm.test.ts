@@ -161,6 +161,13 @@ describe('addresses and node references', () => {
     const stranger = node('x', 'x', { Status: { State: 'down', Addr: '10.0.0.9' } });
     expect(staleNodes([current, sameAddr, down, namesake, stranger], ['new'])).toEqual([sameAddr, down]);
     expect(staleNodes([current, namesake], ['new', 'other'])).toEqual([]);
+    // A machine made again: every other entry of its name is a leftover, even one that looks alive.
+    const unknown = node('old3', 'm1', {
+      Status: { State: 'unknown', Addr: '10.0.0.5' },
+      Spec: { Role: 'manager' },
+    });
+    expect(staleNodes([current, unknown, namesake], ['new'])).toEqual([]);
+    expect(staleNodes([current, unknown, namesake], ['new'], ['m1'])).toEqual([unknown, namesake]);
   });
 
   it('merges labels, and says when nothing needs to change', () => {
