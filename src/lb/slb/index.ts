@@ -12,7 +12,7 @@ import type { FlagValues } from '../../driver/contract.js';
 import { UserError, oneLine } from '../../errors.js';
 import { formatColumns } from '../../ui/table.js';
 import { info } from '../../util/log.js';
-import type { LbCommandOptions, LbContext } from '../cloud.js';
+import { clusterLabels, type LbCommandOptions, type LbContext } from '../cloud.js';
 import { desiredListeners, listenerKey } from '../desired.js';
 import type { SwarmSnapshot } from '../model.js';
 import { formatPlan, planToJSON } from '../plan.js';
@@ -126,7 +126,7 @@ export async function syncSnapshot(
   try {
     lb = await applySlb(s.c, cloud.current.lb, p, cloud.current.securityGroupId, {
       cluster: ctx.cluster,
-      labels: clusterLabels(ctx),
+      labels: clusterLabels(ctx.record),
       user: parseUserTags(listFlag(s.flags['aliyunecs-tag'])),
       log: o.json ? () => undefined : io.log,
     });
@@ -141,13 +141,6 @@ export async function syncSnapshot(
   }
   if (o.json) io.out(JSON.stringify(json(lb), null, 2) + '\n');
   else io.log(inSyncLine(lb, p, t0));
-}
-
-function clusterLabels(ctx: Pick<LbContext, 'record'>): Record<string, string> {
-  return {
-    ...ctx.record.Labels,
-    ...(ctx.record.ExpiresAt ? { 'swarmup.expires': ctx.record.ExpiresAt } : {}),
-  };
 }
 
 function inSyncLine(lb: { id: string; address?: string }, p: SlbPlan, t0: number): string {
