@@ -1,14 +1,7 @@
 # Written by swarmup: (re)start dockerd under swarmup's supervisor on hosts without systemd.
-SUP={{supervise}}
-PIDF=/run/swarmup-dockerd-supervise.pid
+# Sets SUP, PIDF and sup (the supervisor's pid when it runs), as engine-control.ts does.
+{{findSupervisor}}
 CHANGED={{changed}}
-# The pid file may outlive a container restart and name another process (pids start from 1 again):
-# it is the supervisor only when one of its arguments is exactly the supervisor's path.
-sup_alive() {
-  [ -f "$PIDF" ] || return 1
-  pid=$(cat "$PIDF")
-  kill -0 "$pid" 2>/dev/null && tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF "$SUP"
-}
 stop_dockerd() {
   pids=$(pidof dockerd || true)
   [ -z "$pids" ] && return 0
@@ -16,7 +9,7 @@ stop_dockerd() {
   i=0
   while [ -n "$(pidof dockerd || true)" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
 }
-if sup_alive; then
+if [ -n "$sup" ]; then
   # The supervisor starts dockerd again with the new configuration.
   [ "$CHANGED" = 1 ] && stop_dockerd
 else

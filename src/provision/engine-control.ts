@@ -5,14 +5,15 @@ import { oneLine } from '../errors.js';
 import { REMOTE } from './engine-config.js';
 import { debug } from '../util/log.js';
 
-/** Where templates/engine-start.sh keeps the supervisor's pid. */
+/** Where the supervisor's pid is kept (templates/engine-start.sh writes it). */
 const SUPERVISOR_PID = '/run/swarmup-dockerd-supervise.pid';
 
 /**
  * Shell that sets `sup` to the supervisor's pid when it runs. A pid file that survived a restart may
  * name another process, and in a container that restarted pids are handed out from 1 again: the pid is
  * the supervisor's only when one of its arguments is exactly the supervisor's path (a shell running a
- * script that merely mentions the path, such as this one under `sudo sh -c`, is not it).
+ * script that merely mentions the path, such as this one under `sudo sh -c`, is not it). Shared by
+ * the relaunch and stop scripts here and by templates/engine-start.sh.
  */
 export function findSupervisor(pidFile = SUPERVISOR_PID, supervise = REMOTE.supervise): string {
   return `SUP=${supervise}; PIDF=${pidFile}

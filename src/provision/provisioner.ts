@@ -5,6 +5,7 @@ import { engineEndpoint, saveMachine, type Machine } from '../machine/machine.js
 import { renderTemplateFile } from '../util/template.js';
 import { installEngine } from './engine-install.js';
 import { REMOTE, REMOTE_CERT_DIR, renderEngineFiles } from './engine-config.js';
+import { findSupervisor } from './engine-control.js';
 import { parseOsRelease } from './os-release.js';
 import { syncFiles, type ManagedFile } from './sync-files.js';
 
@@ -85,7 +86,7 @@ export async function provision(m: Machine, opts: ProvisionOptions): Promise<Pro
     const changed = changedFiles.length > 0 ? 1 : 0;
     const script = systemd
       ? renderTemplateFile('engine-start-systemd.sh', { changed })
-      : renderTemplateFile('engine-start.sh', { changed, supervise: REMOTE.supervise });
+      : renderTemplateFile('engine-start.sh', { changed, findSupervisor: findSupervisor() });
     const r = await t.exec(script, { root: true, timeoutMs: 180_000 });
     if (r.code !== 0)
       throw new UserError(`starting the Docker Engine failed: ${(r.stderr || r.stdout).trim()}`);
