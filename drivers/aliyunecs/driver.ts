@@ -39,7 +39,13 @@ import {
 } from './ecs.js';
 import { ensureSecurityGroup } from './firewall.js';
 import { hasStatus, isGone, started, waitInstance } from './poller.js';
-import { requireAdminCidrs, securityGroupName, settingsFrom, type AliyunSettings } from './settings.js';
+import {
+  notActedOnWarning,
+  requireAdminCidrs,
+  securityGroupName,
+  settingsFrom,
+  type AliyunSettings,
+} from './settings.js';
 import { resourceTags } from './tags.js';
 
 export { destroyCluster, discoverClusters, ensureClusterFirewall } from './cluster.js';
@@ -117,6 +123,7 @@ export function instanceParams(
     dataDisk: s.dataDisk,
     ioOptimized: s.ioOptimized,
     tags: m.tags,
+    password: s.sshPassword,
   };
 }
 
@@ -149,6 +156,8 @@ export class AliyunDriver implements Driver {
     });
     d.settings = s;
     d.creds = credentialsFrom(flags);
+    const ignored = notActedOnWarning(flags);
+    if (ignored) ctx.log(ignored);
     return d;
   }
 
@@ -226,6 +235,11 @@ export class AliyunDriver implements Driver {
       this.state.ExternalKeyPair = true;
     } else await this.importKey(c, publicKey, tags(role, this.name));
     log(`Creating instance ${this.name} (${s.instanceType})...`);
+    if (s.sshPassword) {
+      log(
+        'Setting the root password from --aliyunecs-ssh-password (ECS_SSH_PASSWORD); swarmup still logs in with its SSH key',
+      );
+    }
     const id = await createInstance(
       c,
       instanceParams(s, {
