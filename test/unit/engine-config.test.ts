@@ -28,7 +28,7 @@ describe('renderEngineFiles', () => {
     const d = JSON.parse(f.daemonJson);
     expect(d.hosts).toEqual(['unix:///var/run/docker.sock', 'tcp://0.0.0.0:2376']);
     expect(d.tlsverify).toBe(true);
-    expect(d.tlscacert).toBe('/etc/docker/swarmup/ca.pem');
+    expect(d.tlscacert).toBe('/etc/docker/ca.pem');
     expect(d.labels).toEqual(['zone=a', 'provider=generic']);
     expect(d['insecure-registries']).toEqual(['reg.local:5000']);
     expect(d['registry-mirrors']).toEqual(['https://mirror.local']);
@@ -55,6 +55,18 @@ describe('renderEngineFiles', () => {
     const f = renderEngineFiles(emptyEngineOptions(), 2376, 'generic', undefined, '/usr/sbin/dockerd');
     expect(f.systemdOverride).toMatch(/^ExecStart=\/usr\/sbin\/dockerd$/m);
     expect(f.systemdOverride).not.toContain('/usr/bin/dockerd');
+  });
+
+  it('supervises dockerd by its absolute path where there is no systemd (pgrep -f $(which dockerd) finds it)', () => {
+    const f = renderEngineFiles(emptyEngineOptions(), 2376, 'docker', undefined, '/usr/sbin/dockerd');
+    expect(f.supervise).toMatch(/^ {2}'\/usr\/sbin\/dockerd' \$DOCKERD_FLAGS /m);
+    expect(f.supervise).not.toMatch(/^\s*dockerd /m);
+    const d = JSON.parse(f.daemonJson);
+    expect([d.tlscacert, d.tlscert, d.tlskey]).toEqual([
+      '/etc/docker/ca.pem',
+      '/etc/docker/server.pem',
+      '/etc/docker/server-key.pem',
+    ]);
   });
 
   it('omits empty settings and keeps an adopted host’s own keys', () => {
