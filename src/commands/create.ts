@@ -5,7 +5,8 @@ import { validateEngineOptions } from '../provision/engine-config.js';
 import { validateMachineName, type EngineOptions } from '../store/machine-config.js';
 import { info } from '../util/log.js';
 import { storeOf } from './common.js';
-import { driverFlagValues, requireDriverFlags } from './create-options.js';
+import { attrName, driverFlagValues, requireDriverFlags } from './create-options.js';
+import { CLASSIC_SWARM_SWITCHES, CLASSIC_SWARM_VALUE_FLAGS, classicSwarm } from './classic-swarm.js';
 
 export interface EngineFlagOptions {
   engineInstallUrl?: string;
@@ -36,8 +37,25 @@ export function engineOptionsFrom(o: EngineFlagOptions): EngineOptions {
   };
 }
 
+/** docker-machine's TLS variables: swarmup keeps one CA per store and makes its own certificates. */
+const MACHINE_TLS_ENV = [
+  'MACHINE_TLS_CA_CERT',
+  'MACHINE_TLS_CA_KEY',
+  'MACHINE_TLS_CLIENT_CERT',
+  'MACHINE_TLS_CLIENT_KEY',
+];
+
 export async function run(name: string, opts: CreateOptions, cmd: Command): Promise<void> {
+  for (const f of [...CLASSIC_SWARM_SWITCHES, ...CLASSIC_SWARM_VALUE_FLAGS]) {
+    if (opts[attrName(f)] !== undefined) throw classicSwarm(`--${f}`);
+  }
   if (!opts.driver) throw new UserError('--driver is required (run "swarmup create --help" for the list)');
+  const tlsEnv = MACHINE_TLS_ENV.filter((v) => process.env[v]);
+  if (tlsEnv.length) {
+    info(
+      `Warning: ${tlsEnv.join(', ')} ignored: swarmup makes its own CA and client certificate, in the store's certs/`,
+    );
+  }
   const plugin = findDriver(opts.driver);
   validateMachineName(name);
   const engine = engineOptionsFrom(opts);
