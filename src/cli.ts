@@ -156,6 +156,14 @@ export function buildProgram(argv: string[], sshWords: string[] = []): Command {
     .option('-q, --quiet', 'no progress meter, no diagnostics')
     .action(lazy(async () => ({ run: (await import('./commands/scp.js')).scp })));
 
+  program
+    .command('mount')
+    .description('mount a directory of a machine here with sshfs: swarmup mount [-u] MACHINE:PATH [MOUNTPOINT]')
+    .argument('<src>', 'machine:path')
+    .argument('[mountpoint]', 'where to mount it (default: the same path)')
+    .option('-u, --unmount', 'unmount instead')
+    .action(lazy(async () => ({ run: (await import('./commands/mount.js')).mount })));
+
   for (const [verb, desc] of [
     ['start', 'start machines'],
     ['stop', 'stop machines gracefully'],

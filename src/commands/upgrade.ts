@@ -31,8 +31,8 @@ export async function upgrade(names: string[], _o: unknown, cmd: Command): Promi
     const r = await upgradeEngine(m, log);
     log(
       r.upgraded
-        ? `Upgraded: ${r.before || 'unknown'} -> ${r.after}; engine restarted, certificates and swarm kept.`
-        : `Docker is up to date (${r.after}); nothing changed.`,
+        ? `Upgraded ${r.changes.join(', ')}; engine restarted, certificates and swarm state kept.`
+        : `Docker is up to date (${r.version || 'version unknown'}); nothing changed.`,
     );
   });
 }

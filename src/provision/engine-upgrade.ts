@@ -39,13 +39,30 @@ exit $rc`;
 
 export interface UpgradeResult {
   upgraded: boolean;
-  before: string;
-  after: string;
+  /** dockerd --version after the upgrade. */
+  version: string;
+  /** What changed, e.g. `containerd 1.6.20~ds1-1+deb12u2 -> 1.6.20~ds1-1+deb12u3`. */
+  changes: string[];
 }
 
-/** The engine's version line (dockerd --version) out of VERSIONS' output. */
-export const engineVersionLine = (versions: string) =>
-  versions.split('\n').find((l) => l.startsWith('Docker version')) ?? versions.trim().split('\n').pop() ?? '';
+/** The changes between two VERSIONS outputs: packages by name, and dockerd's own version line. */
+export function versionChanges(before: string, after: string): string[] {
+  const parse = (text: string) => {
+    const m = new Map<string, string>();
+    for (const line of text.split('\n').filter(Boolean)) {
+      const eq = line.indexOf('=');
+      if (line.startsWith('Docker version')) m.set('dockerd', line.replace(/^Docker version /, ''));
+      else if (eq > 0) m.set(line.slice(0, eq), line.slice(eq + 1));
+    }
+    return m;
+  };
+  const b = parse(before);
+  const a = parse(after);
+  const names = [...new Set([...b.keys(), ...a.keys()])].filter((n) => b.get(n) !== a.get(n));
+  // dockerd's line repeats its package's version: named only when no package says it.
+  const pkgs = names.filter((n) => n !== 'dockerd');
+  return (pkgs.length ? pkgs : names).map((n) => `${n} ${b.get(n) ?? '(none)'} -> ${a.get(n) ?? '(none)'}`);
+}
 
 /**
  * Upgrade a running machine's engine as docker-machine's `upgrade` did: with the package manager, or by
@@ -76,10 +93,14 @@ export async function upgradeEngine(m: Machine, log: (msg: string) => void): Pro
   } finally {
     await t.close();
   }
-  const upgraded = after !== before;
-  if (upgraded) {
+  const changes = versionChanges(before, after);
+  if (changes.length) {
     log('Restarting docker...');
     await provision(m, { log: () => undefined, restart: true });
   }
-  return { upgraded, before: engineVersionLine(before), after: engineVersionLine(after) };
+  const version = (after.split('\n').find((l) => l.startsWith('Docker version')) ?? '').replace(
+    /^Docker version /,
+    '',
+  );
+  return { upgraded: changes.length > 0, version, changes };
 }

@@ -5,6 +5,7 @@ import { renderTemplate } from '../../src/util/template.js';
 import { parseOsRelease, isDebianLike } from '../../src/provision/os-release.js';
 import { installCommand } from '../../src/provision/engine-install.js';
 import { dockerdCommand } from '../../src/provision/provisioner.js';
+import { versionChanges } from '../../src/provision/engine-upgrade.js';
 
 describe('renderTemplate', () => {
   it('substitutes values and refuses a missing one', () => {
@@ -114,5 +115,25 @@ describe('os-release and the install command', () => {
     const fedora = parseOsRelease('ID=fedora\nPRETTY_NAME="Fedora Linux 40"\n');
     expect(() => installCommand(fedora)).toThrow(/cannot install Docker on Fedora Linux 40 automatically/);
     expect(installCommand(fedora, 'https://get.docker.com')).toContain("'https://get.docker.com'");
+  });
+});
+
+describe('upgrade: what changed', () => {
+  const before =
+    'containerd=1.6.20~ds1-1+deb12u2\ndocker.io=20.10.24+dfsg1-1\nDocker version 20.10.24+dfsg1, build 5d6db84';
+  it('names changed packages, not the unchanged dockerd line', () => {
+    const after = before.replace('deb12u2', 'deb12u3');
+    expect(versionChanges(before, after)).toEqual([
+      'containerd 1.6.20~ds1-1+deb12u2 -> 1.6.20~ds1-1+deb12u3',
+    ]);
+    expect(versionChanges(before, before)).toEqual([]);
+  });
+  it('falls back to dockerd --version where there is no package database', () => {
+    expect(versionChanges('Docker version 24.0.7, build a', 'Docker version 25.0.1, build b')).toEqual([
+      'dockerd 24.0.7, build a -> 25.0.1, build b',
+    ]);
+    expect(versionChanges('', 'docker-ce=5:25.0.1-1\nDocker version 25.0.1, build b')).toEqual([
+      'docker-ce (none) -> 5:25.0.1-1',
+    ]);
   });
 });
