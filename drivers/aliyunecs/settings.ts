@@ -191,9 +191,18 @@ export function settingsFrom(flags: FlagValues): AliyunSettings {
   ) {
     throw new UserError(`invalid --aliyunecs-system-disk-size "${diskFlag}": expected 20 to 500 (GiB)`);
   }
-  const io = str(flags['aliyunecs-io-optimized']) ?? 'optimized';
-  if (io !== 'optimized' && io !== 'none') {
-    throw new UserError(`invalid --aliyunecs-io-optimized "${io}": use optimized or none`);
+  // docker-machine-aliyunecs took true/false (its default was "true") as well as the API's words.
+  const ioFlag = (str(flags['aliyunecs-io-optimized']) ?? 'optimized').toLowerCase();
+  const io =
+    ioFlag === 'optimized' || ioFlag === 'true'
+      ? 'optimized'
+      : ioFlag === 'none' || ioFlag === 'false'
+        ? 'none'
+        : undefined;
+  if (!io) {
+    throw new UserError(
+      `invalid --aliyunecs-io-optimized "${ioFlag}": use optimized or none (or true, false)`,
+    );
   }
   const securityGroup = str(flags['aliyunecs-security-group']);
   if (securityGroup !== undefined && !/^[a-zA-Z][a-zA-Z0-9._:-]{1,127}$/.test(securityGroup)) {

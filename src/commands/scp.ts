@@ -160,8 +160,11 @@ async function download(a: ArchiveAccess, path: string, local: string, recursive
 
 /** A local path → machine:path, through the archive API (tar), scp's naming rules. */
 async function upload(local: string, a: ArchiveAccess, path: string, recursive: boolean): Promise<void> {
-  if (!(await stat(local).catch(() => undefined)))
-    throw new UserError(`scp: ${local}: No such file or directory`);
+  const from = await stat(local).catch(() => undefined);
+  if (!from) throw new UserError(`scp: ${local}: No such file or directory`);
+  if (from.isDirectory() && !recursive) {
+    throw new UserError(`scp: ${local}: not a regular file (use -r for directories)`);
+  }
   const to = remotePath(path);
   const st = await a.stat(to);
   const [dir, name] = st?.isDir ? [to, basename(resolve(local))] : [posix.dirname(to), posix.basename(to)];

@@ -38,21 +38,7 @@ export class DockerExecTransport implements CommandTransport {
     const oneLine = command.replace(/\s+/g, ' ').trim();
     debug(`docker exec ${this.label}: ${oneLine.length > 200 ? oneLine.slice(0, 200) + '…' : oneLine}`);
     const { stdin } = opts;
-    const withStdin = stdin !== undefined;
-    let exec: Docker.Exec;
-    let stream: NodeJS.ReadWriteStream;
-    try {
-      exec = await this.docker.getContainer(this.containerId).exec({
-        Cmd: ['/bin/sh', '-c', command],
-        AttachStdin: withStdin,
-        AttachStdout: true,
-        AttachStderr: true,
-        User: 'root',
-      });
-      stream = await exec.start({ hijack: withStdin, stdin: withStdin });
-    } catch (err) {
-      throw new UserError(`cannot run a command in ${this.label}: ${apiMessage(err)}`);
-    }
+    const { exec, stream } = await this.start(command, stdin !== undefined);
     const stdout = new Sink();
     const stderr = new Sink();
     this.docker.modem.demuxStream(stream, stdout, stderr);
@@ -76,6 +62,25 @@ export class DockerExecTransport implements CommandTransport {
     return { stdout: stdout.text(), stderr: stderr.text(), code: await this.exitCode(exec) };
   }
 
+  /** `sh -c command` as root in the container, its output (and stdin, if wanted) on the stream. */
+  private async start(
+    command: string,
+    withStdin: boolean,
+  ): Promise<{ exec: Docker.Exec; stream: NodeJS.ReadWriteStream }> {
+    try {
+      const exec = await this.docker.getContainer(this.containerId).exec({
+        Cmd: ['/bin/sh', '-c', command],
+        AttachStdin: withStdin,
+        AttachStdout: true,
+        AttachStderr: true,
+        User: 'root',
+      });
+      return { exec, stream: await exec.start({ hijack: withStdin, stdin: withStdin }) };
+    } catch (err) {
+      throw new UserError(`cannot run a command in ${this.label}: ${apiMessage(err)}`);
+    }
+  }
+
   /** The engine may report the exec as running for a moment after its output ended. */
   private async exitCode(exec: Docker.Exec): Promise<number> {
     for (let i = 0; ; i++) {
@@ -89,20 +94,7 @@ export class DockerExecTransport implements CommandTransport {
   async execStreaming(command: string): Promise<number> {
     debug(`docker exec ${this.label} (streaming): ${command}`);
     const withStdin = !process.stdin.isTTY;
-    let exec: Docker.Exec;
-    let stream: NodeJS.ReadWriteStream;
-    try {
-      exec = await this.docker.getContainer(this.containerId).exec({
-        Cmd: ['/bin/sh', '-c', command],
-        AttachStdin: withStdin,
-        AttachStdout: true,
-        AttachStderr: true,
-        User: 'root',
-      });
-      stream = await exec.start({ hijack: withStdin, stdin: withStdin });
-    } catch (err) {
-      throw new UserError(`cannot run a command in ${this.label}: ${apiMessage(err)}`);
-    }
+    const { exec, stream } = await this.start(command, withStdin);
     const stdout = new Writable({ write: (c, _e, done) => void process.stdout.write(c, () => done()) });
     const stderr = new Writable({ write: (c, _e, done) => void process.stderr.write(c, () => done()) });
     this.docker.modem.demuxStream(stream, stdout, stderr);

@@ -184,14 +184,14 @@ describe('generic driver on a fresh VM', () => {
     const cert = new X509Certificate(await readFile(serverPem));
     expect(cert.serialNumber).not.toBe(serialBefore);
     expect(cert.subjectAltName).toContain(`IP Address:${ip}`);
-    const remote = (await vmExec(VM, 'cat /etc/docker/swarmup/server.pem')).stdout;
+    const remote = (await vmExec(VM, 'cat /etc/docker/server.pem')).stdout;
     expect(new X509Certificate(remote).serialNumber).toBe(cert.serialNumber);
     expect((await dockerViaEnv('ps -q')).code).toBe(0);
   });
 
   it('refuses start/stop on the generic driver with a clear error', async () => {
     const r = await swarmup(store, ['stop', VM]);
-    expect(expectOneLineError(r)).toBe('the generic driver cannot stop a machine');
+    expect(expectOneLineError(r)).toBe('generic driver does not support stop');
   });
 });
 

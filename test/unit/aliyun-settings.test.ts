@@ -291,6 +291,9 @@ describe('aliyunecs flags', () => {
       ).toBe(pw);
     }
     expect(settingsFrom(emulator).sshPassword).toBeUndefined();
+    // docker-machine-aliyunecs's true/false for --aliyunecs-io-optimized (ECS_IO_OPTIMIZED=true).
+    expect(settingsFrom({ ...emulator, 'aliyunecs-io-optimized': 'true' }).ioOptimized).toBe('optimized');
+    expect(settingsFrom({ ...emulator, 'aliyunecs-io-optimized': 'FALSE' }).ioOptimized).toBe('none');
     expect(notActedOnWarning({})).toBeUndefined();
     expect(notActedOnWarning({ 'aliyunecs-upgrade-kernel': false })).toBeUndefined();
     const w = notActedOnWarning({
