@@ -158,7 +158,9 @@ export function buildProgram(argv: string[], sshWords: string[] = []): Command {
 
   program
     .command('mount')
-    .description('mount a directory of a machine here with sshfs: swarmup mount [-u] MACHINE:PATH [MOUNTPOINT]')
+    .description(
+      'mount a directory of a machine here with sshfs: swarmup mount [-u] MACHINE:PATH [MOUNTPOINT]',
+    )
     .argument('<src>', 'machine:path')
     .argument('[mountpoint]', 'where to mount it (default: the same path)')
     .option('-u, --unmount', 'unmount instead')

@@ -28,7 +28,9 @@ export async function mount(
   }
   const m = await sshMachine(cmd, op.machine);
   if (!m.driver.sshTarget) {
-    throw new UserError(`the ${m.cfg.DriverName} driver has no SSH, which sshfs needs; copy with swarmup scp -r`);
+    throw new UserError(
+      `the ${m.cfg.DriverName} driver has no SSH, which sshfs needs; copy with swarmup scp -r`,
+    );
   }
   const t = m.driver.sshTarget();
   const o = [
@@ -40,7 +42,8 @@ export async function mount(
     'PasswordAuthentication=no',
     'LogLevel=ERROR',
   ];
-  if (o.some((v) => v.includes(','))) throw new UserError('mount cannot pass a store path with a comma to sshfs');
+  if (o.some((v) => v.includes(',')))
+    throw new UserError('mount cannot pass a store path with a comma to sshfs');
   process.exitCode = await spawnInherit('sshfs', [
     '-F',
     '/dev/null',
