@@ -285,7 +285,10 @@ describe('docker-machine scripts on generic hosts (root, and a non-root sudo use
     );
 
   it('an --engine-install-url that cannot be fetched names curl’s error, then the fallback’s', async () => {
-    const r = await line(`${gen('dmc-bad', ip1)} --engine-install-url http://127.0.0.1:9/get-docker.sh`);
+    // MACHINE_DOCKER_INSTALL_URL, as docker-machine read it, for --engine-install-url.
+    const r = await line(
+      `MACHINE_DOCKER_INSTALL_URL=http://127.0.0.1:9/get-docker.sh ${gen('dmc-bad', ip1)}`,
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
       /installing Docker failed: cannot download http:\/\/127\.0\.0\.1:9\/get-docker\.sh: curl: \(7\) Failed to connect[^;]*; wget: (not installed|.+)/,
