@@ -89,6 +89,12 @@ describe('swarm mode on VirtualBox, the walkthrough as typed', () => {
     expect(await ok(`eval $(swarmup env v1); docker node ls -q | wc -l`)).toBe('3\n');
   });
 
+  it('scp from v1 to v2: two forwarded SSH ports, each machine with its own pinned host key', async () => {
+    await ok(`swarmup ssh v1 'echo from v1 > /tmp/hop.txt'`);
+    await ok('swarmup scp v1:/tmp/hop.txt v2:/tmp/hop.txt');
+    expect(await ok('swarmup ssh v2 cat /tmp/hop.txt')).toBe('from v1\n');
+  });
+
   it('docker-machine rm -y v1 v2 v3', async () => {
     expect(await ok('swarmup rm -y v1 v2 v3')).toBe('');
     expect(await ok('swarmup ls -q')).toBe('');
