@@ -22,6 +22,7 @@ import { State, type Settings } from './state.js';
 import { registerTargetPools } from './target-pools.js';
 import { Links, regionOfZone } from './urls.js';
 import { checkRequestId } from './validate.js';
+import { record } from '../../conformance/recorder.js';
 
 export type { GceFault } from './faults.js';
 export { backingVmName } from './guest.js';
@@ -37,6 +38,8 @@ export interface RequestLogEntry {
   query?: string;
   /** Served (a mutation: accepted), then the answer was lost by an injected `lostResponse` fault. */
   lostResponse?: true;
+  /** The request body as sent, when there was one. */
+  body?: string;
 }
 
 export interface GceEmulatorOptions {
@@ -234,8 +237,12 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
       return;
     }
     let lost: LostResponse | undefined;
+    let body = '';
     void readBody(req)
-      .then((raw) => serve(method, path, url.searchParams, raw))
+      .then((raw) => {
+        body = raw;
+        return serve(method, path, url.searchParams, raw);
+      })
       .then(
         (out) => [200, out ?? {}] as const,
         (err: unknown) => {
@@ -263,7 +270,9 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
           mutating: isMutating(method, path),
           ...(q ? { query: q } : {}),
           ...(lost ? { lostResponse: true as const } : {}),
+          ...(body ? { body } : {}),
         });
+        record({ cloud: 'gce', method, path, ...(q ? { query: q } : {}), ...(body ? { body } : {}), status });
         if (log.length > MAX_LOG) log.splice(0, log.length - MAX_LOG);
         if (status === 0) {
           req.socket.destroy();
