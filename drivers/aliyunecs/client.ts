@@ -175,8 +175,10 @@ export class AliyunClient {
     for (let attempt = 1; ; attempt++) {
       this.counts.set(action, (this.counts.get(action) ?? 0) + 1);
       try {
-        // POST keeps long parameter lists (tags, server lists) out of the URL.
-        return await this.rpc[service].request<T>(action, body, { method: 'POST' });
+        // POST keeps long parameter lists (tags, server lists) out of the URL. Names go on the wire
+        // as written: pop-core would upper-case the first letter of each (formatParams), and some
+        // actions spell a parameter with a lower-case one (healthCheckInterval on Create…Listener).
+        return await this.rpc[service].request<T>(action, body, { method: 'POST', formatParams: false });
       } catch (raw) {
         const err = this.describe(service, action, raw);
         const code = err.code;

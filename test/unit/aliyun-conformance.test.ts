@@ -39,6 +39,7 @@ import {
   describeListeners,
   describeLoadBalancerAttribute,
   describeLoadBalancers,
+  setListenerAttribute,
   startListener,
 } from '../../drivers/aliyunecs/slb.js';
 import { resourceTags } from '../../drivers/aliyunecs/tags.js';
@@ -417,6 +418,21 @@ describe('SLB through lb sync', () => {
       ['tcp', 80, 80, 'running', 'swarmup/lb1/web'],
     ]);
     expect(listeners[1].healthCheck).toEqual(HEALTH_CHECK);
+    // The interval goes as each action's definition spells it, and the emulator reads only that form.
+    const sent = (action: string) => emu.requests().find((r) => r.path === action)!.params;
+    expect(sent('CreateLoadBalancerTCPListener')).toMatchObject({
+      healthCheckInterval: String(HEALTH_CHECK.intervalS),
+    });
+    expect(sent('CreateLoadBalancerTCPListener').HealthCheckInterval).toBeUndefined();
+    const web = { protocol: 'tcp' as const, port: 80, backendPort: 80, description: 'swarmup/lb1/web' };
+    await setListenerAttribute(c, lb.LoadBalancerId, {
+      ...web,
+      healthCheck: { ...HEALTH_CHECK, intervalS: 9 },
+    });
+    expect(sent('SetLoadBalancerTCPListenerAttribute')).toMatchObject({ HealthCheckInterval: '9' });
+    expect(sent('SetLoadBalancerTCPListenerAttribute').healthCheckInterval).toBeUndefined();
+    expect((await describeListeners(c, lb.LoadBalancerId))[1].healthCheck?.intervalS).toBe(9);
+    await setListenerAttribute(c, lb.LoadBalancerId, { ...web, healthCheck: HEALTH_CHECK });
     expect(
       (await describeLoadBalancerAttribute(c, lb.LoadBalancerId))!.BackendServers!.BackendServer,
     ).toHaveLength(45);

@@ -10,6 +10,8 @@ import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import RPCClient from '@alicloud/pop-core';
 import { startAliyunEmulator, type AliyunEmulator } from '../emulators/aliyun/index.js';
+import { aliyunAction } from '../conformance/aliyun-definitions.js';
+import { expectViolation } from '../conformance/recorder.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -18,10 +20,15 @@ let ecs: RPCClient;
 let slb: RPCClient;
 const REGION = 'cn-hangzhou';
 
+/** RegionId where the action's definition has one; names sent exactly as written (no pop-core casing). */
+const withRegion = (version: string, action: string, params: Json) =>
+  aliyunAction(version, action)?.params.some((d) => d.name === 'RegionId')
+    ? { RegionId: REGION, ...params }
+    : params;
 const ecsCall = (action: string, params: Json = {}) =>
-  ecs.request<Json>(action, { RegionId: REGION, ...params });
+  ecs.request<Json>(action, withRegion('2014-05-26', action, params), { formatParams: false });
 const slbCall = (action: string, params: Json = {}) =>
-  slb.request<Json>(action, { RegionId: REGION, ...params });
+  slb.request<Json>(action, withRegion('2014-05-15', action, params), { formatParams: false });
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -159,7 +166,13 @@ describe('ECS instances', () => {
 
   it('takes a description, disks, a charge type and a private address, each checked as ECS checks them', async () => {
     const create = (extra: Json) => ecsCall('CreateInstance', { ...baseInstance, ...extra });
-    const vsw = { VSwitchId: 'vsw-1', VpcId: 'vpc-1' };
+    const vsw = { VSwitchId: 'vsw-1' };
+    for (const [field, why] of [
+      ['InternetChargeType', 'a charge type ECS does not have'],
+      ['SystemDisk.Category', 'a disk category ECS does not have'],
+      ['DataDisk.1.Category', 'a disk category ECS does not have'],
+    ])
+      expectViolation({ operation: 'CreateInstance', field, problem: 'is not one of', why });
     expect(await codeOf(create({ Description: 'http://x' }))).toBe('InvalidDescription.Malformed');
     expect(await codeOf(create({ InternetChargeType: 'PayByMonth' }))).toBe(
       'InvalidInternetChargeType.ValueNotSupported',
@@ -270,52 +283,81 @@ describe('security groups and key pairs', () => {
     const peer = (await ecsCall('CreateSecurityGroup', { SecurityGroupName: 'peer' })).SecurityGroupId;
     await ecsCall('AuthorizeSecurityGroup', {
       SecurityGroupId: sg,
-      IpProtocol: 'tcp',
-      PortRange: '2377/2377',
-      SourceGroupId: sg,
+      Permissions: [
+        {
+          IpProtocol: 'tcp',
+          PortRange: '2377/2377',
+          SourceGroupId: sg,
+        },
+      ],
     });
     await ecsCall('AuthorizeSecurityGroup', {
       SecurityGroupId: sg,
-      IpProtocol: 'udp',
-      PortRange: '4789/4789',
-      SourceGroupId: sg,
+      Permissions: [
+        {
+          IpProtocol: 'udp',
+          PortRange: '4789/4789',
+          SourceGroupId: sg,
+        },
+      ],
     });
     await ecsCall('AuthorizeSecurityGroup', {
       SecurityGroupId: sg,
-      IpProtocol: 'tcp',
-      PortRange: '22/22',
-      SourceCidrIp: '0.0.0.0/0',
+      Permissions: [
+        {
+          IpProtocol: 'tcp',
+          PortRange: '22/22',
+          SourceCidrIp: '0.0.0.0/0',
+        },
+      ],
     });
     // The same rule twice is one rule.
     await ecsCall('AuthorizeSecurityGroup', {
       SecurityGroupId: sg,
-      IpProtocol: 'tcp',
-      PortRange: '22/22',
-      SourceCidrIp: '0.0.0.0/0',
+      Permissions: [
+        {
+          IpProtocol: 'tcp',
+          PortRange: '22/22',
+          SourceCidrIp: '0.0.0.0/0',
+        },
+      ],
     });
     await ecsCall('AuthorizeSecurityGroup', {
       SecurityGroupId: peer,
-      IpProtocol: 'all',
-      PortRange: '-1/-1',
-      SourceGroupId: sg,
+      Permissions: [
+        {
+          IpProtocol: 'all',
+          PortRange: '-1/-1',
+          SourceGroupId: sg,
+        },
+      ],
     });
     expect(
       await codeOf(
         ecsCall('AuthorizeSecurityGroup', {
           SecurityGroupId: sg,
-          IpProtocol: 'tcp',
-          PortRange: '0/99',
-          SourceCidrIp: '1.2.3.4',
+          Permissions: [
+            {
+              IpProtocol: 'tcp',
+              PortRange: '0/99',
+              SourceCidrIp: '1.2.3.4',
+            },
+          ],
         }),
       ),
     ).toBe('InvalidPortRange.Malformed');
+    expectViolation({ field: 'IpProtocol', problem: '"sctp"', why: 'a protocol ECS rules do not take' });
     expect(
       await codeOf(
         ecsCall('AuthorizeSecurityGroup', {
           SecurityGroupId: sg,
-          IpProtocol: 'sctp',
-          PortRange: '1/2',
-          SourceCidrIp: '1.2.3.4',
+          Permissions: [
+            {
+              IpProtocol: 'sctp',
+              PortRange: '1/2',
+              SourceCidrIp: '1.2.3.4',
+            },
+          ],
         }),
       ),
     ).toBe('InvalidIpProtocol.Malformed');
@@ -327,9 +369,13 @@ describe('security groups and key pairs', () => {
     expect(perms).toEqual([`TCP 2377/2377 ${sg}`, `UDP 4789/4789 ${sg}`, 'TCP 22/22 0.0.0.0/0']);
     await ecsCall('RevokeSecurityGroup', {
       SecurityGroupId: sg,
-      IpProtocol: 'tcp',
-      PortRange: '22/22',
-      SourceCidrIp: '0.0.0.0/0',
+      Permissions: [
+        {
+          IpProtocol: 'tcp',
+          PortRange: '22/22',
+          SourceCidrIp: '0.0.0.0/0',
+        },
+      ],
     });
     expect(
       (await ecsCall('DescribeSecurityGroupAttribute', { SecurityGroupId: sg })).Permissions.Permission,
@@ -474,6 +520,11 @@ describe('SLB', () => {
   });
 
   it('limits backend batches to 20 and keeps listeners stopped until started; traffic goes round-robin to healthy backends', async () => {
+    expectViolation({
+      operation: 'AddBackendServers',
+      problem: 'holds 21 items; at most 20',
+      why: 'the batch limit',
+    });
     const run = await ecsCall('RunInstances', { ...baseInstance, Amount: 21 });
     const ids: string[] = run.InstanceIdSets.InstanceIdSet;
     for (const id of ids) await statusesUntil(id, 'Running');
@@ -492,7 +543,7 @@ describe('SLB', () => {
     expect(added.BackendServers.BackendServer).toHaveLength(20);
     await slbCall('RemoveBackendServers', {
       LoadBalancerId: lb.LoadBalancerId,
-      BackendServers: JSON.stringify(ids.slice(2, 20)),
+      BackendServers: JSON.stringify(ids.slice(2, 20).map((ServerId) => ({ ServerId }))),
     });
     for (const id of ids.slice(2)) await ecsCall('DeleteInstance', { InstanceId: id, Force: true });
     const [i1, i2] = await Promise.all(ids.slice(0, 2).map(instance));
@@ -531,9 +582,16 @@ describe('SLB', () => {
     expect(lbAttr.BackendServers.BackendServer.map((b: Json) => b.ServerId).sort()).toEqual(
       ids.slice(0, 2).sort(),
     );
-    expect(
-      await codeOf(slbCall('SetLoadBalancerTCPListenerAttribute', { ...listener, BackendServerPort: 18093 })),
-    ).toBe('InvalidParameter');
+    // BackendServerPort is no parameter of Set…ListenerAttribute: the gateway ignores it, so does the emulator.
+    expectViolation({
+      operation: 'SetLoadBalancerTCPListenerAttribute',
+      field: 'BackendServerPort',
+      why: 'a backend port cannot be set on an existing listener',
+    });
+    await slbCall('SetLoadBalancerTCPListenerAttribute', { ...listener, BackendServerPort: 18093 });
+    expect((await slbCall('DescribeLoadBalancerTCPListenerAttribute', listener)).BackendServerPort).toBe(
+      18090,
+    );
     // Two listeners on the port: the protocol must be named.
     expect(await codeOf(slbCall('StartLoadBalancerListener', listener))).toBe('MissingParameter');
 
@@ -722,14 +780,14 @@ describe('SLB', () => {
       for (let i = 0; i < 4; i++) both.add((await ask('x')).split(':')[0]);
       expect([...both].sort()).toEqual(['one', 'two']);
 
-      // With HealthCheckReq/Exp only the backend that answers "ok" to "hello" is healthy.
+      // With healthCheckReq/Exp only the backend that answers "ok" to "hello" is healthy.
       expect(
-        await codeOf(slbCall('SetLoadBalancerUDPListenerAttribute', { ...l, HealthCheckReq: 'he llo' })),
+        await codeOf(slbCall('SetLoadBalancerUDPListenerAttribute', { ...l, healthCheckReq: 'he llo' })),
       ).toBe('InvalidParameter');
       await slbCall('SetLoadBalancerUDPListenerAttribute', {
         ...l,
-        HealthCheckReq: 'hello',
-        HealthCheckExp: 'ok',
+        healthCheckReq: 'hello',
+        healthCheckExp: 'ok',
       });
       const attr = await slbCall('DescribeLoadBalancerUDPListenerAttribute', l);
       expect([attr.HealthCheckReq, attr.HealthCheckExp]).toEqual(['hello', 'ok']);
