@@ -166,6 +166,13 @@ function checkMessage(ctx: Ctx, msg: MessageDef | undefined, v: unknown, at: str
       continue;
     }
     if (value === null || value === undefined) continue;
+    // The REST transport writes unset maps and lists as {} and []: nothing is set by them.
+    const empty =
+      (Array.isArray(value) && value.length === 0) ||
+      (kind(value) === 'object' &&
+        (f.map || !ctx.api.messages.has(f.type)) &&
+        Object.keys(value as object).length === 0);
+    if (empty) continue;
     if (f.outputOnly) report(ctx, here, `${msg.name}.${f.json} is output only: the server sets it`);
     if (f.setLabelsOnly && top && ctx.op.id.endsWith('.insert'))
       report(

@@ -21,6 +21,7 @@ import { API_PREFIX, Router } from './router.js';
 import { State, type Settings } from './state.js';
 import { registerTargetPools } from './target-pools.js';
 import { Links, regionOfZone } from './urls.js';
+import { checkKnownNames } from './strict.js';
 import { checkRequestId } from './validate.js';
 import { record } from '../../conformance/recorder.js';
 
@@ -169,6 +170,7 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
         throw parseError((err as Error).message);
       }
     }
+    checkKnownNames(method, path, query, body);
     const requestId = method !== 'GET' ? query.get('requestId') : null;
     if (requestId) {
       const seen = byRequestId.get(checkRequestId(requestId));
