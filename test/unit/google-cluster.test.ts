@@ -93,6 +93,17 @@ describe('google cluster sweeps', () => {
     d.desired.healthService = undefined;
     const cur = { firewalls: [], rules: [] };
     await applyLb(planLb(d.desired, cur, { region }), new GceLbBackend(gce, region), cur);
+    // Labels of the address and the rules are set through setLabels (insert ignores them).
+    const want = resourceLabels({ cluster: 'c1', role: 'lb' });
+    const address = await gce.call('get', (o) =>
+      gce.addresses.get({ project: gce.project, region, address: 'swarmup-c1-lb' }, o),
+    );
+    expect(address.labels).toMatchObject(want);
+    const rules = await gce.call('list', (o) =>
+      gce.forwardingRules.list({ project: gce.project, region }, o),
+    );
+    expect(rules.length).toBeGreaterThan(0);
+    for (const r of rules) expect(r.labels).toMatchObject(want);
 
     const found = await discoverClusters(flags);
     expect(found).toEqual([
