@@ -14,7 +14,7 @@ import {
   type SlbProtocol,
 } from '../../../drivers/aliyunecs/slb.js';
 import { securityGroupName } from '../../../drivers/aliyunecs/settings.js';
-import { TAG } from '../../../drivers/aliyunecs/tags.js';
+import { TAG, tagsOf } from '../../../drivers/aliyunecs/tags.js';
 import type { FlagValues } from '../../driver/contract.js';
 import { UserError } from '../../errors.js';
 import {
@@ -71,8 +71,9 @@ export async function findLoadBalancers(
       `the load balancer ${s.adoptId} (--aliyunecs-slb-id) does not exist in ${c.regionId}`,
     );
   }
+  // The server's tag filter is not trusted: only what carries the cluster's tag is ours.
   const own = tagged
-    .filter((lb) => lb.LoadBalancerId !== s.adoptId)
+    .filter((lb) => tagsOf(lb)[TAG.cluster] === s.cluster && lb.LoadBalancerId !== s.adoptId)
     .sort(
       (a, b) =>
         Number(a.CreateTimeStamp ?? 0) - Number(b.CreateTimeStamp ?? 0) ||
@@ -99,11 +100,13 @@ export async function findLoadBalancers(
 }
 
 export async function clusterInstances(c: AliyunClient, cluster: string): Promise<ClusterInstance[]> {
-  return (await describeInstances(c, { tag: { key: TAG.cluster, value: cluster } })).map((i) => ({
-    id: i.InstanceId,
-    name: i.InstanceName ?? i.InstanceId,
-    privateIp: privateIpOf(i),
-  }));
+  return (await describeInstances(c, { tag: { key: TAG.cluster, value: cluster } }))
+    .filter((i) => tagsOf(i)[TAG.cluster] === cluster)
+    .map((i) => ({
+      id: i.InstanceId,
+      name: i.InstanceName ?? i.InstanceId,
+      privateIp: privateIpOf(i),
+    }));
 }
 
 /** Our published-port rules in the cluster's security group (by their Description). */
