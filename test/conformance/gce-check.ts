@@ -187,8 +187,9 @@ function checkMessage(ctx: Ctx, msg: MessageDef | undefined, v: unknown, at: str
 function checkField(ctx: Ctx, f: FieldDef, v: unknown, at: string): void {
   if (f.map) {
     if (kind(v) !== 'object') return report(ctx, at, `map field: expected an object, got ${kind(v)}`);
+    // map<string, V>: each value is a V (a string for labels, a message for perInstanceProperties).
     for (const [k, x] of Object.entries(v as Record<string, unknown>))
-      if (typeof x !== 'string') report(ctx, `${at}.${k}`, `map<string, string> value: got ${kind(x)}`);
+      checkOne(ctx, { ...f, map: false, repeated: false }, x, `${at}.${k}`);
     return;
   }
   if (f.repeated) {

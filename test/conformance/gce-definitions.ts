@@ -19,7 +19,7 @@ export interface FieldDef {
   /** A scalar, or the full name of a message. */
   type: Scalar | string;
   repeated: boolean;
-  /** map<string, string> (labels). */
+  /** map<string, type> (labels: map<string, string>); `type` is the value's. */
   map: boolean;
   /** Allowed names when the field is a string that the definition ties to an enum. */
   enumValues?: string[];

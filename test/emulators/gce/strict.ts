@@ -64,8 +64,10 @@ function walk(messages: Map<string, MessageDef>, msg: MessageDef, value: unknown
     const f = msg.fields.get(key) ?? [...msg.fields.values()].find((x) => x.proto === key);
     if (!f) throw unknownName(key, at);
     const sub = messages.get(f.type);
-    if (!sub || f.map || v === null) continue;
-    if (f.repeated && Array.isArray(v)) v.forEach((x, i) => walk(messages, sub, x, `${at}.${f.proto}[${i}]`));
+    if (!sub || v === null || typeof v !== 'object') continue;
+    if (f.map) for (const [k, x] of Object.entries(v)) walk(messages, sub, x, `${at}.${f.proto}[${k}]`);
+    else if (f.repeated && Array.isArray(v))
+      v.forEach((x, i) => walk(messages, sub, x, `${at}.${f.proto}[${i}]`));
     else if (!f.repeated) walk(messages, sub, v, `${at}.${f.proto}`);
   }
 }
