@@ -252,3 +252,15 @@ export function paramPattern(name: string): RegExp {
     .join('\\.');
   return new RegExp(`^${src}$`);
 }
+
+/** `params` with `RegionId` added where the action's definition has one (tests calling actions by hand). */
+export function withRegionId<T extends Record<string, unknown>>(
+  version: string,
+  action: string,
+  regionId: string,
+  params: T,
+): T | (T & { RegionId: string }) {
+  return aliyunAction(version, action)?.params.some((d) => d.name === 'RegionId')
+    ? { RegionId: regionId, ...params }
+    : params;
+}

@@ -10,7 +10,7 @@ import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import RPCClient from '@alicloud/pop-core';
 import { startAliyunEmulator, type AliyunEmulator } from '../emulators/aliyun/index.js';
-import { aliyunAction } from '../conformance/aliyun-definitions.js';
+import { ECS_VERSION, SLB_VERSION, withRegionId } from '../conformance/aliyun-definitions.js';
 import { expectViolation } from '../conformance/recorder.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -21,14 +21,10 @@ let slb: RPCClient;
 const REGION = 'cn-hangzhou';
 
 /** RegionId where the action's definition has one; names sent exactly as written (no pop-core casing). */
-const withRegion = (version: string, action: string, params: Json) =>
-  aliyunAction(version, action)?.params.some((d) => d.name === 'RegionId')
-    ? { RegionId: REGION, ...params }
-    : params;
 const ecsCall = (action: string, params: Json = {}) =>
-  ecs.request<Json>(action, withRegion('2014-05-26', action, params), { formatParams: false });
+  ecs.request<Json>(action, withRegionId(ECS_VERSION, action, REGION, params), { formatParams: false });
 const slbCall = (action: string, params: Json = {}) =>
-  slb.request<Json>(action, withRegion('2014-05-15', action, params), { formatParams: false });
+  slb.request<Json>(action, withRegionId(SLB_VERSION, action, REGION, params), { formatParams: false });
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
