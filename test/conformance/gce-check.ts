@@ -4,7 +4,14 @@
  * (int64 as a string, enums by name, repeated fields as arrays, maps of strings), required fields,
  * output-only and setLabels-only fields, and the documented shape of references to other resources.
  */
-import { gceApi, type FieldDef, type GceApi, type MessageDef, type OperationDef } from './gce-definitions.js';
+import {
+  gceApi,
+  SYSTEM_PARAMS,
+  type FieldDef,
+  type GceApi,
+  type MessageDef,
+  type OperationDef,
+} from './gce-definitions.js';
 import type { Checked, Violation } from './violation.js';
 
 export interface GceRequest {
@@ -16,22 +23,6 @@ export interface GceRequest {
   /** The raw body, when there was one. */
   body?: string;
 }
-
-/** System parameters every Google API accepts in the query. */
-const SYSTEM_PARAMS = new Set([
-  '$.xgafv',
-  'access_token',
-  'alt',
-  'callback',
-  'fields',
-  'key',
-  'oauth_token',
-  'prettyPrint',
-  'quotaUser',
-  'upload_protocol',
-  'uploadType',
-  'userIp',
-]);
 
 const INT32 = { min: -(2 ** 31), max: 2 ** 31 - 1 };
 const UINT32 = { min: 0, max: 2 ** 32 - 1 };

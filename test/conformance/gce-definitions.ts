@@ -63,6 +63,22 @@ export interface GceApi {
   match(method: string, path: string): { op: OperationDef; params: Record<string, string> } | undefined;
 }
 
+/** System parameters every Google API takes in the query, whatever the method. */
+export const SYSTEM_PARAMS: ReadonlySet<string> = new Set([
+  '$.xgafv',
+  'access_token',
+  'alt',
+  'callback',
+  'fields',
+  'key',
+  'oauth_token',
+  'prettyPrint',
+  'quotaUser',
+  'upload_protocol',
+  'uploadType',
+  'userIp',
+]);
+
 /** proto3's JSON name of a field: underscores dropped, the letter after each one upper-cased. */
 export const jsonName = (proto: string): string => proto.replace(/_(.)/g, (_, c: string) => c.toUpperCase());
 

@@ -246,6 +246,22 @@ describe('ECS instances', () => {
       seen.push(...r.Instances.Instance.map((i: Json) => i.InstanceId));
     }
     expect(seen.sort()).toEqual([...ids].sort());
+    // The current form: NextToken/MaxResults, '' after the last page.
+    const byToken: string[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const r = await ecsCall('DescribeInstances', {
+        Tag: [{ Key: 'swarmup-cluster', Value: 'pages' }],
+        MaxResults: 5,
+        ...(token ? { NextToken: token } : {}),
+      });
+      byToken.push(...r.Instances.Instance.map((i: Json) => i.InstanceId));
+      token = r.NextToken || undefined;
+      pages++;
+    } while (token);
+    expect(pages).toBe(3);
+    expect(byToken.sort()).toEqual([...ids].sort());
     const keyOnly = await ecsCall('DescribeInstances', { Tag: [{ Key: 'swarmup-cluster' }], PageSize: 100 });
     expect(keyOnly.TotalCount).toBe(13);
     const both = await ecsCall('DescribeInstances', {

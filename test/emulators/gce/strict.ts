@@ -1,24 +1,8 @@
 // Requests checked against the API's own definitions (test/conformance/gce-definitions.ts, derived
 // from compute.proto and @googleapis/compute): a body field or query parameter the request message
 // does not have gets the API's answer, a 400 "Invalid JSON payload received. Unknown name ...".
-import { gceApi, type MessageDef } from '../../conformance/gce-definitions.js';
+import { gceApi, SYSTEM_PARAMS, type MessageDef } from '../../conformance/gce-definitions.js';
 import { GceError } from './errors.js';
-
-/** System parameters every Google API takes in the query. */
-const SYSTEM_PARAMS = new Set([
-  '$.xgafv',
-  'access_token',
-  'alt',
-  'callback',
-  'fields',
-  'key',
-  'oauth_token',
-  'prettyPrint',
-  'quotaUser',
-  'upload_protocol',
-  'uploadType',
-  'userIp',
-]);
 
 /** The 400 of the API's JSON transcoding: no domain, status INVALID_ARGUMENT, a BadRequest detail. */
 class PayloadError extends GceError {
