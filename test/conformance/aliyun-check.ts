@@ -122,7 +122,7 @@ export function checkAliyunRequest(r: AliyunRequest): Checked {
         ? `${action} is not written down in test/conformance/slb-2014-05-15.json (add its facts from Alibaba's API reference)`
         : `${action} is not an action of ${product} ${version} (@alicloud/ecs20140526)`,
     );
-    return { operation, violations: out };
+    return { violations: out };
   }
   const defs = patterns(def);
   const present = new Map<ParamDef, string[]>();
