@@ -7,7 +7,7 @@ import type { DiscoveredCluster, FlagValues } from '../../src/driver/contract.js
 import { removeClusterLoadBalancer } from '../../src/lb/slb/remove.js';
 import { scopeOf } from '../../src/lb/slb/read.js';
 import { mapBounded } from '../../src/util/async.js';
-import { aliyunClient, credentialsFrom, requireCredentials } from './client.js';
+import { aliyunClient, credentialsFrom, requireCredentials } from '../../src/cloud/aliyun/client.js';
 import {
   deleteInstance,
   deleteKeyPairs,
@@ -15,12 +15,12 @@ import {
   describeInstances,
   describeKeyPairs,
   describeSecurityGroups,
-} from './ecs.js';
-import { ensureSecurityGroup } from './firewall.js';
+} from '../../src/cloud/aliyun/ecs.js';
+import { ensureSecurityGroup } from '../../src/cloud/aliyun/firewall.js';
 import { isGone, waitInstance } from './poller.js';
 import { requireAdminCidrs, securityGroupName, settingsFrom, targetFrom } from './settings.js';
-import { describeLoadBalancers } from './slb.js';
-import { TAG, resourceTags, tagsOf } from './tags.js';
+import { describeLoadBalancers } from '../../src/cloud/aliyun/slb.js';
+import { TAG, resourceTags, tagsOf } from '../../src/cloud/aliyun/tags.js';
 import { laterExpiry } from '../../src/driver/expiry.js';
 
 const DELETE_DEADLINE_MS = 5 * 60_000;

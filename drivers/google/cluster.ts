@@ -6,13 +6,13 @@ import type { DiscoveredCluster, FlagValues } from '../../src/driver/contract.js
 import { UserError } from '../../src/errors.js';
 import { mapBounded } from '../../src/util/async.js';
 import { removeClusterLoadBalancer } from '../../src/lb/gce/teardown.js';
-import { lastSegment, regionOf, type Gce, type Instance } from './api.js';
-import { connectGce } from './connect.js';
-import { isNotFound } from './errors.js';
+import { lastSegment, regionOf, type Gce, type Instance } from '../../src/cloud/gce/api.js';
+import { connectGce } from '../../src/cloud/gce/connect.js';
+import { isNotFound } from '../../src/cloud/gce/errors.js';
 import { ensureOwnerFirewalls } from './firewall.js';
-import { LABEL, decodeExpiry, ownedBy, parseOwner } from './labels.js';
+import { LABEL, decodeExpiry, ownedBy, parseOwner } from '../../src/cloud/gce/labels.js';
 import { requireAdminCidrs, settingsFromFlags } from './settings.js';
-import { GOOGLE_DEFAULTS } from './plugin.js';
+import { GOOGLE_DEFAULTS } from './defaults.js';
 import { laterExpiry } from '../../src/driver/expiry.js';
 
 /** Project, zone and endpoint from the flags, or undefined when there is no project to look in. */

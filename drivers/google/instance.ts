@@ -1,11 +1,10 @@
 /** The instance a machine is, as an insert body (pure), and what swarmup reads back from it. */
-import type { Instance } from './api.js';
+import { networkUrl, type Instance } from '../../src/cloud/gce/api.js';
 import type { MachineState } from '../../src/driver/contract.js';
 import {
   diskTypeUrl,
   imageUrl,
   machineTypeUrl,
-  networkUrl,
   subnetworkUrl,
   type GoogleSettings,
 } from './settings.js';

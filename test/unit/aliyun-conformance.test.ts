@@ -13,7 +13,7 @@ import {
   AliyunError,
   popTransports,
   type RetryPolicy,
-} from '../../drivers/aliyunecs/client.js';
+} from '../../src/cloud/aliyun/client.js';
 import { destroyCluster, discoverClusters, ensureClusterFirewall } from '../../drivers/aliyunecs/cluster.js';
 import { AliyunDriver } from '../../drivers/aliyunecs/driver.js';
 import {
@@ -28,8 +28,8 @@ import {
   importKeyPair,
   privateIpOf,
   startInstance,
-} from '../../drivers/aliyunecs/ecs.js';
-import { ensureSecurityGroup, missingRules, wantedRules } from '../../drivers/aliyunecs/firewall.js';
+} from '../../src/cloud/aliyun/ecs.js';
+import { ensureSecurityGroup, missingRules, wantedRules } from '../../src/cloud/aliyun/firewall.js';
 import { hasStatus, started, waitInstance } from '../../drivers/aliyunecs/poller.js';
 import {
   addBackendServers,
@@ -40,8 +40,8 @@ import {
   describeLoadBalancerAttribute,
   describeLoadBalancers,
   startListener,
-} from '../../drivers/aliyunecs/slb.js';
-import { resourceTags } from '../../drivers/aliyunecs/tags.js';
+} from '../../src/cloud/aliyun/slb.js';
+import { resourceTags } from '../../src/cloud/aliyun/tags.js';
 import type { Listener, SwarmNodeInfo } from '../../src/lb/model.js';
 import { applySlb } from '../../src/lb/slb/apply.js';
 import { HEALTH_CHECK, planSlb } from '../../src/lb/slb/plan.js';

@@ -5,10 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGceEmulator, type GceEmulator } from '../emulators/gce/index.js';
 import { destroyCluster, discoverClusters, ensureClusterFirewall } from '../../drivers/google/cluster.js';
-import { connectGce } from '../../drivers/google/connect.js';
-import type { Gce } from '../../drivers/google/api.js';
+import { connectGce } from '../../src/cloud/gce/connect.js';
+import type { Gce } from '../../src/cloud/gce/api.js';
 import { instanceBody } from '../../drivers/google/instance.js';
-import { resourceLabels } from '../../drivers/google/labels.js';
+import { resourceLabels } from '../../src/cloud/gce/labels.js';
 import { settingsFromFlags } from '../../drivers/google/settings.js';
 import { GoogleDriver } from '../../drivers/google/driver.js';
 import { mkdtemp } from 'node:fs/promises';

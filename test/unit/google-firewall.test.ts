@@ -2,12 +2,11 @@ import { describe, it, expect } from 'vitest';
 import {
   firewallBody,
   firewallChanges,
-  gceName,
   openAllowed,
   ownerFirewalls,
-  ownerTag,
 } from '../../drivers/google/firewall.js';
-import { describeApiError, isRetryable } from '../../drivers/google/errors.js';
+import { gceName, ownerTag } from '../../src/cloud/gce/labels.js';
+import { describeApiError, isRetryable } from '../../src/cloud/gce/errors.js';
 
 const cluster = { kind: 'cluster' as const, name: 'gce1' };
 const settings = { network: 'default', adminCidrs: ['203.0.113.7/32'], openPorts: [] };

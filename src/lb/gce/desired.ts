@@ -1,6 +1,6 @@
 /** What the cluster's GCE load balancer should be, from the swarm's listeners (pure). */
 import { gceName, ownerTag } from '../../../drivers/google/firewall.js';
-import { ownerDescription, resourceLabels, type Owner } from '../../../drivers/google/labels.js';
+import { ownerDescription, resourceLabels, type Owner } from '../../cloud/gce/labels.js';
 import { networkUrl } from '../../../drivers/google/settings.js';
 import { UserError } from '../../errors.js';
 import type { Listener } from '../model.js';

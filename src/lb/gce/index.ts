@@ -3,9 +3,9 @@
  * firewall, HTTP health check, target pool, forwarding rules) in front of every published port.
  */
 import type Docker from 'dockerode';
-import { lastSegment, type Gce } from '../../../drivers/google/api.js';
-import { connectGce } from '../../../drivers/google/connect.js';
-import { ApiError, OperationError, describeApiError } from '../../../drivers/google/errors.js';
+import { lastSegment, type Gce } from '../../cloud/gce/api.js';
+import { connectGce } from '../../cloud/gce/connect.js';
+import { ApiError, OperationError, describeApiError } from '../../cloud/gce/errors.js';
 import { googlePlugin } from '../../../drivers/google/plugin.js';
 import { settingsFromFlags, type GoogleSettings } from '../../../drivers/google/settings.js';
 import { clusterMachines, reachableManager } from '../../cluster/access.js';

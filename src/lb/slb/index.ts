@@ -2,11 +2,11 @@
  * `swarmup lb sync|status|rm` for clusters of the aliyunecs driver: an Aliyun SLB in front of every
  * published port. Loaded only for such clusters (src/lb/cloud.ts).
  */
-import { aliyunClient, requireCredentials, type AliyunClient } from '../../../drivers/aliyunecs/client.js';
+import { aliyunClient, requireCredentials, type AliyunClient } from '../../cloud/aliyun/client.js';
 import { aliyunecsPlugin } from '../../../drivers/aliyunecs/plugin.js';
 import { targetFrom } from '../../../drivers/aliyunecs/settings.js';
-import { describeHealthStatus } from '../../../drivers/aliyunecs/slb.js';
-import { parseUserTags } from '../../../drivers/aliyunecs/tags.js';
+import { describeHealthStatus } from '../../cloud/aliyun/slb.js';
+import { parseUserTags } from '../../cloud/aliyun/tags.js';
 import { flagsFromEnv } from '../../cluster/destroy.js';
 import type { FlagValues } from '../../driver/contract.js';
 import { UserError, oneLine } from '../../errors.js';

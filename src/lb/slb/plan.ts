@@ -9,7 +9,7 @@ import type {
   ListenerConfig,
   ListenerInfo,
   SlbProtocol,
-} from '../../../drivers/aliyunecs/slb.js';
+} from '../../cloud/aliyun/slb.js';
 import { compareListeners, listenerKey } from '../desired.js';
 import type { Listener, SwarmNodeInfo } from '../model.js';
 import { diffByKey, diffSteps, orderSteps, type Plan, type PlanSkip, type PlanStep } from '../plan.js';

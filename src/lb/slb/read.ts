@@ -1,20 +1,20 @@
 /** Reading what the cluster has on Aliyun now: its SLB, listeners, backends, instances and rules. Reads only. */
-import type { AliyunClient } from '../../../drivers/aliyunecs/client.js';
+import type { AliyunClient } from '../../cloud/aliyun/client.js';
 import {
   describeInstances,
   describeSecurityGroupRules,
   privateIpOf,
-} from '../../../drivers/aliyunecs/ecs.js';
-import { findGroup } from '../../../drivers/aliyunecs/firewall.js';
+} from '../../cloud/aliyun/ecs.js';
+import { findGroup } from '../../cloud/aliyun/firewall.js';
 import {
   describeListeners,
   describeLoadBalancerAttribute,
   describeLoadBalancers,
   type LoadBalancerAttribute,
   type SlbProtocol,
-} from '../../../drivers/aliyunecs/slb.js';
+} from '../../cloud/aliyun/slb.js';
 import { securityGroupName } from '../../../drivers/aliyunecs/settings.js';
-import { TAG } from '../../../drivers/aliyunecs/tags.js';
+import { TAG } from '../../cloud/aliyun/tags.js';
 import type { FlagValues } from '../../driver/contract.js';
 import { UserError } from '../../errors.js';
 import {

@@ -3,16 +3,16 @@
  * is deleted with its listeners. An adopted SLB (--aliyunecs-slb-id) stays: only our listeners (by
  * Description) and the cluster's instances as backends leave it. Our published-port rules go too.
  */
-import type { AliyunClient } from '../../../drivers/aliyunecs/client.js';
-import { revokeSecurityGroup } from '../../../drivers/aliyunecs/ecs.js';
-import { findGroup } from '../../../drivers/aliyunecs/firewall.js';
+import type { AliyunClient } from '../../cloud/aliyun/client.js';
+import { revokeSecurityGroup } from '../../cloud/aliyun/ecs.js';
+import { findGroup } from '../../cloud/aliyun/firewall.js';
 import {
   batches,
   deleteListener,
   deleteLoadBalancer,
   describeListeners,
   removeBackendServers,
-} from '../../../drivers/aliyunecs/slb.js';
+} from '../../cloud/aliyun/slb.js';
 import { portRule } from './apply.js';
 import { isOwned, portRuleName } from './plan.js';
 import { clusterInstances, findLoadBalancers, readPortRules, type SlbScope } from './read.js';
