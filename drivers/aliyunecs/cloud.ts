@@ -6,7 +6,10 @@ import { lbSettingsFrom, securityGroupName, targetFrom } from './settings.js';
 
 /** The fields of a machine's saved state (AliyunState in driver.ts) that say where it is. */
 type Where = Partial<
-  Record<'RegionId' | 'Endpoint' | 'InstanceId' | 'InstanceName' | 'InternalIPAddress' | 'SecurityGroupName', string>
+  Record<
+    'RegionId' | 'Endpoint' | 'InstanceId' | 'InstanceName' | 'InternalIPAddress' | 'SecurityGroupName',
+    string
+  >
 > &
   DriverState;
 
@@ -36,5 +39,6 @@ export async function cloud(scope: CloudScope): Promise<AliyunAccess> {
         securityGroup: a.SecurityGroupName,
       };
     },
+    placeOf: (state: DriverState) => `region ${(state as Where).RegionId ?? client.regionId}`,
   };
 }

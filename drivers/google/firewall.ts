@@ -6,7 +6,15 @@
 import { UserError } from '../../src/errors.js';
 import { isAlreadyExists } from '../../src/cloud/gce/errors.js';
 import type { Firewall, Gce } from '../../src/cloud/gce/api.js';
-import { type Owner, gceName, ownedBy, ownerDescription, ownerPrefix, ownerTag, parseOwner } from '../../src/cloud/gce/labels.js';
+import {
+  type Owner,
+  gceName,
+  ownedBy,
+  ownerDescription,
+  ownerPrefix,
+  ownerTag,
+  parseOwner,
+} from '../../src/cloud/gce/labels.js';
 import type { OpenPort } from './settings.js';
 import { networkUrl, resourcePath } from '../../src/cloud/gce/api.js';
 
@@ -17,7 +25,6 @@ export const SWARM_ALLOWED = [
 ];
 /** SSH and the Docker Engine's TLS API. */
 export const ADMIN_ALLOWED = [{ IPProtocol: 'tcp', ports: ['22', '2376'] }];
-
 
 export type FirewallRole = 'swarm' | 'admin' | 'open';
 

@@ -37,6 +37,8 @@ export interface GceAccess {
   labels: Record<string, string>;
   /** A stored machine of this driver as an instance. */
   instanceOf(state: DriverState): GceInstanceRef;
+  /** Where a stored machine is, for telling machines of one load balancer apart: `project p, region r`. */
+  placeOf(state: DriverState): string;
 }
 
 /** An ECS instance as the load balancer needs it. */
@@ -57,6 +59,8 @@ export interface AliyunAccess {
   /** `--aliyunecs-tag`, for what the load balancer makes. */
   tags: Tags;
   instanceOf(state: DriverState): EcsInstanceRef;
+  /** Where a stored machine is: `region r`. */
+  placeOf(state: DriverState): string;
 }
 
 export type CloudAccess = GceAccess | AliyunAccess;

@@ -19,7 +19,7 @@ import {
   slbTagsJson,
   tagsOf,
 } from '../../src/cloud/aliyun/tags.js';
-import { storableFlags } from '../../src/commands/create-options.js';
+import { storableFlags } from '../../src/driver/flags.js';
 import { UserError } from '../../src/errors.js';
 
 const ENV = [

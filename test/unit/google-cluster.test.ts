@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { GceLbBackend } from '../../src/lb/gce/backend.js';
 import { desiredLb } from '../../src/lb/gce/desired.js';
 import { applyLb, planLb } from '../../src/lb/gce/plan.js';
+import { removeClusterLoadBalancer } from '../../src/lb/gce/teardown.js';
 
 let emu: GceEmulator;
 let gce: Gce;
@@ -100,8 +101,10 @@ describe('google cluster sweeps', () => {
       { name: 'c2', driver: 'google', machines: ['c2-manager-1'] },
     ]);
 
+    // cluster down: the load balancer first (src/lb/backends.ts), then the driver's sweep.
+    const lb = await removeClusterLoadBalancer(gce, region, 'c1', () => undefined);
     const gone = await destroyCluster('c1', flags, () => undefined);
-    expect(gone.sort()).toEqual(
+    expect([...lb, ...gone].sort()).toEqual(
       [
         'instance c1-manager-1',
         'instance c1-worker-1',

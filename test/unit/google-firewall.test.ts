@@ -1,10 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import {
-  firewallBody,
-  firewallChanges,
-  openAllowed,
-  ownerFirewalls,
-} from '../../drivers/google/firewall.js';
+import { firewallBody, firewallChanges, openAllowed, ownerFirewalls } from '../../drivers/google/firewall.js';
 import { gceName, ownerTag } from '../../src/cloud/gce/labels.js';
 import { describeApiError, isRetryable } from '../../src/cloud/gce/errors.js';
 

@@ -29,8 +29,9 @@ import {
   sshKeysEntry,
 } from '../../drivers/google/instance.js';
 import { parseEndpoint } from '../../src/cloud/gce/api.js';
-import { driverFlagValues, flagOption } from '../../src/commands/create-options.js';
-import { flagsFromEnv } from '../../src/cluster/destroy.js';
+import { flagOption } from '../../src/commands/create-options.js';
+import { driverFlagValues } from '../../src/commands/driver-flags.js';
+import { flagsFromEnv } from '../../src/driver/flags.js';
 import { Command } from 'commander';
 
 const parse = (argv: string[], env: Record<string, string> = {}) => {

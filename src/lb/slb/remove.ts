@@ -26,6 +26,8 @@ export async function removeClusterLoadBalancer(
   s: SlbScope,
   log: (msg: string) => void,
   keepRules = false,
+  /** Instance ids of the swarm's machines (default: the instances tagged with the cluster). */
+  instances?: string[],
 ): Promise<string[]> {
   const gone: string[] = [];
   const { used, stale } = await findLoadBalancers(c, s, false);
@@ -42,7 +44,7 @@ export async function removeClusterLoadBalancer(
       await deleteListener(c, id, l.port, l.protocol);
       gone.push(`listener ${l.protocol}/${l.port} of ${id}`);
     }
-    const ours = new Set((await clusterInstances(c, s.cluster)).map((i) => i.id));
+    const ours = new Set(instances ?? (await clusterInstances(c, s.cluster)).map((i) => i.id));
     const backends = (used.attr.BackendServers?.BackendServer ?? [])
       .map((b) => b.ServerId)
       .filter((b) => ours.has(b));
