@@ -37,14 +37,19 @@ interface SyncOptions extends TargetOptions {
 }
 
 /** `--cluster NAME` or `--manager MACHINE`, exactly one. */
-async function targetOf(o: TargetOptions, store: Store): Promise<LbTarget> {
+async function targetOf(o: TargetOptions, store: Store, removal = false): Promise<LbTarget> {
   if (!!o.cluster === !!o.manager) {
     throw new UserError(
       'name the swarm with --cluster NAME (made by "cluster up") or --manager MACHINE (made by hand)',
     );
   }
   if (o.cluster) {
-    const { clusterTarget } = await import('../lb/target.js');
+    const { clusterTarget, teardownTarget } = await import('../lb/target.js');
+    const { loadClusterRecord, validateClusterName } = await import('../cluster/record.js');
+    validateClusterName(o.cluster);
+    // `lb rm` needs no record: without one, the local load balancer of that name goes.
+    if (removal && !(await loadClusterRecord(store, o.cluster)))
+      return teardownTarget(store, o.cluster, 'docker');
     return clusterTarget(store, o.cluster);
   }
   const { managerTarget } = await import('../lb/manager.js');
@@ -103,7 +108,7 @@ export async function status(opts: TargetOptions & { json?: boolean }, cmd: Comm
 }
 
 export async function rm(opts: TargetOptions, cmd: Command): Promise<void> {
-  const t = await targetOf(opts, storeOf(cmd));
+  const t = await targetOf(opts, storeOf(cmd), true);
   const b = await backendFor(t);
   let planned = false;
   const gone = await b.remove({
