@@ -8,7 +8,10 @@ interface RawTask {
   DesiredState?: string;
   CreatedAt?: string;
   Status?: { State?: string; Err?: string };
+  Spec?: { ContainerSpec?: { Image?: string } };
 }
+
+const bare = (image: string | undefined) => (image ?? '').replace(/@sha256:[0-9a-f]+$/, '');
 
 const FAILED = new Set(['rejected', 'failed']);
 
@@ -20,7 +23,9 @@ const FAILED = new Set(['rejected', 'failed']);
 export function summarizeHealthTasks(tasks: readonly RawTask[], image: string): HelperHealth {
   const byNode = new Map<string, RawTask[]>();
   for (const t of tasks) {
-    if (!t.NodeID) continue;
+    // Tasks of an earlier image (before SWARMUP_LB_HEALTH_IMAGE changed) say nothing about this one.
+    if (!t.NodeID || (t.Spec?.ContainerSpec?.Image && bare(t.Spec.ContainerSpec.Image) !== bare(image)))
+      continue;
     byNode.set(t.NodeID, [...(byNode.get(t.NodeID) ?? []), t]);
   }
   const h: HelperHealth = { service: HEALTH.service, image, running: 0, starting: 0, failed: 0, errors: [] };
