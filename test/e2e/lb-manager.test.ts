@@ -69,8 +69,9 @@ beforeAll(async () => {
     if (load.code !== 0) throw new Error(`image load on ${m}: ${load.stderr}`);
   }
   // The swarm, by hand.
-  const ip1 = (await sw(['ip', M1])).stdout.trim();
-  await onMachine(M1, `swarm init --advertise-addr ${ip1}`);
+  // Inside its container the machine has one address on the network: swarm init finds it.
+  await onMachine(M1, 'swarm init');
+  const ip1 = await onMachine(M1, `info --format '{{.Swarm.NodeAddr}}'`);
   const token = await onMachine(M1, 'swarm join-token -q worker');
   await onMachine(M2, `swarm join --token ${token} ${ip1}:2377`);
   await onMachine(

@@ -85,6 +85,12 @@ export class LocalLb implements LbBackend<LocalCurrent, Listener[], Planned> {
 
   async remove(o: RemoveOptions): Promise<string[]> {
     const name = lbContainerName(this.name);
+    // No local engine at all (a VirtualBox or generic user without Docker here): no container either.
+    const noEngine = await this.docker.ping().then(
+      () => false,
+      (err: NodeJS.ErrnoException) => ['ENOENT', 'ECONNREFUSED'].includes(err.code ?? ''),
+    );
+    if (noEngine) return [];
     const removed = await onLocalEngine('cannot remove the load balancer', () =>
       removeLocal(this.docker, this.name, () => o.log(`Removing load balancer container ${name}...`)),
     );
