@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import type { LbBackend } from '../lb/backend.js';
-import { backendFor } from '../lb/backends.js';
+import { backendFor, removalTarget } from '../lb/backends.js';
 import { formatPlan, planToJSON } from '../lb/plan.js';
 import {
   helperFailure,
@@ -16,7 +16,9 @@ import {
   watchTarget,
   type PlannedSync,
 } from '../lb/reconcile.js';
-import type { LbTarget } from '../lb/target.js';
+import { managerTarget } from '../lb/manager.js';
+import { clusterTarget, type LbTarget } from '../lb/target.js';
+import { validateClusterName } from '../cluster/record.js';
 import type { Store } from '../store/store.js';
 import { info } from '../util/log.js';
 import { storeOf } from './common.js';
@@ -44,15 +46,10 @@ async function targetOf(o: TargetOptions, store: Store, removal = false): Promis
     );
   }
   if (o.cluster) {
-    const { clusterTarget, teardownTarget } = await import('../lb/target.js');
-    const { loadClusterRecord, validateClusterName } = await import('../cluster/record.js');
     validateClusterName(o.cluster);
     // `lb rm` needs no record: without one, the local load balancer of that name goes.
-    if (removal && !(await loadClusterRecord(store, o.cluster)))
-      return teardownTarget(store, o.cluster, 'docker');
-    return clusterTarget(store, o.cluster);
+    return removal ? removalTarget(store, o.cluster) : clusterTarget(store, o.cluster);
   }
-  const { managerTarget } = await import('../lb/manager.js');
   return managerTarget(store, o.manager!);
 }
 

@@ -8,7 +8,8 @@ import { UserError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { LbBackend, Log, Provider } from './backend.js';
 import type { LocalOptions } from './local/backend.js';
-import { teardownTarget, type LbTarget } from './target.js';
+import { loadClusterRecord } from '../cluster/record.js';
+import { clusterTarget, teardownTarget, type LbTarget } from './target.js';
 
 /**
  * local: an haproxy container on this host, for machines it reaches at their swarm addresses;
@@ -92,4 +93,10 @@ export async function removeClusterLoadBalancers(
     }
   }
   return gone;
+}
+
+/** `lb rm --cluster NAME`: the cluster's load balancer; without a record, the local one of that name. */
+export async function removalTarget(store: Store, cluster: string): Promise<LbTarget> {
+  if (await loadClusterRecord(store, cluster)) return clusterTarget(store, cluster);
+  return teardownTarget(store, cluster, 'docker');
 }
