@@ -156,10 +156,9 @@ describe('lb --manager on a hand-made swarm of aliyunecs machines, with the user
     expect(s.manager).toBe(M);
     expect(s.loadBalancer).toMatchObject({ id: slbId, adopted: true });
     expect(s.inSync).toBe(true);
-    expect(s.listeners.map((l: Json) => `${l.listener} ${l.owned ? 'swarmup' : 'other'}`)).toEqual([
-      `tcp/${PORT} swarmup`,
-      'tcp/9000 other',
-    ]);
+    expect(s.listeners.map((l: Json) => `${l.listener} ${l.owned ? 'swarmup' : 'other'}`).sort()).toEqual(
+      [`tcp/${PORT} swarmup`, 'tcp/9000 other'].sort(),
+    );
     expect(s.backends.map((b: Json) => b.node).sort()).toEqual([M, W]);
   });
 
