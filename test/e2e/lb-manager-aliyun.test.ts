@@ -11,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import RPCClient from '@alicloud/pop-core';
 import { startAliyunEmulator, type AliyunEmulator } from '../emulators/aliyun/index.js';
-import { labDockerHost, labImages, labUp } from '../lab/lab.js';
-import { bash, eventually, parseEnv, swarmup, tempDir, type Run } from './helpers.js';
+import { labUp } from '../lab/lab.js';
+import { bash, eventually, swarmup, tempDir, type Run } from './helpers.js';
+import { handMadeSwarm, internalIp } from './hand-swarm.js';
 
 const M = 'node-1';
 const W = 'node-2';
@@ -25,7 +26,6 @@ let slb: RPCClient;
 let store: string;
 let work: string;
 let slbId = '';
-const envs: Record<string, Record<string, string>> = {};
 
 /** The walkthrough's exports, pointed at the emulator. */
 const ecsEnv = () => ({
@@ -38,12 +38,6 @@ const ecsEnv = () => ({
 const cli = (args: string[]): Promise<Run> => swarmup(store, args, ecsEnv());
 const slbCall = (action: string, params: Json = {}) =>
   slb.request<Json>(action, { RegionId: emu.regionId, ...params }, { method: 'POST' });
-
-async function onMachine(m: string, args: string): Promise<string> {
-  const r = await bash(`docker ${args}`, { ...envs[m], DOCKER_CONFIG: work });
-  if (r.code !== 0) throw new Error(`docker ${args} on ${m}: ${r.stderr}`);
-  return r.stdout.trim();
-}
 
 async function listenersOf(id: string): Promise<string[]> {
   const r = await slbCall('DescribeLoadBalancerListeners', { LoadBalancerId: [id], MaxResults: 100 });
@@ -90,27 +84,7 @@ beforeAll(async () => {
       if (r.code !== 0) throw new Error(`create ${m}: ${r.stderr}`);
     }),
   );
-  for (const m of [M, W]) {
-    envs[m] = parseEnv((await cli(['env', m])).stdout);
-    const load = await bash(`DOCKER_HOST=${labDockerHost} docker save ${labImages.httpd} | docker load`, {
-      ...envs[m],
-      DOCKER_CONFIG: work,
-    });
-    if (load.code !== 0) throw new Error(`image load on ${m}: ${load.stderr}`);
-  }
-  const ip = JSON.parse((await cli(['inspect', M])).stdout).Driver.InternalIPAddress as string;
-  await onMachine(M, `swarm init --advertise-addr ${ip}`);
-  const token = await onMachine(M, 'swarm join-token -q worker');
-  await onMachine(W, `swarm join --token ${token} ${ip}:2377`);
-  await onMachine(
-    M,
-    `service create -d --name web --mode global -p mode=host,published=${PORT},target=80 ${labImages.httpd}`,
-  );
-  await eventually(
-    async () => (await onMachine(M, `service ls --format '{{.Name}} {{.Replicas}}'`)).includes('web 2/2'),
-    90_000,
-    'web on both nodes',
-  );
+  await handMadeSwarm({ sw: cli, work, manager: M, workers: [W], port: PORT, advertise: internalIp(cli) });
 }, 900_000);
 
 afterAll(async () => {

@@ -9,8 +9,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { join } from 'node:path';
 import { startGceEmulator, type GceEmulator } from '../emulators/gce/index.js';
-import { labDockerHost, labImages, labUp } from '../lab/lab.js';
-import { bash, eventually, expectOneLineError, parseEnv, swarmup, tempDir, type Run } from './helpers.js';
+import { labImages, labUp } from '../lab/lab.js';
+import { bash, eventually, expectOneLineError, swarmup, tempDir, type Run } from './helpers.js';
+import { handMadeSwarm, internalIp } from './hand-swarm.js';
 
 const M = 'swarm-manager';
 const W = 'swarm-worker-1';
@@ -20,19 +21,12 @@ const ZONE = 'us-central1-f';
 let emu: GceEmulator;
 let store: string;
 let work: string;
-const envs: Record<string, Record<string, string>> = {};
 
 /** The walkthrough's variables point at the emulator. */
 const gEnv = () => ({ GOOGLE_ENDPOINT: emu.endpoint, GOOGLE_PROJECT: emu.project });
 const cli = (args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Run> =>
   swarmup(store, args, { ...gEnv(), ...extra });
 const good = { SWARMUP_LB_HEALTH_IMAGE: labImages.httpd };
-
-async function onMachine(m: string, args: string): Promise<string> {
-  const r = await bash(`docker ${args}`, { ...envs[m], DOCKER_CONFIG: work });
-  if (r.code !== 0) throw new Error(`docker ${args} on ${m}: ${r.stderr}`);
-  return r.stdout.trim();
-}
 
 interface Dump {
   addresses: Array<{ name: string; address: string; labels?: Record<string, string> }>;
@@ -67,29 +61,14 @@ beforeAll(async () => {
       if (r.code !== 0) throw new Error(`create ${m}: ${r.stderr}`);
     }),
   );
-  for (const m of [M, W]) {
-    envs[m] = parseEnv((await cli(['env', m])).stdout);
-    const load = await bash(`DOCKER_HOST=${labDockerHost} docker save ${labImages.httpd} | docker load`, {
-      ...envs[m],
-      DOCKER_CONFIG: work,
-    });
-    if (load.code !== 0) throw new Error(`image load on ${m}: ${load.stderr}`);
-  }
-  const internal = async (m: string) =>
-    JSON.parse((await cli(['inspect', m])).stdout).Driver.InternalIPAddress as string;
-  const ip = await internal(M);
-  await onMachine(M, `swarm init --advertise-addr ${ip}`);
-  const token = await onMachine(M, 'swarm join-token -q worker');
-  await onMachine(W, `swarm join --token ${token} ${ip}:2377`);
-  await onMachine(
-    M,
-    `service create -d --name web --mode global -p mode=host,published=${PORT},target=80 ${labImages.httpd}`,
-  );
-  await eventually(
-    async () => (await onMachine(M, `service ls --format '{{.Name}} {{.Replicas}}'`)).includes('web 2/2'),
-    90_000,
-    'web on both nodes',
-  );
+  await handMadeSwarm({
+    sw: (a) => cli(a),
+    work,
+    manager: M,
+    workers: [W],
+    port: PORT,
+    advertise: internalIp((a) => cli(a)),
+  });
 }, 900_000);
 
 afterAll(async () => {

@@ -8,7 +8,8 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { labDocker, labDockerHost, labImages, labUp } from '../lab/lab.js';
-import { bash, eventually, expectOneLineError, parseEnv, swarmup, tempDir, type Run } from './helpers.js';
+import { bash, eventually, expectOneLineError, swarmup, tempDir, type Run } from './helpers.js';
+import { handMadeSwarm } from './hand-swarm.js';
 import { Store } from '../../src/store/store.js';
 import { saveClusterRecord } from '../../src/cluster/record.js';
 import { emptyEngineOptions } from '../../src/store/machine-config.js';
@@ -23,18 +24,10 @@ const ENV = { DOCKER_HOST: labDockerHost, DOCKER_TLS_VERIFY: '', DOCKER_CERT_PAT
 
 let store: string;
 let work: string;
-const envs: Record<string, Record<string, string>> = {};
 
 const sw = (args: string[]): Promise<Run> => swarmup(store, args, ENV);
 const lb = (verb: string, ...extra: string[]) =>
   sw(['lb', verb, '--manager', M1, ...(verb === 'sync' ? ['--lb-image', labImages.haproxy] : []), ...extra]);
-
-/** The docker CLI against a machine, with what `swarmup env` prints. */
-async function onMachine(m: string, args: string): Promise<string> {
-  const r = await bash(`docker ${args}`, { ...envs[m], DOCKER_CONFIG: work });
-  if (r.code !== 0) throw new Error(`docker ${args} on ${m}: ${r.stderr}`);
-  return r.stdout.trim();
-}
 
 const labContainers = async (filter: string) =>
   (await labDocker(['ps', '-a', '--format', '{{.Names}}', '--filter', filter])).stdout
@@ -59,33 +52,8 @@ beforeAll(async () => {
       m,
     ]);
     if (r.code !== 0) throw new Error(`create ${m}: ${r.stderr}`);
-    const env = await sw(['env', m]);
-    envs[m] = parseEnv(env.stdout);
-    // No registry here: the service image comes from the lab engine.
-    const load = await bash(`DOCKER_HOST=${labDockerHost} docker save ${labImages.httpd} | docker load`, {
-      ...envs[m],
-      DOCKER_CONFIG: work,
-    });
-    if (load.code !== 0) throw new Error(`image load on ${m}: ${load.stderr}`);
   }
-  // The swarm, by hand.
-  // Inside its container the machine has one address on the network: swarm init finds it.
-  await onMachine(M1, 'swarm init');
-  const ip1 = await onMachine(M1, `info --format '{{.Swarm.NodeAddr}}'`);
-  const token = await onMachine(M1, 'swarm join-token -q worker');
-  await onMachine(M2, `swarm join --token ${token} ${ip1}:2377`);
-  await onMachine(
-    M1,
-    `service create -d --name web --mode global -p mode=host,published=${PORT},target=80 ${labImages.httpd}`,
-  );
-  await eventually(
-    async () =>
-      (await onMachine(M1, `service ps web --filter desired-state=running --format '{{.CurrentState}}'`))
-        .split('\n')
-        .filter((l) => l.startsWith('Running')).length === 2,
-    90_000,
-    'web running on both machines',
-  );
+  await handMadeSwarm({ sw, work, manager: M1, workers: [M2], port: PORT });
 }, 600_000);
 
 afterAll(async () => {
