@@ -19,7 +19,7 @@ import {
   requireCredentials,
   type AliyunClient,
   type Credentials,
-} from './client.js';
+} from '../../src/cloud/aliyun/client.js';
 import { DEFAULTS } from './defaults.js';
 import {
   allocatePublicIpAddress,
@@ -36,13 +36,14 @@ import {
   startInstance,
   stopInstance,
   type EcsInstance,
-} from './ecs.js';
-import { ensureSecurityGroup } from './firewall.js';
+} from '../../src/cloud/aliyun/ecs.js';
+import { ensureSecurityGroup } from '../../src/cloud/aliyun/firewall.js';
 import { hasStatus, isGone, started, waitInstance } from './poller.js';
 import { requireAdminCidrs, securityGroupName, settingsFrom, type AliyunSettings } from './settings.js';
-import { resourceTags } from './tags.js';
+import { resourceTags } from '../../src/cloud/aliyun/tags.js';
 
 export { destroyCluster, discoverClusters, ensureClusterFirewall } from './cluster.js';
+export { cloud } from './cloud.js';
 
 const KEY_FILE = 'id_ed25519';
 /** A private key of the user's (--aliyunecs-ssh-keypath), copied into the machine directory. */

@@ -12,15 +12,16 @@ import { generateSshKey, loadPrivateKey } from '../../src/ssh/keys.js';
 import { SshTransport } from '../../src/ssh/transport.js';
 import { delay } from '../../src/util/async.js';
 import { debug } from '../../src/util/log.js';
-import { connectGce } from './connect.js';
-import { type Gce, type Instance } from './api.js';
-import { isAlreadyExists } from './errors.js';
-import { ensureOwnerFirewalls, ownerFirewalls, ownerTag, removeOwnedFirewall } from './firewall.js';
+import { connectGce } from '../../src/cloud/gce/connect.js';
+import { type Gce, type Instance } from '../../src/cloud/gce/api.js';
+import { isAlreadyExists } from '../../src/cloud/gce/errors.js';
+import { ensureOwnerFirewalls, ownerFirewalls, removeOwnedFirewall } from './firewall.js';
 import { instanceAddresses, instanceBody, machineState, sshKeysEntry } from './instance.js';
-import { LABEL, resourceLabels, type Owner } from './labels.js';
+import { LABEL, ownerTag, resourceLabels, type Owner } from '../../src/cloud/gce/labels.js';
 import { NAME_RE, requireAdminCidrs, settingsFromFlags, type GoogleSettings } from './settings.js';
 
 export { destroyCluster, discoverClusters, ensureClusterFirewall } from './cluster.js';
+export { cloud } from './cloud.js';
 
 const KEY_FILE = 'id_ed25519';
 /** How long a new VM may take until its guest agent has installed our key and sshd lets us in. */

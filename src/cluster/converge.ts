@@ -28,7 +28,7 @@ import {
   type ClusterRecord,
 } from './record.js';
 import { parseDuration, type ClusterSpec } from './spec.js';
-import { requireDriverFlags, storableFlags } from '../commands/create-options.js';
+import { requireDriverFlags, storableFlags } from '../driver/flags.js';
 
 export interface UpOptions {
   store: Store;

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { clusterMachines, reachableManager } from '../cluster/access.js';
 import { clusterUp, type UpResult } from '../cluster/converge.js';
-import { destroyCluster, flagsFromEnv, type DestroyResult } from '../cluster/destroy.js';
+import { destroyCluster, type DestroyResult } from '../cluster/destroy.js';
+import { flagsFromEnv } from '../driver/flags.js';
 import {
   listClusterRecords,
   loadClusterRecord,
@@ -25,7 +26,7 @@ import { info } from '../util/log.js';
 import { storeOf } from './common.js';
 import { formatColumns } from '../ui/table.js';
 import { engineOptionsFrom, type EngineFlagOptions } from './create.js';
-import { driverFlagValues } from './create-options.js';
+import { driverFlagValues } from './driver-flags.js';
 import { detectShell, formatEnv } from './env-format.js';
 
 interface UpFlags extends EngineFlagOptions {

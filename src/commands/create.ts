@@ -5,7 +5,8 @@ import { validateEngineOptions } from '../provision/engine-config.js';
 import { validateMachineName, type EngineOptions } from '../store/machine-config.js';
 import { info } from '../util/log.js';
 import { storeOf } from './common.js';
-import { driverFlagValues, requireDriverFlags } from './create-options.js';
+import { requireDriverFlags } from '../driver/flags.js';
+import { driverFlagValues } from './driver-flags.js';
 
 export interface EngineFlagOptions {
   engineInstallUrl?: string;

@@ -133,6 +133,10 @@ export interface DriverModule {
    * Drivers whose machines share a private network need nothing here.
    */
   ensureClusterFirewall?(cluster: string, flags: FlagValues, log: (msg: string) => void): Promise<void>;
+  /*
+   * Drivers with a cloud API also give core modules (the load balancers) their cloud: `cloud(scope)`,
+   * typed in src/cloud/access.ts (CloudDriverModule), kept there so this contract imports nothing.
+   */
 }
 
 /** What the CLI knows about a driver without loading its implementation (and any SDK it needs). */

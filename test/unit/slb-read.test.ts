@@ -4,8 +4,11 @@
  * cluster's tag are taken as the cluster's.
  */
 import { describe, expect, it } from 'vitest';
-import { AliyunClient, type RpcTransport } from '../../drivers/aliyunecs/client.js';
-import { clusterInstances, findLoadBalancers, readCurrent, scopeOf } from '../../src/lb/slb/read.js';
+import { AliyunClient, type RpcTransport } from '../../src/cloud/aliyun/client.js';
+import { clusterInstances, findLoadBalancers, readCurrent, type SlbScope } from '../../src/lb/slb/read.js';
+
+/** A cluster's own SLB and group, as the SLB backend scopes them (no adopted SLB). */
+const scopeOf = (cluster: string): SlbScope => ({ cluster, securityGroup: { name: `swarmup-${cluster}` } });
 
 const tags = (cluster?: string) => ({
   Tags: { Tag: cluster ? [{ TagKey: 'swarmup-cluster', TagValue: cluster }] : [] },
@@ -51,17 +54,17 @@ function filterBlindApi(): { client: AliyunClient; asked: string[] } {
 describe('SLB state of a cluster, from an API that ignores the tag filter', () => {
   it("takes only the load balancer tagged with the cluster as the cluster's", async () => {
     const { client } = filterBlindApi();
-    const found = await findLoadBalancers(client, scopeOf('mine', {}));
+    const found = await findLoadBalancers(client, scopeOf('mine'));
     expect(found.used?.info.id).toBe('lb-mine');
     expect(found.stale).toEqual([]);
-    const current = await readCurrent(client, scopeOf('mine', {}));
+    const current = await readCurrent(client, scopeOf('mine'));
     expect(current.lb?.id).toBe('lb-mine');
     expect(current.stale).toEqual([]);
   });
 
   it('finds nothing for a cluster no load balancer is tagged with', async () => {
     const { client } = filterBlindApi();
-    expect(await findLoadBalancers(client, scopeOf('absent', {}))).toEqual({ stale: [] });
+    expect(await findLoadBalancers(client, scopeOf('absent'))).toEqual({ stale: [] });
   });
 
   it("takes only the instances tagged with the cluster as the cluster's backends", async () => {

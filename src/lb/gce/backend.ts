@@ -8,8 +8,8 @@ import {
   type Gce,
   type HttpHealthCheck,
   type TargetPool,
-} from '../../../drivers/google/api.js';
-import { ownedBy, parseOwner, type Owner } from '../../../drivers/google/labels.js';
+} from '../../cloud/gce/api.js';
+import { ownedBy, parseOwner, type Owner } from '../../cloud/gce/labels.js';
 import { UserError } from '../../errors.js';
 import type { Plan } from '../plan.js';
 import { chunk, parseRange, portRange } from './ranges.js';

@@ -6,9 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import type * as Compute from '@google-cloud/compute';
 import type { protos } from '@google-cloud/compute';
-import { UserError } from '../../src/errors.js';
-import { delay } from '../../src/util/async.js';
-import { debug } from '../../src/util/log.js';
+import { UserError } from '../../errors.js';
+import { delay } from '../../util/async.js';
+import { debug } from '../../util/log.js';
 import { ApiError, OperationError, describeApiError, isNotFound, isRetryable } from './errors.js';
 
 export type Operation = protos.google.cloud.compute.v1.IOperation;
@@ -359,3 +359,7 @@ export function resourcePath(url: string | null | undefined): string {
 }
 
 export const lastSegment = last;
+
+/** A network path or URL as given; a bare name is a network of the project. */
+export const networkUrl = (s: { network: string }) =>
+  s.network.includes('/') ? s.network : `global/networks/${s.network}`;

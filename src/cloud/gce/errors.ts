@@ -3,7 +3,7 @@
  * (HTTP status, the JSON error body as message or data), a GoogleError from google-gax (gRPC code,
  * `errors[]` dropped), or a network error (`ECONNREFUSED`...). One shape, one retry rule.
  */
-import { UserError } from '../../src/errors.js';
+import { UserError } from '../../errors.js';
 
 export interface ApiFailure {
   /** HTTP status, when there was a response. */

@@ -4,10 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type RPCClient from '@alicloud/pop-core';
-import type { FlagValues } from '../../src/driver/contract.js';
-import { UserError } from '../../src/errors.js';
-import { delay } from '../../src/util/async.js';
-import { debug } from '../../src/util/log.js';
+import type { FlagValues } from '../../driver/contract.js';
+import { UserError } from '../../errors.js';
+import { delay } from '../../util/async.js';
+import { debug } from '../../util/log.js';
 
 export const ECS_VERSION = '2014-05-26';
 export const SLB_VERSION = '2014-05-15';
