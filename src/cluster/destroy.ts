@@ -4,6 +4,7 @@ import { oneLine } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { mapBounded } from '../util/async.js';
 import { debug } from '../util/log.js';
+import { apiAnswerMs, noAnswerHint } from '../util/deadlines.js';
 import { clusterMachines } from './access.js';
 import { lockCluster } from './cluster-lock.js';
 import { loadClusterRecord, removeClusterRecord } from './record.js';
@@ -104,7 +105,18 @@ async function removeLocalLoadBalancer(name: string, log: (m: string) => void): 
   const { default: Docker } = await import('dockerode');
   const { removeLocal } = await import('../lb/local/backend.js');
   const { lbContainerName } = await import('../lb/local/container.js');
-  if (!(await removeLocal(new Docker(), name))) return [];
+  // The engine named by DOCKER_HOST, with the API deadline (docker-modem reads connectionTimeout).
+  const docker = new Docker({ connectionTimeout: apiAnswerMs() } as ConstructorParameters<typeof Docker>[0]);
+  let removed: boolean;
+  try {
+    removed = await removeLocal(docker, name);
+  } catch (err) {
+    const silent = noAnswerHint(err);
+    throw silent
+      ? new Error(`the Docker Engine at ${process.env.DOCKER_HOST ?? 'the default socket'} gave ${silent}`)
+      : err;
+  }
+  if (!removed) return [];
   log(`Removed load balancer ${lbContainerName(name)}`);
   return [`container ${lbContainerName(name)}`];
 }

@@ -77,6 +77,11 @@ export class Store {
     });
   }
 
+  /** The store's identity if it has one; reads only (loading a machine never writes). */
+  async knownId(): Promise<string | undefined> {
+    return (await readFile(join(this.root, 'id'), 'utf8').catch(() => '')).trim() || undefined;
+  }
+
   /** Serialize changes to shared files (the CA, config writes) across swarmup processes. */
   locked<T>(fn: () => Promise<T>): Promise<T> {
     return withLock(join(this.root, '.lock'), fn);
