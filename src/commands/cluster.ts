@@ -20,6 +20,7 @@ import { drivers, findDriver } from '../driver/registry.js';
 import { UserError } from '../errors.js';
 import { maxNodesFrom } from '../cluster/bounds.js';
 import { isValidName } from '../store/names.js';
+import { requireClientCertFiles } from '../machine/certs.js';
 import { machineUrl } from '../machine/machine.js';
 import { listNodes, type SwarmNode } from '../swarm/bootstrap.js';
 import { mapBounded } from '../util/async.js';
@@ -315,7 +316,7 @@ export async function env(
   }
   const store = storeOf(cmd);
   const { machine } = await reachableManager(store, name);
-  const dir = store.machineDir(machine.cfg.Name);
+  const dir = await requireClientCertFiles(store, machine.cfg.Name);
   const host = await machineUrl(machine);
   if (o.dockerContext) {
     const ctx = `swarmup-${name}`;
