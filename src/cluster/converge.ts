@@ -270,7 +270,7 @@ async function converge(
       });
       const left = problems.length
         ? ` Cleanup problems: ${problems.join('; ')}; run "swarmup cluster down ${spec.name}"`
-        : ' What this run made was removed.';
+        : ' Nothing was left behind.';
       throw new UserError(`${what}.${left}`, sig ? code : 1);
     }
     throw new UserError(

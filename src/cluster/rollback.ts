@@ -1,4 +1,4 @@
-import type { DriverModule, FlagValues } from '../driver/contract.js';
+import type { Driver, DriverModule, FlagValues } from '../driver/contract.js';
 import { oneLine } from '../errors.js';
 import { loadMachine } from '../machine/machine.js';
 import type { Store } from '../store/store.js';
@@ -38,6 +38,7 @@ export class RunLedger {
   }): Promise<string[]> {
     const { store, cluster, log } = o;
     const errors: string[] = [];
+    let last: Driver | undefined;
     await mapBounded(this.machines, 8, async (name) => {
       try {
         if (await store.exists(name)) {
@@ -45,6 +46,7 @@ export class RunLedger {
           log(`Removing machine ${name}...`);
           await m.driver.remove();
           await store.remove(name);
+          last = m.driver;
         } else {
           await store.release(name);
         }
@@ -52,6 +54,11 @@ export class RunLedger {
         errors.push(`${name}: ${oneLine(err)}`);
       }
     });
+    // Removed in parallel, each machine saw the others still using what they share (the docker
+    // driver's network): a second remove() of one of them, now alone, takes that too (remove is
+    // idempotent).
+    if (last && errors.length === 0)
+      await last.remove().catch((err) => errors.push(`shared: ${oneLine(err)}`));
     if (this.firewall && o.mod.destroyCluster) {
       try {
         const found = await o.mod.discoverClusters?.(o.flags);

@@ -89,7 +89,7 @@ describe('names', () => {
 
   const machineNames = ['h4x..y', '-bad', 'a/b', '..', 'x'.repeat(64), 'a_b', 'a.-b', 'ünï', 'a b'];
   for (const n of machineNames) {
-    it(`create ${JSON.stringify(n)}`, () => refused(['create', '--driver', 'docker', n], BAD_MACHINE));
+    it(`create ${JSON.stringify(n)}`, () => refused(['create', '--driver', 'docker', '--', n], BAD_MACHINE));
   }
   for (const verb of [
     'rm -y',
@@ -171,13 +171,20 @@ describe('files', () => {
     await writeFile(bad, Buffer.from([0, 1, 2, 255, 254, 0x7b, 0x5b]));
     await refused(['cluster', 'up', '-f', bad], /garbage\.yaml/);
   });
-  it('a cluster file asking for 99999 workers', async () => {
+  const file = (spec: string) =>
+    `apiVersion: swarmup.io/v1alpha1\nkind: Cluster\nmetadata: {name: fltb}\nspec: ${spec}\n`;
+  it('a cluster file asking for 99999 workers (past the schema)', async () => {
     const f = join(work, 'many.yaml');
-    await writeFile(
-      f,
-      'apiVersion: swarmup.io/v1alpha1\nkind: Cluster\nmetadata: {name: fltb}\nspec: {driver: docker, managers: 1, workers: 99999}\n',
+    await writeFile(f, file('{driver: docker, managers: 1, workers: 99999}'));
+    await refused(['cluster', 'up', '-f', f], /many\.yaml: spec\.workers must be <= 200/);
+  });
+  it('a cluster file asking for 150 workers (past the default limit)', async () => {
+    const f = join(work, 'many2.yaml');
+    await writeFile(f, file('{driver: docker, managers: 1, workers: 150}'));
+    await refused(
+      ['cluster', 'up', '-f', f],
+      /151 nodes is more than the limit of 100: pass --max-nodes 151/,
     );
-    await refused(['cluster', 'up', '-f', f], /100000 nodes is more than the limit of 100/);
   });
   it('a cluster file whose driver port is out of range', async () => {
     const f = join(work, 'port.yaml');
