@@ -43,19 +43,7 @@ export async function machineRow(store: Store, name: string, deadline: number): 
   const started = Date.now();
   const timeoutMs = Math.max(0, deadline - started);
   const left = () => Math.max(1, deadline - Date.now());
-  const row: MachineRow = {
-    Name: name,
-    Active: '-',
-    ActiveHost: false,
-    DriverName: '',
-    State: 'Error',
-    URL: '',
-    Swarm: '',
-    DockerVersion: 'Unknown',
-    Error: '',
-    ResponseTime: '',
-    Labels: [],
-  };
+  const row = blankRow(name);
   try {
     const m = await loadMachine(store, name);
     row.DriverName = m.cfg.DriverName;
@@ -147,8 +135,8 @@ export async function listRows(store: Store, timeoutSec: string): Promise<Machin
   );
 }
 
-/** A name whose create was killed: its claim is left, no config. */
-function interruptedRow(name: string): MachineRow {
+/** A row for a machine nothing is known of yet: state Error until a query says otherwise. */
+function blankRow(name: string): MachineRow {
   return {
     Name: name,
     Active: '-',
@@ -158,9 +146,18 @@ function interruptedRow(name: string): MachineRow {
     URL: '',
     Swarm: '',
     DockerVersion: 'Unknown',
+    Error: '',
+    ResponseTime: '',
+    Labels: [],
+  };
+}
+
+/** A name whose create was killed: its claim is left, no config. */
+function interruptedRow(name: string): MachineRow {
+  return {
+    ...blankRow(name),
     Error: `interrupted create: "swarmup rm ${name}" removes it, a new create of ${name} takes it over`,
     ResponseTime: '0ms',
-    Labels: [],
   };
 }
 

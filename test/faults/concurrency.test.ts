@@ -7,10 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { labUp, labImages } from '../lab/lab.js';
+import { labUp } from '../lab/lab.js';
 import { swarmup, tempDir } from '../e2e/helpers.js';
 import {
   addFigures,
+  dockerUp,
   downAndCount,
   expectConverged,
   labEnv,
@@ -25,20 +26,7 @@ const CLUSTER = 'fltc';
 const figures = newFigures();
 let work: string;
 let store: string;
-const up = (extra: string[] = []) => [
-  'cluster',
-  'up',
-  CLUSTER,
-  '--driver',
-  'docker',
-  '--docker-image',
-  labImages.node,
-  '--managers',
-  '1',
-  '--workers',
-  '1',
-  ...extra,
-];
+const up = (extra: string[] = []) => dockerUp(CLUSTER, 1, 1, extra);
 const desired = memberNames(CLUSTER, 1, 1);
 const volumes = new Set<string>();
 const noteVolumes = async () => {

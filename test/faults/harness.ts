@@ -13,7 +13,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { labDocker, labDockerHost } from '../lab/lab.js';
+import { labDocker, labDockerHost, labImages } from '../lab/lab.js';
 import { bin, eventually, swarmup, type Run } from '../e2e/helpers.js';
 
 export const labEnv = () => ({ DOCKER_HOST: labDockerHost });
@@ -258,3 +258,19 @@ export async function containersNamed(name: string): Promise<string[]> {
   const r = await labDocker(['ps', '-a', '--format', '{{.Names}}', '--filter', `name=^${name}$`]);
   return lines(r.stdout);
 }
+
+/** `cluster up` of a docker-driver cluster on the lab's node image. */
+export const dockerUp = (cluster: string, managers: number, workers: number, extra: string[] = []) => [
+  'cluster',
+  'up',
+  cluster,
+  '--driver',
+  'docker',
+  '--docker-image',
+  labImages.node,
+  '--managers',
+  String(managers),
+  '--workers',
+  String(workers),
+  ...extra,
+];

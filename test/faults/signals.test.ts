@@ -10,6 +10,7 @@ import { labUp, labImages } from '../lab/lab.js';
 import { swarmup, tempDir } from '../e2e/helpers.js';
 import {
   addFigures,
+  dockerUp,
   containersNamed,
   downAndCount,
   expectConverged,
@@ -26,19 +27,7 @@ import {
 const CLUSTER = 'flts';
 const figures = newFigures();
 let store: string;
-const up = [
-  'cluster',
-  'up',
-  CLUSTER,
-  '--driver',
-  'docker',
-  '--docker-image',
-  labImages.node,
-  '--managers',
-  '1',
-  '--workers',
-  '1',
-];
+const up = dockerUp(CLUSTER, 1, 1);
 const desired = memberNames(CLUSTER, 1, 1);
 
 /** Points through every phase: machines (pre-create, create, provisioning steps), swarm, ready. */
