@@ -76,9 +76,12 @@ describe('names', () => {
     '*',
     '.',
   ];
+  // Names starting with "-" are passed after "--" (before it, they are options and refused as such).
   for (const n of clusterNames) {
-    it(`cluster down ${JSON.stringify(n)}`, () => refused(['cluster', 'down', n], BAD_CLUSTER));
+    it(`cluster down ${JSON.stringify(n)}`, () => refused(['cluster', 'down', '--', n], BAD_CLUSTER));
   }
+  it('cluster down -lead (an unknown option)', () =>
+    refused(['cluster', 'down', '-lead'], /unknown option '-lead'/));
   it('cluster up ../x', () => refused(['cluster', 'up', '../x', '--driver', 'docker'], BAD_CLUSTER));
   it('cluster status (', () => refused(['cluster', 'status', '('], BAD_CLUSTER));
   it('cluster env ..', () => refused(['cluster', 'env', '..'], BAD_CLUSTER));
