@@ -59,15 +59,20 @@ export class RunLedger {
     // idempotent).
     if (last && errors.length === 0)
       await last.remove().catch((err) => errors.push(`shared: ${oneLine(err)}`));
-    if (this.firewall && o.mod.destroyCluster) {
+    // What the cluster's machines share and the driver makes on the first create or in the firewall
+    // phase (a security group, firewall rules, a network) goes only when no machine of the cluster
+    // is left anywhere the driver looks: then nothing of anyone else's can go with it.
+    if ((this.firewall || this.machines.length > 0) && o.mod.destroyCluster && o.mod.discoverClusters) {
       try {
-        const found = await o.mod.discoverClusters?.(o.flags);
-        const others = found?.find((c) => c.name === cluster)?.machines.length ?? 0;
+        const found = await o.mod.discoverClusters(o.flags);
+        const others = found.find((c) => c.name === cluster)?.machines.length ?? 0;
         if (others === 0) await o.mod.destroyCluster(cluster, o.flags, log);
         else
-          log(`keeping the cluster's firewall: ${others} machine(s) of "${cluster}" made elsewhere use it`);
+          log(
+            `keeping what the cluster's machines share: ${others} machine(s) of "${cluster}" made elsewhere use it`,
+          );
       } catch (err) {
-        errors.push(`firewall: ${oneLine(err)}`);
+        errors.push(`cluster resources: ${oneLine(err)}`);
       }
     }
     if (this.recordCreated && errors.length === 0 && (await clusterMachines(store, cluster)).length === 0) {
