@@ -181,6 +181,7 @@ async function converge(
       cluster,
       repairHint: false,
       onClaimed: () => ledger.noteMachine(name),
+      onDriverCreate: () => (ledger.driverCreated = true),
       signal: interrupt.signal,
     });
     machines.set(name, m);

@@ -18,6 +18,8 @@ export class RunLedger {
   recordCreated = false;
   /** This run opened the cluster's swarm ports (a cloud firewall or security group). */
   firewall = false;
+  /** A driver create ran in this run (it may have made what the cluster's machines share). */
+  driverCreated = false;
 
   noteMachine(name: string): void {
     if (!this.machines.includes(name)) this.machines.push(name);
@@ -62,7 +64,7 @@ export class RunLedger {
     // What the cluster's machines share and the driver makes on the first create or in the firewall
     // phase (a security group, firewall rules, a network) goes only when no machine of the cluster
     // is left anywhere the driver looks: then nothing of anyone else's can go with it.
-    if ((this.firewall || this.machines.length > 0) && o.mod.destroyCluster && o.mod.discoverClusters) {
+    if ((this.firewall || this.driverCreated) && o.mod.destroyCluster && o.mod.discoverClusters) {
       try {
         const found = await o.mod.discoverClusters(o.flags);
         const others = found.find((c) => c.name === cluster)?.machines.length ?? 0;

@@ -23,6 +23,8 @@ export interface CreateRequest {
   repairHint?: boolean;
   /** Called once the name is claimed: from here on, what is made under the name is this run's. */
   onClaimed?: () => void;
+  /** Called just before the driver starts making things (instance, container, shared resources). */
+  onDriverCreate?: () => void;
   /** Aborted by SIGINT/SIGTERM: stop at the next step and remove what was made. */
   signal?: AbortSignal;
 }
@@ -62,6 +64,7 @@ export async function createMachine(req: CreateRequest): Promise<Machine> {
     }
     checkAborted(req.signal);
     log('Creating machine...');
+    req.onDriverCreate?.();
     await driver.create();
     created = true;
     checkAborted(req.signal);
