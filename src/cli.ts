@@ -219,5 +219,7 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`${(err as Error).stack ?? ''}\n`);
     }
     process.exitCode = code;
+    // Interrupted and cleaned up: work the signal cut short may still hold sockets open; do not wait.
+    if (code === 130 || code === 143) process.exit(code);
   }
 }

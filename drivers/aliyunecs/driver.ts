@@ -40,7 +40,7 @@ import {
 import { ensureSecurityGroup } from '../../src/cloud/aliyun/firewall.js';
 import { hasStatus, isGone, started, waitInstance } from './poller.js';
 import { requireAdminCidrs, securityGroupName, settingsFrom, type AliyunSettings } from './settings.js';
-import { resourceTags } from '../../src/cloud/aliyun/tags.js';
+import { TAG, resourceTags, tagsOf } from '../../src/cloud/aliyun/tags.js';
 
 export { destroyCluster, discoverClusters, ensureClusterFirewall } from './cluster.js';
 export { cloud } from './cloud.js';
@@ -290,6 +290,20 @@ export class AliyunDriver implements Driver {
     return i;
   }
 
+  /**
+   * A stored InstanceId is only a pointer: the instance it names is deleted only when its tags name
+   * this machine and this store (a hand-edited or foreign store must not delete someone's instance).
+   */
+  private checkOwned(i: EcsInstance | undefined): void {
+    if (!i) return;
+    const t = tagsOf(i);
+    if (t[TAG.machine] === this.name && this.ctx.storeId && t[TAG.store] === this.ctx.storeId) return;
+    throw new UserError(
+      `instance ${i.InstanceId} is not machine ${this.name} of this store (tags ${TAG.machine}=${t[TAG.machine] ?? '-'}, ` +
+        `${TAG.store}=${t[TAG.store] ?? '-'}): left alone; "swarmup rm -f ${this.name}" removes the local record only`,
+    );
+  }
+
   private requireId(): string {
     if (!this.state.InstanceId) throw new UserError(`the machine ${this.name} has no instance`);
     return this.state.InstanceId;
@@ -359,6 +373,7 @@ export class AliyunDriver implements Driver {
   async remove(): Promise<void> {
     const c = await this.client();
     const id = this.state.InstanceId;
+    if (id) this.checkOwned(await this.describe(c));
     if (id && (await deleteInstance(c, id)) && this.state.OwnSecurityGroup) {
       await waitInstance(c, id, 'to be deleted', isGone, BOOT_DEADLINE_MS);
     }

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { DriverPlugin, FlagSpec } from '../driver/contract.js';
+import { numberProblem } from '../driver/flags.js';
 import { drivers } from '../driver/registry.js';
 import { collect, lazy } from './cli-util.js';
 
@@ -22,7 +23,8 @@ export function flagOption(f: FlagSpec, withDefault = true): Option {
   if (f.type === 'number') {
     o.argParser((v: string) => {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
+      const why = numberProblem(f, n);
+      if (why) throw new InvalidArgumentError(why);
       return n;
     });
   }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { requireClientCertFiles } from '../machine/certs.js';
 import { machineUrl } from '../machine/machine.js';
 import { detectShell, formatEnv } from './env-format.js';
 import { runningMachine } from './info.js';
@@ -24,7 +25,7 @@ export async function run(
   const vars: Array<[string, string | undefined]> = [
     ['DOCKER_TLS_VERIFY', '1'],
     ['DOCKER_HOST', await machineUrl(m)],
-    ['DOCKER_CERT_PATH', m.store.machineDir(n)],
+    ['DOCKER_CERT_PATH', await requireClientCertFiles(m.store, n)],
     ['DOCKER_MACHINE_NAME', n],
   ];
   // commander turns --no-proxy into proxy === false

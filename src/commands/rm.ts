@@ -11,7 +11,13 @@ export async function run(
 ): Promise<void> {
   const store = storeOf(cmd);
   const list = namesOr(names);
-  for (const n of list) if (!(await store.exists(n))) throw machineNotFound(n);
+  const claims = new Set<string>();
+  for (const n of list) {
+    if (await store.exists(n)) continue;
+    // The claim of an interrupted create (shown by ls as "interrupted create") can be removed too.
+    if (await store.isInterrupted(n)) claims.add(n);
+    else throw machineNotFound(n);
+  }
   if (!opts.y) {
     const ok = await confirm(
       `About to remove ${list.join(', ')}\nWARNING: This action will delete both local reference and remote instance.\nAre you sure?`,
@@ -20,6 +26,13 @@ export async function run(
     if (!ok) return;
   }
   await forEachMachine(list, async (n) => {
+    if (claims.has(n)) {
+      await store.remove(n);
+      info(
+        `Successfully removed ${n} (the claim of an interrupted create; a new create of ${n} removes anything it had made)`,
+      );
+      return;
+    }
     try {
       const m = await loadMachine(store, n);
       await m.driver.remove();

@@ -50,6 +50,8 @@ export interface FlagSpec {
   required?: boolean;
   /** A credential: read from the flag or environment at run time, never written to the store. */
   secret?: boolean;
+  /** Numbers: the allowed range, inclusive (ports: 1-65535); checked before any work. */
+  range?: [number, number];
 }
 
 export type FlagValues = Record<string, string | number | boolean | string[] | undefined>;

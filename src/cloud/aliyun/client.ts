@@ -7,6 +7,7 @@ import type RPCClient from '@alicloud/pop-core';
 import type { FlagValues } from '../../driver/contract.js';
 import { UserError } from '../../errors.js';
 import { delay } from '../../util/async.js';
+import { apiAnswerMs } from '../../util/deadlines.js';
 import { debug } from '../../util/log.js';
 
 export const ECS_VERSION = '2014-05-26';
@@ -186,7 +187,9 @@ export class AliyunClient {
           isRetryableCode(code) ||
           (o.retryCodes ?? []).some((c) => code === c || code.startsWith(`${c}.`)) ||
           (NETWORK_CODES.has(code) && (o.idempotent || isRead(action) || code === 'ECONNREFUSED'));
-        if (!again || attempt >= this.retry.attempts) throw err;
+        // A silent endpoint (no answer within the request timeout) gets one more try, not eleven.
+        const silentAgain = code !== 'ETIMEDOUT' || attempt < 2;
+        if (!again || !silentAgain || attempt >= this.retry.attempts) throw err;
         debug(`${action}: ${code}; retry ${attempt} in ${wait} ms`);
         await this.retry.sleep(wait + Math.floor(Math.random() * 100));
         wait = Math.min(Math.round(wait * 1.5), this.retry.maxMs);
@@ -246,7 +249,7 @@ export async function popTransports(
       ...creds,
       endpoint: target.endpoint ?? `https://${service}.${target.regionId}.aliyuncs.com`,
       apiVersion,
-      opts: { timeout: 15_000 },
+      opts: { timeout: process.env.SWARMUP_API_TIMEOUT ? apiAnswerMs() : 15_000 },
     } as RPCClient.Config) as unknown as RpcTransport;
   return { ecs: make('ecs', ECS_VERSION), slb: make('slb', SLB_VERSION) };
 }
