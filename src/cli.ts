@@ -231,10 +231,18 @@ export function buildProgram(argv: string[], sshWords: string[] = []): Command {
 
   const lb = program
     .command('lb')
-    .description("keep a load balancer in front of every published port of a cluster's swarm services");
+    .description(
+      "keep a load balancer in front of every published port of a swarm's services: --cluster NAME, or --manager MACHINE for a swarm made by hand",
+    );
   lb.command('sync')
-    .description('plan and apply the load balancer for the swarm as it is now (local: an haproxy container)')
-    .requiredOption('--cluster <name>', 'the cluster')
+    .description(
+      'plan and apply the load balancer for the swarm as it is now (docker, generic, virtualbox: an haproxy container on this host; google: a GCE network load balancer; aliyunecs: an SLB)',
+    )
+    .option('--cluster <name>', 'the cluster (made by "cluster up")')
+    .option(
+      '--manager <machine>',
+      'the swarm this machine manages (made by hand with docker swarm init/join)',
+    )
     .option('--dry-run', 'print the plan, change nothing')
     .option('--json', 'print the plan as JSON')
     .option('--lb-image <image>', 'haproxy image for the load-balancer container (default: haproxy:lts)')
@@ -247,14 +255,16 @@ export function buildProgram(argv: string[], sshWords: string[] = []): Command {
     .action(lazy(async () => ({ run: (await import('./commands/lb.js')).sync })));
   lb.command('status')
     .description("show the load balancer's listeners and backends, and whether it matches the swarm")
-    .requiredOption('--cluster <name>', 'the cluster')
+    .option('--cluster <name>', 'the cluster (made by "cluster up")')
+    .option('--manager <machine>', 'the swarm this machine manages (made by hand)')
     .option('--json', 'print JSON')
     .action(lazy(async () => ({ run: (await import('./commands/lb.js')).status })));
   lb.command('rm')
     .description(
-      "remove the cluster's load balancer and everything it owns (local: the haproxy container; cloud: its resources)",
+      "remove the swarm's load balancer and everything it owns (local: the haproxy container; cloud: its resources; a user's SLB keeps existing without swarmup's listeners)",
     )
-    .requiredOption('--cluster <name>', 'the cluster')
+    .option('--cluster <name>', 'the cluster (made by "cluster up")')
+    .option('--manager <machine>', 'the swarm this machine manages (made by hand)')
     .action(lazy(async () => ({ run: (await import('./commands/lb.js')).rm })));
 
   return program;
@@ -272,5 +282,7 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`${(err as Error).stack ?? ''}\n`);
     }
     process.exitCode = code;
+    // Interrupted and cleaned up: work the signal cut short may still hold sockets open; do not wait.
+    if (code === 130 || code === 143) process.exit(code);
   }
 }

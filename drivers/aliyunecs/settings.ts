@@ -1,9 +1,9 @@
 /** The aliyunecs flags, checked and with defaults settled (one clear line for each bad value). */
 import type { FlagValues } from '../../src/driver/contract.js';
 import { UserError } from '../../src/errors.js';
-import type { AliyunTarget } from './client.js';
+import type { AliyunTarget } from '../../src/cloud/aliyun/client.js';
 import { DEFAULTS, DISK_CATEGORIES } from './defaults.js';
-import { parseUserTags, type Tags } from './tags.js';
+import { parseUserTags, type Tags } from '../../src/cloud/aliyun/tags.js';
 import { checkInstancePassword } from './password.js';
 import { EMULATOR_ADMIN_CIDRS } from '../../src/driver/admin-range.js';
 
@@ -283,4 +283,15 @@ export function securityGroupName(
   machine: string,
 ): string {
   return s.securityGroup ?? `swarmup-${cluster ?? machine}`;
+}
+
+/** What the load balancer needs of the flags: the SLB to use, the group and VPC, the user's tags. */
+export function lbSettingsFrom(flags: FlagValues) {
+  const securityGroup = str(flags['aliyunecs-security-group']);
+  return {
+    slbId: id(flags, 'aliyunecs-slb-id'),
+    vpcId: id(flags, 'aliyunecs-vpc-id'),
+    securityGroup,
+    tags: parseUserTags(list(flags['aliyunecs-tag'])),
+  };
 }

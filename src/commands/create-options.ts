@@ -1,8 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { DriverPlugin, FlagSpec, FlagValues } from '../driver/contract.js';
+import type { DriverPlugin, FlagSpec } from '../driver/contract.js';
+import { numberProblem } from '../driver/flags.js';
 import { drivers } from '../driver/registry.js';
 import { collect, lazy } from './cli-util.js';
-import { UserError } from '../errors.js';
 import { CLASSIC_SWARM_SWITCHES, CLASSIC_SWARM_VALUE_FLAGS } from './classic-swarm.js';
 
 /** The driver named on the command line or in the environment, found before commander parses. */
@@ -16,9 +16,6 @@ export function driverFromArgv(argv: string[]): string | undefined {
   return process.env.SWARMUP_DRIVER || process.env.MACHINE_DRIVER || undefined;
 }
 
-/** commander's attribute name for a flag: `generic-ip-address` → `genericIpAddress`. */
-export const attrName = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-
 /** A commander option for a driver flag; `withDefault: false` leaves defaults to a later merge. */
 export function flagOption(f: FlagSpec, withDefault = true): Option {
   const arg = f.type === 'boolean' ? '' : f.type === 'number' ? ' <n>' : ' <value>';
@@ -27,7 +24,8 @@ export function flagOption(f: FlagSpec, withDefault = true): Option {
   if (f.type === 'number') {
     o.argParser((v: string) => {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
+      const why = numberProblem(f, n);
+      if (why) throw new InvalidArgumentError(why);
       return n;
     });
   }
@@ -35,37 +33,6 @@ export function flagOption(f: FlagSpec, withDefault = true): Option {
   if (withDefault && f.type === 'list') o.default([]);
   if (withDefault && f.default !== undefined && f.type !== 'list') o.default(f.default);
   return o;
-}
-
-/** Pick a driver's flag values out of commander's parsed options, keyed by flag name. */
-export function driverFlagValues(plugin: DriverPlugin, opts: Record<string, unknown>): FlagValues {
-  const out: FlagValues = {};
-  for (const f of plugin.flags) {
-    let v = opts[attrName(f.name)] as FlagValues[string];
-    if (f.type === 'list' && typeof v === 'string') v = v.split(',').filter(Boolean);
-    if (f.type === 'number' && typeof v === 'string') v = Number(v);
-    if (f.type === 'boolean' && typeof v === 'string') v = v === '1' || v === 'true';
-    out[f.name] = v;
-  }
-  return out;
-}
-
-/** A clear error for the first required driver flag that has no value. */
-export function requireDriverFlags(plugin: DriverPlugin, flags: FlagValues): void {
-  for (const f of plugin.flags) {
-    if (f.required && (flags[f.name] === undefined || flags[f.name] === '')) {
-      throw new UserError(
-        `--${f.name} is required for the ${plugin.name} driver${f.env ? ` (or set ${f.env})` : ''}`,
-      );
-    }
-  }
-}
-
-/** Driver flag values that may be saved (credentials never are). */
-export function storableFlags(plugin: DriverPlugin, flags: FlagValues): FlagValues {
-  const out: FlagValues = {};
-  for (const f of plugin.flags) if (!f.secret && flags[f.name] !== undefined) out[f.name] = flags[f.name];
-  return out;
 }
 
 /** docker-machine's default driver, used when neither --driver nor MACHINE_DRIVER names one. */

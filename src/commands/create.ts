@@ -4,8 +4,10 @@ import { UserError } from '../errors.js';
 import { validateEngineOptions } from '../provision/engine-config.js';
 import { validateMachineName, type EngineOptions } from '../store/machine-config.js';
 import { info } from '../util/log.js';
+import { interruptible, signalExitCode } from '../util/interrupt.js';
 import { storeOf } from './common.js';
-import { attrName, driverFlagValues, requireDriverFlags } from './create-options.js';
+import { requireDriverFlags } from '../driver/flags.js';
+import { attrName, driverFlagValues } from './driver-flags.js';
 import { CLASSIC_SWARM_SWITCHES, CLASSIC_SWARM_VALUE_FLAGS, classicSwarm } from './classic-swarm.js';
 
 export interface EngineFlagOptions {
@@ -63,7 +65,28 @@ export async function run(name: string, opts: CreateOptions, cmd: Command): Prom
   const flags = driverFlagValues(plugin, opts);
   requireDriverFlags(plugin, flags);
   const { createMachine } = await import('../machine/create-machine.js');
-  await createMachine({ store: storeOf(cmd), plugin, name, flags, engine, log: info });
+  const interrupt = interruptible((sig) =>
+    info(`${sig}: stopping and removing what this create made; a second ${sig} exits at once`),
+  );
+  try {
+    await createMachine({
+      store: storeOf(cmd),
+      plugin,
+      name,
+      flags,
+      engine,
+      log: info,
+      signal: interrupt.signal,
+    });
+  } catch (err) {
+    if (!interrupt.received) throw err;
+    throw new UserError(
+      `create of "${name}" interrupted by ${interrupt.received}; nothing was kept`,
+      signalExitCode(interrupt.received),
+    );
+  } finally {
+    interrupt.dispose();
+  }
   info('Docker is up and running!');
   info(`To point your Docker client at it, run: eval "$(swarmup env ${name})"`);
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
+import { requireClientCertFiles } from '../machine/certs.js';
 import { machineUrl } from '../machine/machine.js';
 import { detectShell, formatEnv, noProxy, styleOf, typedCommandLine } from './env-format.js';
 import { runningMachine } from './info.js';
@@ -34,7 +35,7 @@ export async function run(
   const vars: Array<[string, string | undefined]> = [
     ['DOCKER_TLS_VERIFY', '1'],
     ['DOCKER_HOST', await machineUrl(m)],
-    ['DOCKER_CERT_PATH', m.store.machineDir(n)],
+    ['DOCKER_CERT_PATH', await requireClientCertFiles(m.store, n)],
     ['DOCKER_MACHINE_NAME', n],
   ];
   if (withProxy) vars.push(noProxy(await m.driver.getIP()));

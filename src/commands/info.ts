@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { UserError, hostNotRunning } from '../errors.js';
 import { engineVersion } from '../engine/api.js';
+import { requireClientCertFiles } from '../machine/certs.js';
 import { engineEndpoint, loadMachine, machineUrl, type Machine } from '../machine/machine.js';
 import { swarmupVersion } from '../version.js';
 import { forEachMachine, nameOr, namesOr, storeOf } from './common.js';
@@ -59,7 +60,7 @@ export async function config(
     return;
   }
   const m = await runningMachine(cmd, name);
-  const dir = m.store.machineDir(m.cfg.Name);
+  const dir = await requireClientCertFiles(m.store, m.cfg.Name);
   process.stdout.write(
     [
       '--tlsverify',

@@ -44,7 +44,13 @@ export async function run(
   const store = storeOf(cmd);
   const force = !!opts.force;
   const missing: string[] = [];
-  for (const n of names) if (!(await store.exists(n))) missing.push(n);
+  const claims = new Set<string>();
+  for (const n of names) {
+    if (await store.exists(n)) continue;
+    // The claim of an interrupted create (shown by ls as "interrupted create") can be removed too.
+    if (await store.isInterrupted(n)) claims.add(n);
+    else missing.push(n);
+  }
   if (missing.length && !force) throw machineNotFound(missing[0]);
   const list = names.filter((n) => !missing.includes(n));
   for (const n of missing) info(`Error removing host "${n}": Docker machine "${n}" does not exist`);
@@ -53,6 +59,13 @@ export async function run(
   info('WARNING: This action will delete both local reference and remote instance.');
   if (!opts.y && !force && !(await confirm('Are you sure?', '-y'))) return;
   await forEachMachine(list, async (n) => {
+    if (claims.has(n)) {
+      await store.remove(n);
+      info(
+        `Successfully removed ${n} (the claim of an interrupted create; a new create of ${n} removes anything it had made)`,
+      );
+      return;
+    }
     let cfg: MachineConfig | undefined;
     try {
       const m = await loadMachine(store, n);

@@ -67,6 +67,8 @@ export interface FlagSpec {
   required?: boolean;
   /** A credential: read from the flag or environment at run time, never written to the store. */
   secret?: boolean;
+  /** Numbers: the allowed range, inclusive (ports: 1-65535); checked before any work. */
+  range?: [number, number];
 }
 
 export type FlagValues = Record<string, string | number | boolean | string[] | undefined>;
@@ -150,6 +152,10 @@ export interface DriverModule {
    * Drivers whose machines share a private network need nothing here.
    */
   ensureClusterFirewall?(cluster: string, flags: FlagValues, log: (msg: string) => void): Promise<void>;
+  /*
+   * Drivers with a cloud API also give core modules (the load balancers) their cloud: `cloud(scope)`,
+   * typed in src/cloud/access.ts (CloudDriverModule), kept there so this contract imports nothing.
+   */
 }
 
 /** What the CLI knows about a driver without loading its implementation (and any SDK it needs). */

@@ -32,6 +32,7 @@ import {
   type LocalSwarmState,
   type RawInfoSwarm,
   type RawNode,
+  type SwarmNode,
 } from './model.js';
 
 export interface SwarmMember {
@@ -43,17 +44,7 @@ export interface SwarmMember {
   labels?: Record<string, string>;
 }
 
-export interface SwarmNode {
-  id: string;
-  hostname: string;
-  role: 'manager' | 'worker';
-  leader: boolean;
-  availability: string;
-  state: string;
-  engineVersion: string;
-  addr: string;
-  labels: Record<string, string>;
-}
+export type { SwarmNode } from './model.js';
 
 export interface JoinTokens {
   manager: string;

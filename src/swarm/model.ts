@@ -3,7 +3,6 @@
  * them (which member leads, which node a hostname means). No network here.
  */
 import { UserError } from '../errors.js';
-import type { SwarmNode } from './bootstrap.js';
 
 /** The swarm port every manager listens on (raft + control plane). */
 export const SWARM_PORT = 2377;
@@ -41,6 +40,18 @@ export interface RawInfoSwarm {
   Error?: string;
   RemoteManagers?: { NodeID?: string; Addr?: string }[] | null;
   Cluster?: { ID?: string } | null;
+}
+
+export interface SwarmNode {
+  id: string;
+  hostname: string;
+  role: 'manager' | 'worker';
+  leader: boolean;
+  availability: string;
+  state: string;
+  engineVersion: string;
+  addr: string;
+  labels: Record<string, string>;
 }
 
 const hostOf = (addr: string): string => {

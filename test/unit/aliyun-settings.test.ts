@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { credentialsFrom, requireCredentials } from '../../drivers/aliyunecs/client.js';
+import { credentialsFrom, requireCredentials } from '../../src/cloud/aliyun/client.js';
 import { instanceParams, keyPairName, validHostName } from '../../drivers/aliyunecs/driver.js';
 import { aliyunecsPlugin } from '../../drivers/aliyunecs/plugin.js';
 import {
@@ -19,8 +19,8 @@ import {
   resourceTags,
   slbTagsJson,
   tagsOf,
-} from '../../drivers/aliyunecs/tags.js';
-import { storableFlags } from '../../src/commands/create-options.js';
+} from '../../src/cloud/aliyun/tags.js';
+import { storableFlags } from '../../src/driver/flags.js';
 import { UserError } from '../../src/errors.js';
 
 const ENV = [

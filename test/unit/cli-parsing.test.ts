@@ -1,12 +1,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { Command } from 'commander';
-import {
-  attrName,
-  driverFlagValues,
-  driverFromArgv,
-  flagOption,
-  registerCreate,
-} from '../../src/commands/create-options.js';
+import { driverFromArgv, flagOption, registerCreate } from '../../src/commands/create-options.js';
+import { attrName, driverFlagValues } from '../../src/commands/driver-flags.js';
 import { genericPlugin } from '../../drivers/generic/plugin.js';
 import { parseFilters, formatTable, type MachineRow } from '../../src/commands/ls.js';
 
