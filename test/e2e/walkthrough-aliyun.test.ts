@@ -9,7 +9,8 @@
  * that leaves the SLB as the user made it.
  *
  * What differs from the walkthrough, and why: ECS_API_ENDPOINT points at the emulator, whose region
- * and zone are the walkthrough's; the keys and the password are filled in; the machines are node-1..3
+ * and zone are the walkthrough's; the keys and the password are filled in; MACHINE_DEBUG=1 is exported
+ * so that the debug output is searched for the password too; the machines are node-1..3
  * (issue 11's names); the instances boot an image that has Docker, because the walkthrough's install
  * URL serves Aliyun's intranet only (swarmup records it, and the mirror reaches `docker info`, though
  * neither host answers here); nginx cannot be pulled, so the lab's httpd image is loaded over
