@@ -9,9 +9,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import RPCClient from '@alicloud/pop-core';
 import { startAliyunEmulator, type AliyunEmulator } from '../emulators/aliyun/index.js';
 import { labUp } from '../lab/lab.js';
+import { userSlb, type UserSlb } from './user-slb.js';
 import { bash, eventually, swarmup, tempDir, type Run } from './helpers.js';
 import { handMadeSwarm, internalIp } from './hand-swarm.js';
 
@@ -22,7 +22,7 @@ const PORT = 18131;
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 let emu: AliyunEmulator;
-let slb: RPCClient;
+let slb: UserSlb;
 let store: string;
 let work: string;
 let slbId = '';
@@ -36,22 +36,6 @@ const ecsEnv = () => ({
   ECS_SLB_ID: slbId,
 });
 const cli = (args: string[]): Promise<Run> => swarmup(store, args, ecsEnv());
-const slbCall = (action: string, params: Json = {}) =>
-  slb.request<Json>(action, { RegionId: emu.regionId, ...params }, { method: 'POST' });
-
-async function listenersOf(id: string): Promise<string[]> {
-  const r = await slbCall('DescribeLoadBalancerListeners', { LoadBalancerId: [id], MaxResults: 100 });
-  return (r.Listeners as Json[])
-    .map((l) => `${l.ListenerProtocol}/${l.ListenerPort} ${l.Description}`)
-    .sort();
-}
-const backendsOf = async (id: string): Promise<string[]> =>
-  (
-    (await slbCall('DescribeLoadBalancerAttribute', { LoadBalancerId: id })).BackendServers?.BackendServer ??
-    []
-  )
-    .map((b: Json) => String(b.ServerId))
-    .sort();
 
 beforeAll(async () => {
   await labUp();
@@ -62,22 +46,9 @@ beforeAll(async () => {
     addressPrefix: '127.88.9.',
     healthCheckScale: 0.25,
   });
-  slb = new RPCClient({
-    accessKeyId: emu.accessKeyId,
-    accessKeySecret: emu.accessKeySecret,
-    endpoint: emu.endpoint,
-    apiVersion: '2014-05-15',
-  });
+  slb = userSlb(emu);
   // The user's SLB, made beforehand, with a listener of its own.
-  slbId = (await slbCall('CreateLoadBalancer', { LoadBalancerName: 'company-lb', AddressType: 'internet' }))
-    .LoadBalancerId as string;
-  await slbCall('CreateLoadBalancerTCPListener', {
-    LoadBalancerId: slbId,
-    ListenerPort: 9000,
-    BackendServerPort: 9000,
-    Bandwidth: -1,
-    Description: 'company listener',
-  });
+  slbId = (await slb.make('company-lb', { port: 9000, description: 'company listener' })).id;
   await Promise.all(
     [M, W].map(async (m) => {
       const r = await cli(['create', '-d', 'aliyunecs', m]);
@@ -103,12 +74,12 @@ describe('lb --manager on a hand-made swarm of aliyunecs machines, with the user
     expect(r.stderr).toMatch(
       new RegExp(`Load balancer ${slbId} \\(127\\.88\\.9\\.\\d+\\) is in sync: 1 listener`),
     );
-    expect(await listenersOf(slbId)).toEqual([`tcp/${PORT} swarmup/${M}/web`, 'tcp/9000 company listener']);
+    expect(await slb.listeners(slbId)).toEqual([`tcp/${PORT} swarmup/${M}/web`, 'tcp/9000 company listener']);
     const ids = await Promise.all(
       [M, W].map(async (m) => JSON.parse((await cli(['inspect', m])).stdout).Driver.InstanceId as string),
     );
-    expect(await backendsOf(slbId)).toEqual([...ids].sort());
-    const address = (await slbCall('DescribeLoadBalancerAttribute', { LoadBalancerId: slbId }))
+    expect(await slb.backends(slbId)).toEqual([...ids].sort());
+    const address = (await slb.call('DescribeLoadBalancerAttribute', { LoadBalancerId: slbId }))
       .Address as string;
     await eventually(
       async () =>
@@ -140,8 +111,8 @@ describe('lb --manager on a hand-made swarm of aliyunecs machines, with the user
     const r = await cli(['lb', 'rm', '--manager', M]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`listener tcp/${PORT} of ${slbId}`);
-    expect(await listenersOf(slbId)).toEqual(['tcp/9000 company listener']);
-    expect(await backendsOf(slbId)).toEqual([]);
+    expect(await slb.listeners(slbId)).toEqual(['tcp/9000 company listener']);
+    expect(await slb.backends(slbId)).toEqual([]);
     const rm = await cli(['rm', '-y', M, W]);
     expect(rm.code, rm.stderr).toBe(0);
     const d = emu.dump() as Json;
@@ -149,7 +120,7 @@ describe('lb --manager on a hand-made swarm of aliyunecs machines, with the user
     expect(d.securityGroups).toEqual([]);
     expect(d.keyPairs).toEqual([]);
     expect(d.loadBalancers.map((lb: Json) => lb.LoadBalancerId)).toEqual([slbId]);
-    await slbCall('DeleteLoadBalancer', { LoadBalancerId: slbId });
+    await slb.call('DeleteLoadBalancer', { LoadBalancerId: slbId });
     expect(emu.resourceCount()).toBe(0);
   });
 });

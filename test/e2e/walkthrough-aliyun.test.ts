@@ -20,9 +20,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import RPCClient from '@alicloud/pop-core';
 import { startAliyunEmulator, type AliyunEmulator } from '../emulators/aliyun/index.js';
 import { labDocker, labDockerHost, labImages, labUp, vmContainer } from '../lab/lab.js';
+import { userSlb, type UserSlb } from './user-slb.js';
 import { eventually, scriptShell, tempDir, type Run } from './helpers.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -34,7 +34,7 @@ const HTTPD = labImages.httpd;
 const NODES = ['node-1', 'node-2', 'node-3'];
 
 let emu: AliyunEmulator;
-let slb: RPCClient;
+let slb: UserSlb;
 let slbId = '';
 let slbAddress = '';
 let work: string;
@@ -60,23 +60,6 @@ async function ok(cmd: string, input?: string): Promise<string> {
   return r.stdout;
 }
 
-const slbCall = (action: string, params: Json = {}) =>
-  slb.request<Json>(action, { RegionId: emu.regionId, ...params }, { method: 'POST' });
-
-async function listenersOf(id: string): Promise<string[]> {
-  const r = await slbCall('DescribeLoadBalancerListeners', { LoadBalancerId: [id], MaxResults: 100 });
-  return (r.Listeners as Json[])
-    .map((l) => `${l.ListenerProtocol}/${l.ListenerPort} ${l.Description}`)
-    .sort();
-}
-const backendsOf = async (id: string): Promise<string[]> =>
-  (
-    (await slbCall('DescribeLoadBalancerAttribute', { LoadBalancerId: id })).BackendServers?.BackendServer ??
-    []
-  )
-    .map((b: Json) => String(b.ServerId))
-    .sort();
-
 let managerIp = '';
 
 /** Names of the lab engine's containers, running or not. */
@@ -94,23 +77,12 @@ beforeAll(async () => {
     addressPrefix: '127.88.41.',
     healthCheckScale: 0.25,
   });
-  slb = new RPCClient({
-    accessKeyId: emu.accessKeyId,
-    accessKeySecret: emu.accessKeySecret,
-    endpoint: emu.endpoint,
-    apiVersion: '2014-05-15',
-  });
+  slb = userSlb(emu);
   // The user's SLB, made beforehand in the console or with the SDK, with a listener of its own.
-  const made = await slbCall('CreateLoadBalancer', { LoadBalancerName: 'swarm-lb', AddressType: 'internet' });
-  slbId = made.LoadBalancerId as string;
-  slbAddress = made.Address as string;
-  await slbCall('CreateLoadBalancerTCPListener', {
-    LoadBalancerId: slbId,
-    ListenerPort: 9000,
-    BackendServerPort: 9000,
-    Bandwidth: -1,
-    Description: 'ops listener',
-  });
+  ({ id: slbId, address: slbAddress } = await slb.make('swarm-lb', {
+    port: 9000,
+    description: 'ops listener',
+  }));
   // The walkthrough's block, as printed (a trailing space and a comment included); the endpoint, the
   // SLB, the load balancer's health image and docker-machine's own debug switch (MACHINE_DEBUG: the
   // walkthrough's DEBUG=true was its driver's, which swarmup does not read) are what this run adds.
@@ -252,11 +224,11 @@ describe('swarm mode on Alibaba Cloud ECS, the walkthrough as typed', () => {
     expect(r.stdout).toContain('+ create listener tcp/80');
     expect(r.stdout).not.toContain('create load-balancer');
     expect(r.stderr).toContain(`Load balancer ${slbId} (${slbAddress}) is in sync: 1 listener`);
-    expect(await listenersOf(slbId)).toEqual(['tcp/80 swarmup/node-1/nginx', 'tcp/9000 ops listener']);
+    expect(await slb.listeners(slbId)).toEqual(['tcp/80 swarmup/node-1/nginx', 'tcp/9000 ops listener']);
     const ids = (
       await Promise.all(NODES.map((n) => ok(`swarmup inspect -f '{{.Driver.InstanceId}}' ${n}`)))
     ).map((s) => s.trim());
-    expect(await backendsOf(slbId)).toEqual([...ids].sort());
+    expect(await slb.backends(slbId)).toEqual([...ids].sort());
     await eventually(
       async () =>
         (await line(`curl -s --max-time 2 http://${slbAddress}/`)).stdout.includes('swarmup-lab httpd OK'),
@@ -269,8 +241,8 @@ describe('swarm mode on Alibaba Cloud ECS, the walkthrough as typed', () => {
   it('lb rm --manager node-1; rm -y node-1 node-2 node-3: the SLB stays as the user made it', async () => {
     const r = await line('swarmup lb rm --manager node-1');
     expect(r.code, r.stderr).toBe(0);
-    expect(await listenersOf(slbId)).toEqual(['tcp/9000 ops listener']);
-    expect(await backendsOf(slbId)).toEqual([]);
+    expect(await slb.listeners(slbId)).toEqual(['tcp/9000 ops listener']);
+    expect(await slb.backends(slbId)).toEqual([]);
     const gone = await line(`swarmup rm -y ${NODES.join(' ')}`);
     expect(gone.code, gone.stderr).toBe(0);
     expect(await ok('swarmup ls -q')).toBe('');
