@@ -84,8 +84,8 @@ beforeAll(async () => {
     description: 'ops listener',
   }));
   // The walkthrough's block, as printed (a trailing space and a comment included); the endpoint, the
-  // SLB, the load balancer's health image and docker-machine's own debug switch (MACHINE_DEBUG: the
-  // walkthrough's DEBUG=true was its driver's, which swarmup does not read) are what this run adds.
+  // SLB, the load balancer's health image and docker-machine's own debug switch (MACHINE_DEBUG; the
+  // walkthrough's DEBUG=true is not it, and turns on no debug output here) are what this run adds.
   exports = [
     'export DEBUG=true ',
     `export ECS_ACCESS_KEY_ID=${emu.accessKeyId}`,
