@@ -16,6 +16,7 @@ import {
   aliyunClient,
   codeOf,
   credentialsFrom,
+  loadPopCore,
   requireCredentials,
   type AliyunClient,
   type Credentials,
@@ -445,3 +446,4 @@ async function ensureHostname(t: SshTransport, name: string, log: (m: string) =>
 
 export const fromFlags = AliyunDriver.fromFlags;
 export const fromState = AliyunDriver.fromState;
+export const warm = async (): Promise<void> => void (await loadPopCore());

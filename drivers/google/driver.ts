@@ -13,7 +13,7 @@ import { SshTransport } from '../../src/ssh/transport.js';
 import { delay } from '../../src/util/async.js';
 import { debug } from '../../src/util/log.js';
 import { connectGce } from '../../src/cloud/gce/connect.js';
-import { type Gce, type Instance } from '../../src/cloud/gce/api.js';
+import { loadGceSdk, type Gce, type Instance } from '../../src/cloud/gce/api.js';
 import { isAlreadyExists } from '../../src/cloud/gce/errors.js';
 import { ensureOwnerFirewalls, ownerFirewalls, removeOwnedFirewall } from './firewall.js';
 import { instanceAddresses, instanceBody, machineState, sshKeysEntry } from './instance.js';
@@ -436,3 +436,4 @@ export class GoogleDriver implements Driver {
 
 export const fromFlags = GoogleDriver.fromFlags;
 export const fromState = GoogleDriver.fromState;
+export const warm = async (): Promise<void> => void (await loadGceSdk());

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { UserError, oneLine } from '../errors.js';
 import { engineRequest } from '../engine/api.js';
-import { engineEndpoint, loadMachine, machineUrl } from '../machine/machine.js';
+import { engineEndpoint, loadMachine, machineUrl, type Machine } from '../machine/machine.js';
+import { findDriver } from '../driver/registry.js';
 import type { Store } from '../store/store.js';
 import { mapBounded, withTimeout } from '../util/async.js';
 import { storeOf } from './common.js';
@@ -35,17 +36,36 @@ async function describeEngine(m: Awaited<ReturnType<typeof loadMachine>>, timeou
   return { version: `v${i.ServerVersion}`, swarm };
 }
 
+type Loaded = Machine | { error: unknown };
+
+/**
+ * Load the machines and whatever their drivers' calls need (cloud SDKs) before the clock of --timeout
+ * starts: on a busy host an SDK takes seconds to load, and that is not a machine being slow to answer
+ * (docker-machine started its driver plugins before its timeout too).
+ */
+async function loadForListing(store: Store, names: string[]): Promise<Loaded[]> {
+  const loaded = await mapBounded(names, 32, (n) =>
+    loadMachine(store, n).catch((error: unknown) => ({ error })),
+  );
+  const drivers = new Set(loaded.flatMap((m) => ('cfg' in m ? [m.cfg.DriverName] : [])));
+  await Promise.all(
+    [...drivers].map(async (d) => (await findDriver(d).load()).warm?.().catch(() => undefined)),
+  );
+  return loaded;
+}
+
 /**
  * Query one machine: state, then (if running) its engine, all before `deadline` (the whole listing's
  * --timeout, not each machine's). Never throws: problems go in Error.
  */
-export async function machineRow(store: Store, name: string, deadline: number): Promise<MachineRow> {
+export async function machineRow(name: string, deadline: number, loaded: Loaded): Promise<MachineRow> {
   const started = Date.now();
   const timeoutMs = Math.max(0, deadline - started);
   const left = () => Math.max(1, deadline - Date.now());
   const row = blankRow(name);
   try {
-    const m = await loadMachine(store, name);
+    if ('error' in loaded) throw loaded.error;
+    const m = loaded;
     row.DriverName = m.cfg.DriverName;
     row.Labels = m.cfg.HostOptions.EngineOptions.Labels;
     row.State = await withTimeout(m.driver.getState(), left(), 'timeout');
@@ -132,9 +152,11 @@ export async function listRows(store: Store, timeoutSec: string): Promise<Machin
   const secs = Number(timeoutSec);
   if (!Number.isFinite(secs) || secs <= 0)
     throw new UserError(`invalid --timeout "${timeoutSec}": give seconds > 0`);
-  const deadline = Date.now() + secs * 1000;
   const [names, interrupted] = await Promise.all([store.list(), store.interrupted()]);
-  const rows = await mapBounded(names, 32, (n) => machineRow(store, n, deadline));
+  const loaded = await loadForListing(store, names);
+  const deadline = Date.now() + secs * 1000;
+  const pairs = names.map((n, i) => [n, loaded[i]] as const);
+  const rows = await mapBounded(pairs, 32, ([n, l]) => machineRow(n, deadline, l));
   return [...rows, ...interrupted.map(interruptedRow)].sort((a, b) =>
     a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0,
   );

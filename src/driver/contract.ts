@@ -152,6 +152,11 @@ export interface DriverModule {
    * Drivers whose machines share a private network need nothing here.
    */
   ensureClusterFirewall?(cluster: string, flags: FlagValues, log: (msg: string) => void): Promise<void>;
+  /**
+   * Load what the driver's API calls need (a cloud SDK) without calling anything, so a caller can
+   * start a deadline after it: `ls --timeout` counts answers, not module loading.
+   */
+  warm?(): Promise<void>;
   /*
    * Drivers with a cloud API also give core modules (the load balancers) their cloud: `cloud(scope)`,
    * typed in src/cloud/access.ts (CloudDriverModule), kept there so this contract imports nothing.

@@ -97,6 +97,11 @@ describe('swarm mode on Google Cloud, the walkthrough as typed', () => {
       expect(await ok(`swarmup status ${m}`)).toBe('Running\n');
       expect(await ok(`swarmup inspect -f '{{.DriverName}} {{.Driver.Zone}}' ${m}`)).toBe(`google ${ZONE}\n`);
     }
+    // `ls` with a short --timeout, as CI scripts run it: the clock counts the machines' answers, not the
+    // seconds the Google SDK takes to load on a busy host (3-4 s measured here under load).
+    expect(await ok(`swarmup ls --timeout 3 --format '{{.Name}} {{.State}} [{{.Error}}]'`)).toBe(
+      'swarm-manager Running []\nswarm-worker-1 Running []\n',
+    );
     const d = emu.dump() as {
       instances: Array<{ name: string; machineType: string; tags?: { items?: string[] } }>;
     };

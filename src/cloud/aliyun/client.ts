@@ -246,12 +246,20 @@ function withoutUndefined(p: Record<string, unknown>): Record<string, unknown> {
 /** A token that makes a create idempotent across retries of one call (not across commands). */
 export const clientToken = (): string => randomUUID();
 
+const importPopCore = () => import('@alicloud/pop-core');
+let popLoad: ReturnType<typeof importPopCore> | undefined;
+
+/** pop-core, imported once (see loadGceSdk for why callers with a deadline load it first). */
+export function loadPopCore(): ReturnType<typeof importPopCore> {
+  return (popLoad ??= importPopCore());
+}
+
 /** pop-core RPC clients for ECS and SLB at this target (pop-core is loaded here, on first use only). */
 export async function popTransports(
   target: AliyunTarget,
   creds: Credentials,
 ): Promise<Record<Service, RpcTransport>> {
-  const { default: Rpc } = await import('@alicloud/pop-core');
+  const { default: Rpc } = await loadPopCore();
   const make = (service: Service, apiVersion: string): RpcTransport =>
     new Rpc({
       ...creds,

@@ -159,6 +159,17 @@ export async function withRetry<T>(what: string, fn: () => Promise<T>, timing: T
 const last = (url: string | null | undefined) => (url ? url.slice(url.lastIndexOf('/') + 1) : '');
 
 /** One project on one endpoint. Clients are made when first used. */
+const importSdk = () => Promise.all([import('@google-cloud/compute'), import('google-auth-library')]);
+let sdkLoad: ReturnType<typeof importSdk> | undefined;
+
+/**
+ * The compute SDK and google-auth-library, imported once. Loading them takes seconds on a busy host,
+ * so callers with a deadline (`ls --timeout`) load them first and start their clock after.
+ */
+export function loadGceSdk(): ReturnType<typeof importSdk> {
+  return (sdkLoad ??= importSdk());
+}
+
 export class Gce {
   readonly endpoint: Endpoint;
   private readonly clients = new Map<string, unknown>();
@@ -176,7 +187,7 @@ export class Gce {
   /** Load the SDK and the credentials: none for plain http, else Application Default Credentials. */
   static async connect(o: { project: string; endpoint?: string; timing?: Partial<Timing> }): Promise<Gce> {
     const endpoint = parseEndpoint(o.endpoint);
-    const [sdk, gal] = await Promise.all([import('@google-cloud/compute'), import('google-auth-library')]);
+    const [sdk, gal] = await loadGceSdk();
     let auth: AuthLike;
     if (endpoint.protocol === 'http') auth = new gal.PassThroughClient() as unknown as AuthLike;
     else {
