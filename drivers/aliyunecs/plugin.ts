@@ -190,5 +190,5 @@ export const aliyunecsPlugin: DriverPlugin = {
       description: DEFAULTS.adminCidrHelp,
     },
   ],
-  load: () => import('./driver.js'),
+  load: () => import('./module.js'),
 };

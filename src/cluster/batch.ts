@@ -5,6 +5,7 @@
  * it, log in, pin the host key, its own SSH key, certificates, provisioning) under the phase's bound.
  * A machine the batch could not make is created on its own, as without a batch.
  */
+import { mkdirSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
@@ -52,6 +53,7 @@ export function batchJournal(store: Store, cluster: string): BatchJournal {
     },
     path: (name) => {
       file(name);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
       return join(dir, name);
     },
   };
