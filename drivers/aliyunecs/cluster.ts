@@ -19,6 +19,7 @@ import { isGone, waitInstance } from './poller.js';
 import { requireAdminCidrs, securityGroupName, settingsFrom, targetFrom } from './settings.js';
 import { describeLoadBalancers } from '../../src/cloud/aliyun/slb.js';
 import { TAG, resourceTags, tagsOf } from '../../src/cloud/aliyun/tags.js';
+import { BATCH_TAG } from './batch-tags.js';
 import { laterExpiry } from '../../src/driver/expiry.js';
 
 const DELETE_DEADLINE_MS = 5 * 60_000;
@@ -43,7 +44,9 @@ export async function discoverClusters(flags: FlagValues): Promise<DiscoveredClu
     d.expiresAt = laterExpiry(d.expiresAt, tags[TAG.expires]);
     clusters.set(name, d);
   };
-  for (const i of instances) note(tagsOf(i), i.InstanceName ?? i.InstanceId);
+  // A batch-made instance is named by its HostName (drivers/aliyunecs/batch-tags.ts).
+  for (const i of instances)
+    note(tagsOf(i), (tagsOf(i)[BATCH_TAG] ? i.HostName : i.InstanceName) ?? i.InstanceId);
   for (const r of [...groups, ...lbs, ...keys]) note(tagsOf(r));
   for (const d of clusters.values()) d.machines.sort();
   return [...clusters.values()].sort((a, b) => a.name.localeCompare(b.name));

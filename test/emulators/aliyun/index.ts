@@ -27,7 +27,12 @@ export type AliyunFault =
   | { kind: 'code'; code: string; count: number; action?: string }
   | { kind: 'failAction'; action: string; count: number }
   /** The action is carried out, then the connection is reset before any answer (a lost response). */
-  | { kind: 'responseLost'; action: string; count: number };
+  | { kind: 'responseLost'; action: string; count: number }
+  /**
+   * RunInstances/CreateInstance find `short` fewer instances in stock than they ask for: without
+   * MinAmount (or below it) nothing is made (OperationDenied.NoStock); with it, what is in stock.
+   */
+  | { kind: 'noStock'; short: number; count: number };
 
 /** Thrown after a `responseLost` action ran: the server resets the connection instead of answering. */
 class ResponseLost extends Error {}
@@ -124,7 +129,11 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
     const f = faults.find(
       (x) =>
         x.count > 0 &&
-        (x.kind === 'code' ? x.action === undefined || x.action === action : x.action === action),
+        (x.kind === 'code'
+          ? x.action === undefined || x.action === action
+          : x.kind === 'noStock'
+            ? action === 'RunInstances' || action === 'CreateInstance'
+            : x.action === action),
     );
     if (f) {
       f.count--;
@@ -187,7 +196,8 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
       if (!ASYNC_ACTIONS.has(action)) throw new ApiError('InternalError');
       fail = true;
     }
-    const result = await handler(p, { fail, requestId: rid });
+    const short = fault?.kind === 'noStock' ? fault.short : undefined;
+    const result = await handler(p, { fail, requestId: rid, ...(short ? { short } : {}) });
     if (fault?.kind === 'responseLost') throw new ResponseLost(action);
     return result;
   }
