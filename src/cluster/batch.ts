@@ -6,7 +6,7 @@
  * A machine the batch could not make is created on its own, as without a batch.
  */
 import { mkdirSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
   BatchJournal,
@@ -50,6 +50,7 @@ export function batchJournal(store: Store, cluster: string): BatchJournal {
     },
     async remove(key) {
       await rm(file(`${key}.json`), { force: true });
+      await rmdir(dir).catch(() => undefined); // gone with its last record
     },
     path: (name) => {
       file(name);

@@ -32,7 +32,7 @@ export type AliyunFault =
    * RunInstances/CreateInstance find `short` fewer instances in stock than they ask for: without
    * MinAmount (or below it) nothing is made (OperationDenied.NoStock); with it, what is in stock.
    */
-  | { kind: 'noStock'; short: number; count: number };
+  | { kind: 'noStock'; short: number; count: number; match?: string };
 
 /** Thrown after a `responseLost` action ran: the server resets the connection instead of answering. */
 class ResponseLost extends Error {}
@@ -125,10 +125,11 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
   const nonces = new Map<string, number>();
   let lastPrune = Date.now();
 
-  function takeFault(action: string): AliyunFault | undefined {
+  function takeFault(action: string, params: Record<string, string>): AliyunFault | undefined {
     const f = faults.find(
       (x) =>
         x.count > 0 &&
+        (x.kind !== 'noStock' || x.match === undefined || JSON.stringify(params).includes(x.match)) &&
         (x.kind === 'code'
           ? x.action === undefined || x.action === action
           : x.kind === 'noStock'
@@ -189,7 +190,7 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
     nonces.set(nonceKey, now + 2 * NONCE_WINDOW_MS);
     const handler = product[action];
     if (!handler) throw new ApiError('InvalidAction.NotFound');
-    const fault = takeFault(action);
+    const fault = takeFault(action, params);
     let fail = false;
     if (fault?.kind === 'code') throw new ApiError(fault.code);
     if (fault?.kind === 'failAction') {

@@ -1,0 +1,178 @@
+/**
+ * Batch creation under faults, on both clouds' emulators with lab VMs behind the instances (the whole
+ * path: one creation call per role, first login with the batch key, each machine's own key,
+ * provisioning, swarm): a partial capacity failure ends with exactly the desired machines and nothing
+ * leaked; a SIGKILL right after the batch call was sent, then a re-run, makes nothing twice (the re-run
+ * resends the journalled request with the same requestId / ClientToken).
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labUp } from '../lab/lab.js';
+import { swarmup, tempDir } from '../e2e/helpers.js';
+import { startGceEmulator, type GceEmulator } from '../emulators/gce/index.js';
+import { startAliyunEmulator, type AliyunEmulator } from '../emulators/aliyun/index.js';
+import { addFigures, killAt, memberNames, newFigures } from './harness.js';
+
+const figures = newFigures();
+let gce: GceEmulator;
+let ali: AliyunEmulator;
+let work: string;
+
+interface Cloud {
+  name: string;
+  flags: () => string[];
+  env: () => NodeJS.ProcessEnv;
+  /** Names of the instances the emulator holds, each once per instance. */
+  instances: () => string[];
+  /** The creation calls of the batch (bulkInsert / RunInstances, not DryRun) since `n` requests. */
+  batchCalls: (n: number) => Array<{ token: string | null }>;
+  requests: () => number;
+  resources: () => number;
+  /** Make the next batch short of `n` instances. */
+  shortBy: (cluster: string, n: number) => void;
+  sent: RegExp;
+}
+
+const clouds: Record<string, Cloud> = {
+  google: {
+    name: 'google',
+    flags: () => ['--driver', 'google', '--google-endpoint', gce.endpoint, '--google-project', gce.project],
+    env: () => ({}),
+    instances: () => (gce.dump() as { instances: Array<{ name: string }> }).instances.map((i) => i.name),
+    batchCalls: (n) =>
+      gce
+        .requests()
+        .slice(n)
+        .filter((r) => r.path.endsWith('/instances/bulkInsert'))
+        .map((r) => ({ token: new URLSearchParams(r.query ?? '').get('requestId') })),
+    requests: () => gce.requests().length,
+    resources: () => gce.resourceCount(),
+    shortBy: (cluster, n) => gce.inject({ kind: 'failOperation', count: n, match: `${cluster}-worker-` }),
+    sent: /Sending one bulkInsert for 2 worker/,
+  },
+  aliyunecs: {
+    name: 'aliyunecs',
+    flags: () => ['--driver', 'aliyunecs', '--aliyunecs-api-endpoint', ali.endpoint],
+    env: () => ({
+      ALIBABA_CLOUD_ACCESS_KEY_ID: ali.accessKeyId,
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: ali.accessKeySecret,
+    }),
+    instances: () =>
+      (ali.dump() as { instances: Array<{ HostName: string }> }).instances.map((i) => i.HostName),
+    batchCalls: (n) =>
+      ali
+        .requests()
+        .slice(n)
+        .filter((r) => r.path === 'RunInstances' && r.params.DryRun !== 'true')
+        .map((r) => ({ token: r.params.ClientToken ?? null })),
+    requests: () => ali.requests().length,
+    resources: () => ali.resourceCount(),
+    // The workers' DryRun and call see the same stock.
+    shortBy: (cluster, n) => ali.inject({ kind: 'noStock', short: n, count: 2, match: `${cluster}-worker-` }),
+    sent: /Sending one RunInstances for 2 worker/,
+  },
+};
+
+beforeAll(async () => {
+  await labUp();
+  work = await tempDir('bat-faults-');
+  gce = await startGceEmulator({ backing: { image: 'node' } });
+  ali = await startAliyunEmulator({ backing: { image: 'node' }, addressPrefix: '127.88.9.' });
+});
+
+afterAll(async () => {
+  await gce?.stop();
+  await ali?.stop();
+  addFigures('batch', figures);
+});
+
+async function up(store: string, c: Cloud, cluster: string) {
+  return swarmup(
+    store,
+    ['cluster', 'up', cluster, ...c.flags(), '--managers', '1', '--workers', '2', '--json'],
+    c.env(),
+  );
+}
+
+async function down(store: string, c: Cloud, cluster: string) {
+  const d = await swarmup(store, ['cluster', 'down', cluster], c.env());
+  expect(d.code, d.stderr).toBe(0);
+}
+
+/** Exactly the desired machines: one instance each, every node Ready, each logged in with its own key. */
+async function expectExactly(store: string, c: Cloud, cluster: string): Promise<void> {
+  const want = memberNames(cluster, 1, 2);
+  expect(
+    c
+      .instances()
+      .filter((n) => n.startsWith(`${cluster}-`))
+      .sort(),
+  ).toEqual(want);
+  const st = await swarmup(store, ['cluster', 'status', cluster, '--json'], c.env());
+  expect(st.code, st.stderr).toBe(0);
+  const nodes = (JSON.parse(st.stdout) as { nodes: Array<{ hostname: string; state: string }> }).nodes;
+  expect(nodes.map((n) => `${n.hostname}:${n.state}`).sort()).toEqual(want.map((n) => `${n}:ready`));
+  // The batch is over: its journal and bootstrap key are gone from the store.
+  const clusters = await readdir(join(store, 'clusters'));
+  expect(clusters.filter((f) => f.endsWith('.batch'))).toEqual([]);
+  // Each machine accepts its own key; no machine holds another machine's key.
+  const keys = await Promise.all(
+    want.map((m) => readFile(join(store, 'machines', m, 'id_ed25519.pub'), 'utf8')),
+  );
+  for (const [i, m] of want.entries()) {
+    const ak = await swarmup(store, ['ssh', m, '--', 'cat', '.ssh/authorized_keys'], c.env());
+    expect(ak.code, ak.stderr).toBe(0);
+    const material = (k: string) => k.trim().split(/\s+/)[1];
+    expect(ak.stdout).toContain(material(keys[i]));
+    for (const [j, other] of keys.entries()) if (j !== i) expect(ak.stdout).not.toContain(material(other));
+  }
+}
+
+describe.each(Object.keys(clouds))('batch creation under faults (%s)', (cloudName) => {
+  const c = clouds[cloudName];
+
+  it('a partial capacity failure: the missing machine is made on its own; exactly the desired machines; down leaves zero', async () => {
+    const store = join(work, `${c.name}-partial`);
+    const cluster = `bp${c.name.slice(0, 1)}`;
+    figures.cases++;
+    c.shortBy(cluster, 1);
+    const n = c.requests();
+    const r = await up(store, c, cluster);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/not made by the batch .*creating it on its own/);
+    expect(c.batchCalls(n)).toHaveLength(2); // managers, workers
+    await expectExactly(store, c, cluster);
+    figures.converged++;
+    await down(store, c, cluster);
+    expect(c.resources()).toBe(0);
+  });
+
+  it('SIGKILL right after the batch call was sent, then a re-run: the same token resent, nothing made twice', async () => {
+    const store = join(work, `${c.name}-kill`);
+    const cluster = `bk${c.name.slice(0, 1)}`;
+    figures.cases++;
+    const n = c.requests();
+    const argv = ['cluster', 'up', cluster, ...c.flags(), '--managers', '1', '--workers', '2'];
+    const k = await killAt(
+      store,
+      argv,
+      { name: 'batch sent', line: c.sent, delayMs: 400 },
+      'SIGKILL',
+      c.env(),
+    );
+    expect(k.landed, k.stderr).toBe(true);
+    figures.kills++;
+    const r = await up(store, c, cluster);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/resending the worker batch of an interrupted run/);
+    const calls = c.batchCalls(n);
+    const tokens = new Set(calls.map((x) => x.token));
+    // Every creation call of this cluster, across both runs, used at most one token per role.
+    expect(tokens.size).toBeLessThanOrEqual(2);
+    await expectExactly(store, c, cluster);
+    figures.converged++;
+    await down(store, c, cluster);
+    expect(c.resources()).toBe(0);
+  });
+});
