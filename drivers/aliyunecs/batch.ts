@@ -55,7 +55,8 @@ interface Group {
   machines: DriverContext[];
   rec: Journalled;
   replay: boolean;
-  publicKey: string;
+  /** The run's bootstrap private key (shared by its calls). */
+  keyFile: string;
 }
 
 const sameNames = (a: string[], b: string[]) =>
@@ -84,54 +85,81 @@ export async function createMachines(req: BatchRequest): Promise<BatchResult> {
     log: req.log,
   });
 
+  // One bootstrap key (pair) for the whole run, shared by its calls; reused by a re-run that resends.
+  const bootKey = `ecs-${s.regionId}-bootstrap`;
+  const keyFile = req.journal.path(`${bootKey}.key`);
+  const prevBoot = await req.journal.read<{ keyPair: string; at: number }>(bootKey);
   const groups: Group[] = [];
   const byRole = new Map<string, DriverContext[]>();
   for (const m of req.machines) {
     const role = m.cluster?.role ?? 'worker';
     byRole.set(role, [...(byRole.get(role) ?? []), m]);
   }
+  const planned: Array<{ key: string; role: string; machines: DriverContext[]; prev?: Journalled }> = [];
   for (const [role, all] of byRole) {
     for (let i = 0; i < all.length; i += MAX_AMOUNT) {
-      const machines = all.slice(i, i + MAX_AMOUNT);
       const key = `ecs-${s.regionId}-${role}-${i / MAX_AMOUNT}`;
-      const names = machines.map((m) => m.machineName);
-      const keyFile = req.journal.path(`${key}.key`);
-      const prev = await req.journal.read<Journalled>(key);
-      if (prev && sameNames(prev.names, names) && Date.now() - prev.at < REPLAY_WINDOW_MS) {
-        req.log(`resending the ${role} batch of an interrupted run (same ClientToken: ECS makes it once)`);
-        const { publicKey } = await loadPrivateKey(keyFile);
-        groups.push({ key, role, machines, rec: prev, replay: true, publicKey });
-        continue;
-      }
-      if (prev) await removeLeftovers(c, prev, names, storeId, req.log);
-      const batch = randomBytes(5).toString('hex');
-      const publicKey = await generateSshKey(keyFile, `swarmup-batch-${cluster.name}`);
-      const keyPair = `swarmup-${cluster.name}-b${batch}`.slice(0, 128);
-      const params = {
-        ...instanceRequest(
-          c,
-          instanceParams(s, {
-            name: `${cluster.name}-${role}`,
-            securityGroupId,
-            keyPairName: keyPair,
-            tags: tags(role, batch),
-          }),
-        ),
-        HostName: undefined,
-        InstanceName: `swarmup-${cluster.name}-${role}`,
-        HostNames: names,
-        Amount: names.length,
-        MinAmount: 1,
-      };
-      groups.push({
+      planned.push({
         key,
         role,
-        machines,
-        rec: { token: randomUUID(), batch, keyPair, names, params, at: Date.now() },
-        replay: false,
-        publicKey,
+        machines: all.slice(i, i + MAX_AMOUNT),
+        prev: await req.journal.read<Journalled>(key),
       });
     }
+  }
+  const replays = (x: (typeof planned)[number]) =>
+    !!x.prev &&
+    !!prevBoot &&
+    x.prev.keyPair === prevBoot.keyPair &&
+    sameNames(
+      x.prev.names,
+      x.machines.map((m) => m.machineName),
+    ) &&
+    Date.now() - x.prev.at < REPLAY_WINDOW_MS;
+  const reuse = !!prevBoot && planned.some(replays);
+  let keyPair: string;
+  let publicKey: string;
+  if (reuse) {
+    keyPair = prevBoot.keyPair;
+    publicKey = (await loadPrivateKey(keyFile)).publicKey;
+  } else {
+    if (prevBoot) await deleteKeyPairs(c, [prevBoot.keyPair]).catch(() => undefined);
+    keyPair = `swarmup-${cluster.name}-b${randomBytes(5).toString('hex')}`.slice(0, 128);
+    publicKey = await generateSshKey(keyFile, `swarmup-batch-${cluster.name}`);
+  }
+  for (const x of planned) {
+    const names = x.machines.map((m) => m.machineName);
+    if (reuse && replays(x)) {
+      req.log(`resending the ${x.role} batch of an interrupted run (same ClientToken: ECS makes it once)`);
+      groups.push({ key: x.key, role: x.role, machines: x.machines, rec: x.prev!, replay: true, keyFile });
+      continue;
+    }
+    if (x.prev) await removeLeftovers(c, x.prev, names, storeId, req.log);
+    const batch = randomBytes(5).toString('hex');
+    const params = {
+      ...instanceRequest(
+        c,
+        instanceParams(s, {
+          name: `${cluster.name}-${x.role}`,
+          securityGroupId,
+          keyPairName: keyPair,
+          tags: tags(x.role, batch),
+        }),
+      ),
+      HostName: undefined,
+      InstanceName: `swarmup-${cluster.name}-${x.role}`,
+      HostNames: names,
+      Amount: names.length,
+      MinAmount: 1,
+    };
+    groups.push({
+      key: x.key,
+      role: x.role,
+      machines: x.machines,
+      rec: { token: randomUUID(), batch, keyPair, names, params, at: Date.now() },
+      replay: false,
+      keyFile,
+    });
   }
   // Quota, stock and parameters, before anything is made (without the key pair, not made yet).
   for (const g of groups.filter((x) => !x.replay)) {
@@ -143,40 +171,40 @@ export async function createMachines(req: BatchRequest): Promise<BatchResult> {
       );
     }
   }
+  await req.journal.write(bootKey, { keyPair, at: prevBoot && reuse ? prevBoot.at : Date.now() });
+  try {
+    await importKeyPair(
+      c,
+      keyPair,
+      publicKey,
+      resourceTags({ user: s.tags, cluster, role: 'bootstrap', storeId }),
+    );
+  } catch (err) {
+    if (!/AlreadyExist/i.test(codeOf(err) ?? '')) throw err; // a resent batch imported it already
+  }
   const outcomes: BatchOutcome[] = [];
-  await Promise.all(
-    groups.map(async (g) =>
-      outcomes.push(...(await runGroup(c, req, g, securityGroupId, tags(g.role, g.rec.batch)))),
-    ),
-  );
+  await Promise.all(groups.map(async (g) => outcomes.push(...(await runGroup(c, req, g, securityGroupId)))));
   return {
     outcomes,
     done: async () => {
-      const pairs = groups.map((g) => g.rec.keyPair);
-      if (pairs.length) await deleteKeyPairs(c, pairs);
-      for (const g of groups) {
-        await rm(req.journal.path(`${g.key}.key`), { force: true });
-        await rm(req.journal.path(`${g.key}.key.pub`), { force: true });
-        await req.journal.remove(g.key);
-      }
+      // The calls' records first: a run killed in here then no longer resends with a missing key.
+      for (const g of groups) await req.journal.remove(g.key);
+      await deleteKeyPairs(c, [keyPair]);
+      for (const f of [`${bootKey}.key`, `${bootKey}.key.pub`])
+        await rm(req.journal.path(f), { force: true });
+      await req.journal.remove(bootKey);
     },
   };
 }
 
-/** Journal, import the bootstrap key pair, one RunInstances; per machine what was made. */
+/** Journal, one RunInstances; per machine what was made. */
 async function runGroup(
   c: AliyunClient,
   req: BatchRequest,
   g: Group,
   securityGroupId: string,
-  tags: Record<string, string>,
 ): Promise<BatchOutcome[]> {
   if (!g.replay) await req.journal.write(g.key, g.rec);
-  try {
-    await importKeyPair(c, g.rec.keyPair, g.publicKey, tags);
-  } catch (err) {
-    if (!/AlreadyExist/i.test(codeOf(err) ?? '')) throw err; // a resent batch imported it already
-  }
   req.log(`${g.replay ? 'Resending' : 'Sending'} one RunInstances for ${g.machines.length} ${g.role}(s)...`);
   let ids: string[] = [];
   let failed: Error | undefined;
@@ -201,7 +229,7 @@ async function runGroup(
           instanceId,
           batch: g.rec.batch,
           securityGroupId,
-          bootstrapKey: req.journal.path(`${g.key}.key`),
+          bootstrapKey: g.keyFile,
         }),
       };
     return {
@@ -227,5 +255,4 @@ async function removeLeftovers(
     log(`Removing instance ${i.HostName} (${i.InstanceId}) left by an interrupted batch...`);
     await deleteInstance(c, i.InstanceId);
   }
-  await deleteKeyPairs(c, [prev.keyPair]).catch(() => undefined);
 }
