@@ -147,6 +147,8 @@ export async function createMachines(req: BatchRequest): Promise<BatchResult> {
         }),
       ),
       HostName: undefined,
+      // Journalled: never the password (sent with each call from the flags, kept nowhere).
+      Password: undefined,
       InstanceName: `swarmup-${cluster.name}-${x.role}`,
       HostNames: names,
       Amount: names.length,
@@ -164,7 +166,7 @@ export async function createMachines(req: BatchRequest): Promise<BatchResult> {
   // Quota, stock and parameters, before anything is made (without the key pair, not made yet).
   for (const g of groups.filter((x) => !x.replay)) {
     try {
-      await dryRunInstances(c, { ...g.rec.params, KeyPairName: undefined });
+      await dryRunInstances(c, { ...g.rec.params, Password: s.sshPassword, KeyPairName: undefined });
     } catch (err) {
       throw new UserError(
         `${g.machines.length} ${g.role} instance(s) of type ${s.instanceType} cannot be made in ${s.regionId}: ${oneLine(err)}; nothing was created`,
@@ -182,8 +184,14 @@ export async function createMachines(req: BatchRequest): Promise<BatchResult> {
   } catch (err) {
     if (!/AlreadyExist/i.test(codeOf(err) ?? '')) throw err; // a resent batch imported it already
   }
+  if (s.sshPassword)
+    req.log(
+      'Setting the root password from --aliyunecs-ssh-password (ECS_SSH_PASSWORD); swarmup still logs in with its SSH key',
+    );
   const outcomes: BatchOutcome[] = [];
-  await Promise.all(groups.map(async (g) => outcomes.push(...(await runGroup(c, req, g, securityGroupId)))));
+  await Promise.all(
+    groups.map(async (g) => outcomes.push(...(await runGroup(c, req, g, securityGroupId, s.sshPassword)))),
+  );
   return {
     outcomes,
     done: async () => {
@@ -203,13 +211,14 @@ async function runGroup(
   req: BatchRequest,
   g: Group,
   securityGroupId: string,
+  password: string | undefined,
 ): Promise<BatchOutcome[]> {
   if (!g.replay) await req.journal.write(g.key, g.rec);
   req.log(`${g.replay ? 'Resending' : 'Sending'} one RunInstances for ${g.machines.length} ${g.role}(s)...`);
   let ids: string[] = [];
   let failed: Error | undefined;
   try {
-    ids = await runInstances(c, g.rec.params, g.rec.token);
+    ids = await runInstances(c, { ...g.rec.params, Password: password }, g.rec.token);
   } catch (err) {
     if (codeOf(err) !== 'OperationDenied.NoStock') throw err;
     failed = err as Error;

@@ -39,7 +39,13 @@ import {
 } from '../../src/cloud/aliyun/ecs.js';
 import { ensureSecurityGroup } from '../../src/cloud/aliyun/firewall.js';
 import { hasStatus, isGone, started, waitInstance } from './poller.js';
-import { requireAdminCidrs, securityGroupName, settingsFrom, type AliyunSettings } from './settings.js';
+import {
+  notActedOnWarning,
+  requireAdminCidrs,
+  securityGroupName,
+  settingsFrom,
+  type AliyunSettings,
+} from './settings.js';
 import { TAG, resourceTags, tagsOf } from '../../src/cloud/aliyun/tags.js';
 import { installOwnKey } from '../../src/ssh/own-key.js';
 import { batchMade } from './batch-tags.js';
@@ -125,6 +131,7 @@ export function instanceParams(
     dataDisk: s.dataDisk,
     ioOptimized: s.ioOptimized,
     tags: m.tags,
+    password: s.sshPassword,
   };
 }
 
@@ -159,6 +166,8 @@ export class AliyunDriver implements Driver {
     });
     d.settings = s;
     d.creds = credentialsFrom(flags);
+    const ignored = notActedOnWarning(flags);
+    if (ignored) ctx.log(ignored);
     return d;
   }
 
@@ -255,6 +264,11 @@ export class AliyunDriver implements Driver {
       this.state.ExternalKeyPair = true;
     } else await this.importKey(c, publicKey, tags(role, this.name));
     log(`Creating instance ${this.name} (${s.instanceType})...`);
+    if (s.sshPassword) {
+      log(
+        'Setting the root password from --aliyunecs-ssh-password (ECS_SSH_PASSWORD); swarmup still logs in with its SSH key',
+      );
+    }
     const id = await createInstance(
       c,
       instanceParams(s, {

@@ -76,6 +76,11 @@ export function parseFilters(specs: string[]): Filter {
   const byKey = new Map<string, string[]>();
   for (const s of specs) {
     const m = /^([a-z]+)=(.*)$/.exec(s);
+    if (m?.[1] === 'swarm') {
+      throw new UserError(
+        `invalid filter "${s}": swarm= matched Swarm classic masters; swarm mode's nodes are in "docker node ls" (or "swarmup cluster ls")`,
+      );
+    }
     if (!m || !['driver', 'state', 'name', 'label'].includes(m[1])) {
       throw new UserError(`invalid filter "${s}": use driver=, state=, name= (regex) or label=key=value`);
     }
@@ -193,6 +198,9 @@ export async function active(opts: { timeout: string }, cmd: Command): Promise<v
   if (!process.env.DOCKER_HOST) throw new UserError('No active host found');
   const rows = await listRows(storeOf(cmd), opts.timeout);
   const hit = rows.find((r) => r.ActiveHost && r.State === 'Running');
+  // docker-machine's words: a machine that did not answer might have been the active one.
+  if (!hit && rows.some((r) => r.State === 'Timeout'))
+    throw new UserError('Error getting active host: timeout');
   if (!hit) throw new UserError('No active host found');
   process.stdout.write(`${hit.Name}\n`);
 }

@@ -12,8 +12,11 @@ import { describeIoError, ensureDir, readTextIfExists, resolveInside } from './p
 
 export const DEFAULT_STORE = join(homedir(), '.swarmup');
 
+/** --storage-path, else SWARMUP_STORAGE_PATH, else docker-machine's MACHINE_STORAGE_PATH, else ~/.swarmup. */
 export function resolveStorePath(flag?: string): string {
-  return resolve(flag || process.env.SWARMUP_STORAGE_PATH || DEFAULT_STORE);
+  return resolve(
+    flag || process.env.SWARMUP_STORAGE_PATH || process.env.MACHINE_STORAGE_PATH || DEFAULT_STORE,
+  );
 }
 
 const CREATING = '.creating';

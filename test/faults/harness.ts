@@ -81,6 +81,9 @@ export interface KillPoint {
   delayMs?: number;
 }
 
+/** The last lines `cluster up` and `create` print when their work is done. */
+const FINISHED = /^Cluster "[^"]+" is up:|Docker is up and running!/m;
+
 /**
  * Run swarmup and send `signal` at `point`. Returns how it ended; `landed` is false when the process
  * had already finished (the point came too late), so callers count only kills that really happened.
@@ -113,8 +116,12 @@ export async function killAt(
   const firedBeforeExit = !done;
   fire();
   const end = await p.exited;
+  // A signal that reaches the process after it printed its result (while it exits) kills a finished
+  // run: the work was done, so that is not an interruption and does not count as one.
+  const finished = FINISHED.test(p.stderr());
   const landed =
     firedBeforeExit &&
+    !finished &&
     (end.signal === signal || (signal !== 'SIGKILL' && (end.code === 130 || end.code === 143)));
   return { landed, code: end.code, signal: end.signal, stderr: p.stderr() };
 }

@@ -87,6 +87,13 @@ export function redact(text: string, creds?: Credentials): string {
     .replace(/Signature=[^&\s]+/g, 'Signature=***');
 }
 
+/** Call parameters for debug output: passwords and secrets replaced by ***. */
+export function redactParams(params: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(params).map(([k, v]) => [k, /password|secret/i.test(k) ? '***' : v]),
+  );
+}
+
 /** A failed Aliyun call: one line, its code and request id, no credentials. */
 export class AliyunError extends UserError {
   constructor(
@@ -172,6 +179,7 @@ export class AliyunClient {
     o: CallOptions,
   ): Promise<T> {
     const body = withoutUndefined(params);
+    debug(`${action} ${JSON.stringify(redactParams(body))}`);
     let wait = this.retry.baseMs;
     for (let attempt = 1; ; attempt++) {
       this.counts.set(action, (this.counts.get(action) ?? 0) + 1);
