@@ -4,7 +4,7 @@
  * stock refused before anything is made, a short stock reported per machine, a lost answer retried
  * with the same ClientToken made once, a journalled call resent by a re-run made once.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { startAliyunEmulator, type AliyunEmulator } from '../emulators/aliyun/in
 import { createMachines } from '../../drivers/aliyunecs/batch.js';
 import type { BatchRequest, DriverContext } from '../../src/driver/contract.js';
 import { batchJournal } from '../../src/cluster/batch.js';
+import { clusterBatchDir } from '../../src/cluster/record.js';
 import { Store } from '../../src/store/store.js';
 
 let emu: AliyunEmulator;
@@ -139,5 +140,21 @@ describe('aliyunecs batch create', () => {
     expect((await instances('bat-k-')).length).toBe(3);
     for (const o of again.outcomes) if ('driver' in o) await o.driver.remove();
     await again.done();
+  });
+  it('sends --aliyunecs-ssh-password with the call and the DryRun, and never journals it', async () => {
+    const n = emu.requests().length;
+    const req = await request('bat-pw', 0, 2);
+    const pw = 'Batch-Pw-1234';
+    req.flags['aliyunecs-ssh-password'] = pw;
+    const r = await createMachines(req); // as if killed: the journal stays for the look below
+    const calls = since(n).filter((x) => x.path === 'RunInstances');
+    expect(calls.length).toBe(2);
+    for (const x of calls) expect(x.params.Password).toBe(pw);
+    const dir = clusterBatchDir(store, 'bat-pw');
+    const files = await readdir(dir);
+    expect(files.some((f) => f.endsWith('.json'))).toBe(true);
+    for (const f of files) expect(await readFile(join(dir, f), 'utf8')).not.toContain(pw);
+    for (const o of r.outcomes) if ('driver' in o) await o.driver.remove();
+    await r.done();
   });
 });
