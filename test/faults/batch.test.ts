@@ -5,14 +5,14 @@
  * leaked; a SIGKILL right after the batch call was sent, then a re-run, makes nothing twice (the re-run
  * resends the journalled request with the same requestId / ClientToken).
  */
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labUp } from '../lab/lab.js';
 import { swarmup, tempDir } from '../e2e/helpers.js';
 import { startGceEmulator, type GceEmulator } from '../emulators/gce/index.js';
 import { startAliyunEmulator, type AliyunEmulator } from '../emulators/aliyun/index.js';
-import { addFigures, killAt, memberNames, newFigures } from './harness.js';
+import { addFigures, expectRefusal, killAt, memberNames, newFigures } from './harness.js';
 
 const figures = newFigures();
 let gce: GceEmulator;
@@ -32,6 +32,10 @@ interface Cloud {
   /** Make the next batch short of `n` instances. */
   shortBy: (cluster: string, n: number) => void;
   sent: RegExp;
+  /** The mutating calls since `n` requests, by name (DryRuns left out). */
+  mutations: (n: number) => string[];
+  /** How the quota refusal names the quota. */
+  quota: RegExp;
 }
 
 const clouds: Record<string, Cloud> = {
@@ -50,6 +54,13 @@ const clouds: Record<string, Cloud> = {
     resources: () => gce.resourceCount(),
     shortBy: (cluster, n) => gce.inject({ kind: 'failOperation', count: n, match: `${cluster}-worker-` }),
     sent: /Sending one bulkInsert for 2 worker/,
+    mutations: (n) =>
+      gce
+        .requests()
+        .slice(n)
+        .filter((r) => r.mutating)
+        .map((r) => `${r.method} ${r.path}`),
+    quota: /quota INSTANCES in region .*nothing was created/,
   },
   aliyunecs: {
     name: 'aliyunecs',
@@ -71,6 +82,13 @@ const clouds: Record<string, Cloud> = {
     // The workers' DryRun and call see the same stock.
     shortBy: (cluster, n) => ali.inject({ kind: 'noStock', short: n, count: 2, match: `${cluster}-worker-` }),
     sent: /Sending one RunInstances for 2 worker/,
+    mutations: (n) =>
+      ali
+        .requests()
+        .slice(n)
+        .filter((r) => r.mutating && r.params.DryRun !== 'true')
+        .map((r) => r.path),
+    quota: /cannot be made in .*QuotaExceed.*nothing was created/,
   },
 };
 
@@ -78,7 +96,12 @@ beforeAll(async () => {
   await labUp();
   work = await tempDir('bat-faults-');
   gce = await startGceEmulator({ backing: { image: 'node' } });
-  ali = await startAliyunEmulator({ backing: { image: 'node' }, addressPrefix: '127.88.9.' });
+  // 24 instances, as the GCE emulator's default INSTANCES quota.
+  ali = await startAliyunEmulator({
+    backing: { image: 'node' },
+    addressPrefix: '127.88.9.',
+    quotas: { instances: 24 },
+  });
 });
 
 afterAll(async () => {
@@ -126,6 +149,17 @@ async function expectExactly(store: string, c: Cloud, cluster: string): Promise<
     const material = (k: string) => k.trim().split(/\s+/)[1];
     expect(ak.stdout).toContain(material(keys[i]));
     for (const [j, other] of keys.entries()) if (j !== i) expect(ak.stdout).not.toContain(material(other));
+    // Its own pinned host key: the one its sshd really has; its own engine certificates.
+    const hostKey = await swarmup(
+      store,
+      ['ssh', m, '--', 'cat', '/etc/ssh/ssh_host_ed25519_key.pub'],
+      c.env(),
+    );
+    expect(hostKey.code, hostKey.stderr).toBe(0);
+    const pinned = await readFile(join(store, 'machines', m, 'known_hosts'), 'utf8');
+    expect(pinned).toContain(material(hostKey.stdout));
+    for (const f of ['ca.pem', 'cert.pem', 'key.pem', 'server.pem'])
+      expect((await stat(join(store, 'machines', m, f))).size).toBeGreaterThan(0);
   }
 }
 
@@ -172,7 +206,46 @@ describe.each(Object.keys(clouds))('batch creation under faults (%s)', (cloudNam
     expect(tokens.size).toBeLessThanOrEqual(2);
     await expectExactly(store, c, cluster);
     figures.converged++;
+  });
+
+  it('cluster scale makes the added workers with one creation call; down leaves zero', async () => {
+    const store = join(work, `${c.name}-kill`);
+    const cluster = `bk${c.name.slice(0, 1)}`;
+    figures.cases++;
+    const n = c.requests();
+    const r = await swarmup(store, ['cluster', 'scale', cluster, '--workers', '4'], c.env());
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(c.sent);
+    expect(c.batchCalls(n)).toHaveLength(1);
+    const want = memberNames(cluster, 1, 4);
+    expect(
+      c
+        .instances()
+        .filter((x) => x.startsWith(`${cluster}-`))
+        .sort(),
+    ).toEqual(want);
+    const st = await swarmup(store, ['cluster', 'status', cluster, '--json'], c.env());
+    const nodes = (JSON.parse(st.stdout) as { nodes: Array<{ hostname: string; state: string }> }).nodes;
+    expect(nodes.map((x) => `${x.hostname}:${x.state}`).sort()).toEqual(want.map((x) => `${x}:ready`));
+    figures.converged++;
     await down(store, c, cluster);
+    expect(c.resources()).toBe(0);
+  });
+
+  it('a quota too small for the machines: one line before any instance is made; nothing left', async () => {
+    const store = join(work, `${c.name}-quota`);
+    const cluster = `bq${c.name.slice(0, 1)}`;
+    figures.cases++;
+    const n = c.requests();
+    const r = await swarmup(
+      store,
+      ['cluster', 'up', cluster, ...c.flags(), '--managers', '1', '--workers', '30'],
+      c.env(),
+    );
+    expectRefusal(r, c.quota);
+    expect(c.batchCalls(n)).toEqual([]);
+    expect(c.mutations(n).filter((x) => /instances|Instance|KeyPair/.test(x))).toEqual([]);
+    expect(c.instances().filter((x) => x.startsWith(`${cluster}-`))).toEqual([]);
     expect(c.resources()).toBe(0);
   });
 });
