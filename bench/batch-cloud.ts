@@ -7,8 +7,8 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BatchRequest, DriverContext, FlagValues } from '../src/driver/contract.js';
-import { batchJournal } from '../src/cluster/batch.js';
+import type { BatchRequest, FlagValues } from '../src/driver/contract.js';
+import { batchRequest } from '../test/batch-request.js';
 import { Store } from '../src/store/store.js';
 import { startGceEmulator } from '../test/emulators/gce/index.js';
 import { startAliyunEmulator } from '../test/emulators/aliyun/index.js';
@@ -24,20 +24,7 @@ const SIZES = [1, 1, 10, 50];
 async function request(cluster: string, n: number, flags: FlagValues): Promise<BatchRequest> {
   const store = new Store(await mkdtemp(join(tmpdir(), 'bat-bench-')));
   await store.init();
-  const storeId = await store.id();
-  const machines: DriverContext[] = Array.from({ length: n }, (_, i) => {
-    const [name, role] =
-      i === 0 ? [`${cluster}-manager-1`, 'manager' as const] : [`${cluster}-worker-${i}`, 'worker' as const];
-    return {
-      machineName: name,
-      machineDir: store.machineDir(name),
-      log: () => undefined,
-      cluster: { name: cluster, role, labels: {} },
-      storeId,
-    };
-  });
-  for (const m of machines) await store.reserve(m.machineName);
-  return { machines, flags, journal: batchJournal(store, cluster), log: () => undefined };
+  return batchRequest(store, cluster, 1, n - 1, flags);
 }
 
 interface Row {

@@ -6,7 +6,7 @@
 import type { EcsInstance } from '../../src/cloud/aliyun/ecs.js';
 import { TAG, tagsOf } from '../../src/cloud/aliyun/tags.js';
 
-export const BATCH_TAG = 'swarmup-batch';
+export const BATCH_TAG = TAG.batch;
 
 /** Whether `i` is the batch-made instance of machine `name` of cluster `cluster` (the store is checked by the caller). */
 export function batchMade(i: EcsInstance, name: string, cluster: string | undefined): boolean {

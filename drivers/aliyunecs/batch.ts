@@ -10,6 +10,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import { byRole, resendable } from '../../src/cluster/batch-journal.js';
 import type { BatchOutcome, BatchRequest, BatchResult, DriverContext } from '../../src/driver/contract.js';
 import { UserError, oneLine } from '../../src/errors.js';
 import { generateSshKey, loadPrivateKey } from '../../src/ssh/keys.js';
@@ -37,8 +38,6 @@ import { requireAdminCidrs, securityGroupName, settingsFrom } from './settings.j
 
 /** One RunInstances makes at most this many instances. */
 export const MAX_AMOUNT = 100;
-/** How long a journalled call is resent with its ClientToken rather than its leftovers removed. */
-const REPLAY_WINDOW_MS = 50 * 60_000;
 
 interface Journalled {
   token: string;
@@ -58,9 +57,6 @@ interface Group {
   /** The run's bootstrap private key (shared by its calls). */
   keyFile: string;
 }
-
-const sameNames = (a: string[], b: string[]) =>
-  a.length === b.length && [...a].sort().join() === [...b].sort().join();
 
 export async function createMachines(req: BatchRequest): Promise<BatchResult> {
   const s = settingsFrom(req.flags);
@@ -90,13 +86,8 @@ export async function createMachines(req: BatchRequest): Promise<BatchResult> {
   const keyFile = req.journal.path(`${bootKey}.key`);
   const prevBoot = await req.journal.read<{ keyPair: string; at: number }>(bootKey);
   const groups: Group[] = [];
-  const byRole = new Map<string, DriverContext[]>();
-  for (const m of req.machines) {
-    const role = m.cluster?.role ?? 'worker';
-    byRole.set(role, [...(byRole.get(role) ?? []), m]);
-  }
   const planned: Array<{ key: string; role: string; machines: DriverContext[]; prev?: Journalled }> = [];
-  for (const [role, all] of byRole) {
+  for (const [role, all] of byRole(req.machines)) {
     for (let i = 0; i < all.length; i += MAX_AMOUNT) {
       const key = `ecs-${s.regionId}-${role}-${i / MAX_AMOUNT}`;
       planned.push({
@@ -108,14 +99,12 @@ export async function createMachines(req: BatchRequest): Promise<BatchResult> {
     }
   }
   const replays = (x: (typeof planned)[number]) =>
-    !!x.prev &&
     !!prevBoot &&
-    x.prev.keyPair === prevBoot.keyPair &&
-    sameNames(
-      x.prev.names,
+    x.prev?.keyPair === prevBoot.keyPair &&
+    resendable(
+      x.prev,
       x.machines.map((m) => m.machineName),
-    ) &&
-    Date.now() - x.prev.at < REPLAY_WINDOW_MS;
+    );
   const reuse = !!prevBoot && planned.some(replays);
   let keyPair: string;
   let publicKey: string;

@@ -11,6 +11,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import { byRole, resendable } from '../../src/cluster/batch-journal.js';
 import type { BatchOutcome, BatchRequest, BatchResult, DriverContext } from '../../src/driver/contract.js';
 import { UserError, oneLine } from '../../src/errors.js';
 import { generateSshKey } from '../../src/ssh/keys.js';
@@ -23,9 +24,6 @@ import { instanceBody, sshKeysEntry } from './instance.js';
 import { requireAdminCidrs, settingsFromFlags, type GoogleSettings } from './settings.js';
 import { BATCH_LABEL } from './batch-labels.js';
 import { GoogleDriver } from './driver.js';
-
-/** GCE keeps a requestId at least 60 minutes: a journalled request older than this is not resent. */
-const REPLAY_WINDOW_MS = 50 * 60_000;
 
 interface Journalled {
   requestId: string;
@@ -100,9 +98,6 @@ async function checkQuota(gce: Gce, s: GoogleSettings, count: number): Promise<v
   }
 }
 
-const sameNames = (a: string[], b: string[]) =>
-  a.length === b.length && [...a].sort().join() === [...b].sort().join();
-
 export async function createMachines(req: BatchRequest): Promise<BatchResult> {
   const s = settingsFromFlags(req.flags);
   const none: BatchResult = { outcomes: [], done: async () => undefined };
@@ -114,22 +109,12 @@ export async function createMachines(req: BatchRequest): Promise<BatchResult> {
   if (!cluster || !storeId) return none;
   const gce = await connectGce({ project: s.project, endpoint: s.endpoint });
 
-  const byRole = new Map<string, DriverContext[]>();
-  for (const m of req.machines) {
-    const role = m.cluster?.role ?? 'worker';
-    byRole.set(role, [...(byRole.get(role) ?? []), m]);
-  }
   const groups: Group[] = [];
-  for (const [role, machines] of byRole) {
+  for (const [role, machines] of byRole(req.machines)) {
     const key = `gce-${s.zone}-${role}`;
     const names = machines.map((m) => m.machineName);
     const prev = await req.journal.read<Journalled>(key);
-    if (
-      prev &&
-      prev.zone === s.zone &&
-      sameNames(prev.names, names) &&
-      Date.now() - prev.at < REPLAY_WINDOW_MS
-    ) {
+    if (prev?.zone === s.zone && resendable(prev, names)) {
       req.log(`resending the ${role} batch of an interrupted run (same requestId: GCE makes it once)`);
       groups.push({ key, role, machines, rec: prev, replay: true });
       continue;

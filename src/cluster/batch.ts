@@ -5,14 +5,11 @@
  * it, log in, pin the host key, its own SSH key, certificates, provisioning) under the phase's bound.
  * A machine the batch could not make is created on its own, as without a batch.
  */
-import { mkdirSync } from 'node:fs';
-import { mkdir, readFile, rm, rmdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type {
-  BatchJournal,
   BatchOutcome,
   BatchResult,
   ClusterMembership,
+  Driver,
   DriverContext,
   DriverModule,
   DriverPlugin,
@@ -21,44 +18,10 @@ import type {
 import { oneLine } from '../errors.js';
 import { createMachine } from '../machine/create-machine.js';
 import { driverContext, type Machine } from '../machine/machine.js';
-import { writeFileAtomic } from '../store/atomic.js';
 import type { EngineOptions } from '../store/machine-config.js';
 import type { Store } from '../store/store.js';
 import type { Log } from '../ui/progress.js';
-import { clusterBatchDir } from './record.js';
-
-/** The journal of a cluster's batch creates: `clusters/<name>.batch/` (0700), JSON records and keys. */
-export function batchJournal(store: Store, cluster: string): BatchJournal {
-  const dir = clusterBatchDir(store, cluster);
-  const file = (key: string) => {
-    if (!/^[a-z0-9][a-z0-9._-]{0,100}$/.test(key)) throw new Error(`bad journal key ${key}`);
-    return join(dir, key);
-  };
-  return {
-    async read<T>(key: string) {
-      const text = await readFile(file(`${key}.json`), 'utf8').catch(() => undefined);
-      if (text === undefined) return undefined;
-      try {
-        return JSON.parse(text) as T;
-      } catch {
-        return undefined; // a torn or hand-edited record is as good as none: the batch starts anew
-      }
-    },
-    async write(key, value) {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      await writeFileAtomic(file(`${key}.json`), JSON.stringify(value, null, 2) + '\n', 0o600);
-    },
-    async remove(key) {
-      await rm(file(`${key}.json`), { force: true });
-      await rmdir(dir).catch(() => undefined); // gone with its last record
-    },
-    path: (name) => {
-      file(name);
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      return join(dir, name);
-    },
-  };
-}
+import { batchJournal } from './batch-journal.js';
 
 export interface BatchCreatorOptions {
   store: Store;
@@ -117,7 +80,8 @@ export class BatchCreator {
   async create(name: string, role: 'manager' | 'worker', log: Log): Promise<Machine> {
     const o = this.o;
     this.logs.set(name, log);
-    const single = () =>
+    // On its own (prepared: finishing an instance the batch made, which made the driver's create).
+    const single = (prepared?: Driver) =>
       createMachine({
         store: o.store,
         plugin: o.plugin,
@@ -128,8 +92,9 @@ export class BatchCreator {
         cluster: o.membership(role),
         repairHint: false,
         onClaimed: () => o.onClaimed(name),
-        onDriverCreate: o.onDriverCreate,
+        onDriverCreate: prepared ? undefined : o.onDriverCreate,
         signal: o.signal,
+        prepared,
       });
     if (!this.batched || !this.pending.has(name)) return single();
     try {
@@ -140,19 +105,7 @@ export class BatchCreator {
         return await single();
       }
       this.handed.add(name);
-      return await createMachine({
-        store: o.store,
-        plugin: o.plugin,
-        name,
-        flags: o.flags,
-        engine: o.engine,
-        log,
-        cluster: o.membership(role),
-        repairHint: false,
-        onClaimed: () => o.onClaimed(name),
-        signal: o.signal,
-        prepared: outcome.driver,
-      });
+      return await single(outcome.driver);
     } finally {
       this.pending.delete(name);
       if (this.pending.size === 0) await this.settle();

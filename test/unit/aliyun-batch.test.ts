@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startAliyunEmulator, type AliyunEmulator } from '../emulators/aliyun/index.js';
 import { createMachines } from '../../drivers/aliyunecs/batch.js';
-import type { BatchRequest, DriverContext } from '../../src/driver/contract.js';
-import { batchJournal } from '../../src/cluster/batch.js';
+import { batchRequest } from '../batch-request.js';
 import { clusterBatchDir } from '../../src/cluster/record.js';
 import { Store } from '../../src/store/store.js';
 
@@ -29,31 +28,13 @@ beforeEach(async () => {
   await store.init();
 });
 
-async function request(cluster: string, managers: number, workers: number): Promise<BatchRequest> {
-  const storeId = await store.id();
-  const ctx = (name: string, role: 'manager' | 'worker'): DriverContext => ({
-    machineName: name,
-    machineDir: store.machineDir(name),
-    log: () => undefined,
-    cluster: { name: cluster, role, labels: {} },
-    storeId,
+const request = (cluster: string, managers: number, workers: number) =>
+  batchRequest(store, cluster, managers, workers, {
+    'aliyunecs-api-endpoint': emu.endpoint,
+    'aliyunecs-region': emu.regionId,
+    'aliyunecs-access-key-id': emu.accessKeyId,
+    'aliyunecs-access-key-secret': emu.accessKeySecret,
   });
-  const machines: DriverContext[] = [];
-  for (let i = 1; i <= managers; i++) machines.push(ctx(`${cluster}-manager-${i}`, 'manager'));
-  for (let i = 1; i <= workers; i++) machines.push(ctx(`${cluster}-worker-${i}`, 'worker'));
-  for (const m of machines) await store.reserve(m.machineName);
-  return {
-    machines,
-    flags: {
-      'aliyunecs-api-endpoint': emu.endpoint,
-      'aliyunecs-region': emu.regionId,
-      'aliyunecs-access-key-id': emu.accessKeyId,
-      'aliyunecs-access-key-secret': emu.accessKeySecret,
-    },
-    journal: batchJournal(store, cluster),
-    log: () => undefined,
-  };
-}
 
 const since = (n: number) => emu.requests().slice(n);
 const runs = (n: number) => since(n).filter((r) => r.path === 'RunInstances' && r.params.DryRun !== 'true');

@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startGceEmulator, type GceEmulator } from '../emulators/gce/index.js';
 import { createMachines } from '../../drivers/google/batch.js';
-import type { BatchRequest, DriverContext } from '../../src/driver/contract.js';
-import { batchJournal } from '../../src/cluster/batch.js';
+import { batchRequest } from '../batch-request.js';
 import { Store } from '../../src/store/store.js';
 
 let emu: GceEmulator;
@@ -33,33 +32,13 @@ beforeEach(async () => {
   await store.init();
 });
 
-async function request(cluster: string, managers: number, workers: number): Promise<BatchRequest> {
-  const storeId = await store.id();
-  const ctx = (name: string, role: 'manager' | 'worker'): DriverContext => {
-    return {
-      machineName: name,
-      machineDir: store.machineDir(name),
-      log: () => undefined,
-      cluster: { name: cluster, role, labels: {} },
-      storeId,
-    };
-  };
-  const machines: DriverContext[] = [];
-  for (let i = 1; i <= managers; i++) machines.push(ctx(`${cluster}-manager-${i}`, 'manager'));
-  for (let i = 1; i <= workers; i++) machines.push(ctx(`${cluster}-worker-${i}`, 'worker'));
-  for (const m of machines) await store.reserve(m.machineName);
-  return {
-    machines,
-    flags: {
-      'google-project': emu.project,
-      'google-endpoint': emu.endpoint,
-      'google-zone': zone,
-      'google-machine-type': 'e2-small',
-    },
-    journal: batchJournal(store, cluster),
-    log: () => undefined,
-  };
-}
+const request = (cluster: string, managers: number, workers: number) =>
+  batchRequest(store, cluster, managers, workers, {
+    'google-project': emu.project,
+    'google-endpoint': emu.endpoint,
+    'google-zone': zone,
+    'google-machine-type': 'e2-small',
+  });
 
 const creations = (since: number) =>
   emu
