@@ -31,6 +31,8 @@ interface Cloud {
   resources: () => number;
   /** Make the next batch short of `n` instances. */
   shortBy: (cluster: string, n: number) => void;
+  /** The batch cannot make `<cluster>-worker-2`, nor can its own create afterwards. */
+  neverWorker2: (cluster: string) => void;
   sent: RegExp;
   /** The mutating calls since `n` requests, by name (DryRuns left out). */
   mutations: (n: number) => string[];
@@ -53,6 +55,8 @@ const clouds: Record<string, Cloud> = {
     requests: () => gce.requests().length,
     resources: () => gce.resourceCount(),
     shortBy: (cluster, n) => gce.inject({ kind: 'failOperation', count: n, match: `${cluster}-worker-` }),
+    // Its instance operation in the bulk, then its own insert.
+    neverWorker2: (cluster) => gce.inject({ kind: 'failOperation', count: 2, match: `${cluster}-worker-2` }),
     sent: /Sending one bulkInsert for 2 worker/,
     mutations: (n) =>
       gce
@@ -81,6 +85,9 @@ const clouds: Record<string, Cloud> = {
     resources: () => ali.resourceCount(),
     // The workers' DryRun and call see the same stock.
     shortBy: (cluster, n) => ali.inject({ kind: 'noStock', short: n, count: 2, match: `${cluster}-worker-` }),
+    // The workers' DryRun and call (worker-2, the last, is left out), then its CreateInstance.
+    neverWorker2: (cluster) =>
+      ali.inject({ kind: 'noStock', short: 1, count: 3, match: `${cluster}-worker-` }),
     sent: /Sending one RunInstances for 2 worker/,
     mutations: (n) =>
       ali
@@ -183,6 +190,24 @@ describe.each(Object.keys(clouds))('batch creation under faults (%s)', (cloudNam
     figures.converged++;
     await down(store, c, cluster);
     expect(c.resources()).toBe(0);
+  });
+
+  it('a machine neither the batch nor its own create can make: one line, the new cluster rolled back, nothing left', async () => {
+    const store = join(work, `${c.name}-never`);
+    const cluster = `bn${c.name.slice(0, 1)}`;
+    figures.cases++;
+    c.neverWorker2(cluster);
+    const r = await up(store, c, cluster);
+    expectRefusal(r, /Nothing was left behind/);
+    expect(r.stderr).toMatch(/not made by the batch .*creating it on its own/);
+    expect(c.instances().filter((x) => x.startsWith(`${cluster}-`))).toEqual([]);
+    expect(c.resources()).toBe(0);
+    const ls = await swarmup(store, ['ls', '-q'], c.env());
+    expect(ls.stdout.split('\n').filter((x) => x.startsWith(`${cluster}-`))).toEqual([]);
+    // No cluster record, no batch journal or key left in the store.
+    expect((await swarmup(store, ['cluster', 'ls', '--json'])).stdout.trim()).toBe('[]');
+    const kept = await readdir(join(store, 'clusters')).catch(() => [] as string[]);
+    expect(kept.filter((f) => f.endsWith('.batch') || f.endsWith('.json'))).toEqual([]);
   });
 
   it('SIGKILL right after the batch call was sent, then a re-run: the same token resent, nothing made twice', async () => {

@@ -38,6 +38,12 @@ export function sequenced(pattern: string, n: number): string | undefined {
   return `${m[1]}${String(begin + n).padStart(bits, '0')}${m[4]}`;
 }
 
+const noStock = () =>
+  new ApiError(
+    'OperationDenied.NoStock',
+    'The resource is out of stock in the specified zone. Please try other types, or choose other regions and zones.',
+  );
+
 export class EcsInstances {
   private tokens = new Map<string, TokenEntry>();
 
@@ -276,6 +282,7 @@ export class EcsInstances {
 
   private createInstance(p: Params, call: CallInfo): Record<string, unknown> {
     return this.idempotent(p, 'CreateInstance', () => {
+      if ((call.short ?? 0) >= 1) throw noStock();
       const [inst] = this.newInstances(p, 1, call, false);
       return { ids: [inst.id], result: { InstanceId: inst.id } };
     });
@@ -303,11 +310,6 @@ export class EcsInstances {
       throw new ApiError('InvalidParameter.HostNames', 'HostNames must be unique.');
     const stock = amount - (call.short ?? 0);
     const count = stock >= amount ? amount : min !== undefined && stock >= min ? stock : 0;
-    const noStock = () =>
-      new ApiError(
-        'OperationDenied.NoStock',
-        'The resource is out of stock in the specified zone. Please try other types, or choose other regions and zones.',
-      );
     if (p.bool('DryRun')) {
       this.newInstances(p, amount, call, true, { dryRun: true });
       if (count === 0) throw noStock();
