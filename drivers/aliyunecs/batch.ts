@@ -10,7 +10,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { byRole, resendable } from '../../src/cluster/batch-journal.js';
+import { byRole, resendable, type CallGroup } from '../../src/cluster/batch-journal.js';
 import type { BatchOutcome, BatchRequest, BatchResult, DriverContext } from '../../src/driver/contract.js';
 import { UserError, oneLine } from '../../src/errors.js';
 import { generateSshKey, loadPrivateKey } from '../../src/ssh/keys.js';
@@ -48,12 +48,7 @@ interface Journalled {
   at: number;
 }
 
-interface Group {
-  key: string;
-  role: string;
-  machines: DriverContext[];
-  rec: Journalled;
-  replay: boolean;
+interface Group extends CallGroup<Journalled> {
   /** The run's bootstrap private key (shared by its calls). */
   keyFile: string;
 }

@@ -11,8 +11,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { byRole, resendable } from '../../src/cluster/batch-journal.js';
-import type { BatchOutcome, BatchRequest, BatchResult, DriverContext } from '../../src/driver/contract.js';
+import { byRole, resendable, type CallGroup } from '../../src/cluster/batch-journal.js';
+import type { BatchOutcome, BatchRequest, BatchResult } from '../../src/driver/contract.js';
 import { UserError, oneLine } from '../../src/errors.js';
 import { generateSshKey } from '../../src/ssh/keys.js';
 import { connectGce } from '../../src/cloud/gce/connect.js';
@@ -34,13 +34,7 @@ interface Journalled {
   at: number;
 }
 
-interface Group {
-  key: string;
-  role: string;
-  machines: DriverContext[];
-  rec: Journalled;
-  replay: boolean;
-}
+type Group = CallGroup<Journalled>;
 
 /** The body of one bulkInsert: the instances' shared properties, their names as the map's keys. */
 export function bulkBody(o: {

@@ -67,3 +67,14 @@ export function byRole(machines: DriverContext[]): Map<string, DriverContext[]> 
   }
   return out;
 }
+
+/** One creation call of a batch: its machines, its journalled record, and whether a re-run resends it. */
+export interface CallGroup<R> {
+  /** The call's journal key. */
+  key: string;
+  role: string;
+  machines: DriverContext[];
+  rec: R;
+  /** Resent from the journal (same token), not a new call. */
+  replay: boolean;
+}
