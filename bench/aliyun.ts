@@ -9,7 +9,9 @@
  * 2. `swarmup cluster up` with 1 and 8 nodes, emulator latency 5000 ms per status transition, lab VMs
  *    with Docker installed (`node` image): wall times, the ratio, and the calls each made.
  *
- *   bench/aliyun [--latency 5000] [--skip-cluster]      (builds, starts the lab, then runs this)
+ * 0. batch creation of 1, 10 and 50 nodes, cloud phase API-only: wall time, ratio 50/1, creation calls.
+ *
+ *   bench/aliyun [--latency 5000] [--skip-cluster] [--batch-only]      (builds, starts the lab, then runs this)
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -28,6 +30,7 @@ import { syncSnapshot } from '../src/lb/reconcile.js';
 import type { LbTarget } from '../src/lb/target.js';
 import { Store } from '../src/store/store.js';
 import { startAliyunEmulator, type AliyunEmulator } from '../test/emulators/aliyun/index.js';
+import { ecsBatchBench } from './batch-cloud.js';
 
 const bin = fileURLToPath(new URL('../../bin/swarmup', import.meta.url));
 const arg = (name: string) => {
@@ -253,6 +256,9 @@ async function clusterUpRatio(): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // Batch creation, cloud phase API-only: 1, 10, 50 nodes (bench/batch-cloud.ts).
+  await ecsBatchBench(5_000);
+  if (process.argv.includes('--batch-only')) return;
   await lbSyncCounts();
   if (!process.argv.includes('--skip-cluster')) await clusterUpRatio();
 }

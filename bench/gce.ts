@@ -5,7 +5,10 @@
  *   2. Compute API calls (reads and mutations, from the emulator's request log) of `lb sync` with 1,
  *      50 and 200 services publishing host-mode ports on a 1-node cluster: the first sync, a no-op
  *      sync, and a sync after one change (one more service).
- * Needs root, the lab (bash test/lab/lab up) and a build.   node dist/bench/gce.js [--latency MS]
+ *   0. batch creation of 1, 10 and 50 nodes, cloud phase API-only (bench/batch-cloud.ts): wall time,
+ *      ratio 50/1, creation calls;
+ * Needs root, the lab (bash test/lab/lab up) and a build.
+ *   node dist/bench/gce.js [--latency MS] [--batch-latency MS] [--batch-only]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -18,6 +21,7 @@ import { Store } from '../src/store/store.js';
 import { loadMachine, engineEndpoint } from '../src/machine/machine.js';
 import { newEngineClient } from '../src/swarm/client.js';
 import { mapBounded } from '../src/util/async.js';
+import { gceBatchBench } from './batch-cloud.js';
 
 const bin = fileURLToPath(new URL('../../bin/swarmup', import.meta.url));
 const arg = (name: string, def: number) =>
@@ -138,6 +142,9 @@ async function createServices(cluster: string, from: number, count: number): Pro
 }
 
 async function main(): Promise<void> {
+  // 0. Batch creation, cloud phase API-only: 1, 10, 50 nodes.
+  await gceBatchBench(arg('--batch-latency', 5_000));
+  if (process.argv.includes('--batch-only')) return;
   await labUp();
   const fmt = (n: number) => n.toFixed(1).padStart(6);
 

@@ -18,7 +18,7 @@ import { ensureSecurityGroup } from '../../src/cloud/aliyun/firewall.js';
 import { isGone, waitInstance } from './poller.js';
 import { requireAdminCidrs, securityGroupName, settingsFrom, targetFrom } from './settings.js';
 import { describeLoadBalancers } from '../../src/cloud/aliyun/slb.js';
-import { TAG, resourceTags, tagsOf } from '../../src/cloud/aliyun/tags.js';
+import { TAG, machineNameOf, resourceTags, tagsOf } from '../../src/cloud/aliyun/tags.js';
 import { laterExpiry } from '../../src/driver/expiry.js';
 
 const DELETE_DEADLINE_MS = 5 * 60_000;
@@ -43,7 +43,8 @@ export async function discoverClusters(flags: FlagValues): Promise<DiscoveredClu
     d.expiresAt = laterExpiry(d.expiresAt, tags[TAG.expires]);
     clusters.set(name, d);
   };
-  for (const i of instances) note(tagsOf(i), i.InstanceName ?? i.InstanceId);
+  // A batch-made instance is named by its HostName (drivers/aliyunecs/batch-tags.ts).
+  for (const i of instances) note(tagsOf(i), machineNameOf(i));
   for (const r of [...groups, ...lbs, ...keys]) note(tagsOf(r));
   for (const d of clusters.values()) d.machines.sort();
   return [...clusters.values()].sort((a, b) => a.name.localeCompare(b.name));
@@ -65,7 +66,7 @@ export async function destroyCluster(
   const gone: string[] = [];
   const instances = await describeInstances(c, { tag });
   await mapBounded(instances, 8, async (i) => {
-    log(`Deleting instance ${i.InstanceName ?? i.InstanceId} (${i.InstanceId})...`);
+    log(`Deleting instance ${machineNameOf(i)} (${i.InstanceId})...`);
     if (await deleteInstance(c, i.InstanceId)) gone.push(`instance ${i.InstanceId}`);
   });
   const keys = (await describeKeyPairs(c, { tag })).map((k) => k.KeyPairName);

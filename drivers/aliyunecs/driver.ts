@@ -48,6 +48,8 @@ import {
   type AliyunSettings,
 } from './settings.js';
 import { TAG, resourceTags, tagsOf } from '../../src/cloud/aliyun/tags.js';
+import { installOwnKey } from '../../src/ssh/own-key.js';
+import { batchMade } from './batch-tags.js';
 
 export { destroyCluster, discoverClusters, ensureClusterFirewall } from './cluster.js';
 export { cloud } from './cloud.js';
@@ -80,6 +82,11 @@ export type AliyunState = DriverState & {
   ImageId: string;
   Cluster?: string;
   Role?: string;
+  /**
+   * Made by a batch (RunInstances with Amount): the `swarmup-batch` tag the instance carries. Its
+   * tags are the batch's (no per-machine tag): its HostName, one per instance, names the machine.
+   */
+  Batch?: string;
 };
 
 const STATES: Record<string, MachineState> = {
@@ -133,6 +140,8 @@ export function instanceParams(
 export class AliyunDriver implements Driver {
   private creds?: Credentials;
   private settings?: AliyunSettings;
+  /** A batch-made machine: the batch's bootstrap private key, for the first login only. */
+  private bootstrapKey?: string;
 
   constructor(
     private readonly ctx: DriverContext,
@@ -160,6 +169,24 @@ export class AliyunDriver implements Driver {
     d.creds = credentialsFrom(flags);
     const ignored = notActedOnWarning(flags);
     if (ignored) ctx.log(ignored);
+    return d;
+  }
+
+  /**
+   * A machine whose instance a batch made (drivers/aliyunecs/batch.ts): create() waits for it to run,
+   * logs in once with the batch's bootstrap key (pinning the host key), installs the machine's own
+   * key, takes the bootstrap key out and logs in with its own. A failure removes the instance.
+   */
+  static fromBatch(
+    ctx: DriverContext,
+    flags: FlagValues,
+    b: { instanceId: string; batch: string; securityGroupId: string; bootstrapKey: string },
+  ): AliyunDriver {
+    const d = AliyunDriver.fromFlags(ctx, flags);
+    d.state.InstanceId = b.instanceId;
+    d.state.Batch = b.batch;
+    d.state.SecurityGroupId = b.securityGroupId;
+    d.bootstrapKey = b.bootstrapKey;
     return d;
   }
 
@@ -215,6 +242,7 @@ export class AliyunDriver implements Driver {
   async create(): Promise<void> {
     const s = this.settings;
     if (!s) throw new Error('create() needs a driver made by fromFlags');
+    if (this.bootstrapKey) return this.finishBatchMade(this.bootstrapKey);
     const c = await this.client();
     const log = this.ctx.log;
     const member = this.ctx.cluster;
@@ -270,6 +298,30 @@ export class AliyunDriver implements Driver {
     }
   }
 
+  /** The rest of a batch-made machine's create: running, first login, its own key only. */
+  private async finishBatchMade(bootstrapKey: string): Promise<void> {
+    const c = await this.client();
+    const id = this.requireId();
+    const publicKey = await generateSshKey(this.keyPath, `swarmup-${this.name}`);
+    const i = await waitInstance(c, id, 'to start', started(id), BOOT_DEADLINE_MS);
+    if (i) this.refresh(i);
+    if (!this.state.IPAddress) throw new UserError(`instance ${id} is running but has no address`);
+    this.ctx.log(`Waiting for SSH on ${this.state.IPAddress} (batch key)...`);
+    const { key, publicKey: bootstrapPublic } = await loadPrivateKey(bootstrapKey);
+    const first = await SshTransport.connect({
+      ...this.sshTarget(),
+      privateKey: key,
+      connectDeadlineMs: SSH_DEADLINE_MS,
+    });
+    try {
+      await installOwnKey(first, publicKey, bootstrapPublic);
+      await ensureHostname(first, this.name, this.ctx.log);
+    } finally {
+      await first.close();
+    }
+    await (await this.transport()).close();
+  }
+
   private async startAndWait(c: AliyunClient, id: string): Promise<void> {
     await startInstance(c, id);
     const i = await waitInstance(c, id, 'to start', started(id), BOOT_DEADLINE_MS);
@@ -313,6 +365,8 @@ export class AliyunDriver implements Driver {
     if (!i) return;
     const t = tagsOf(i);
     if (t[TAG.machine] === this.name && this.ctx.storeId && t[TAG.store] === this.ctx.storeId) return;
+    if (this.ctx.storeId && t[TAG.store] === this.ctx.storeId && batchMade(i, this.name, this.state.Cluster))
+      return;
     throw new UserError(
       `instance ${i.InstanceId} is not machine ${this.name} of this store (tags ${TAG.machine}=${t[TAG.machine] ?? '-'}, ` +
         `${TAG.store}=${t[TAG.store] ?? '-'}): left alone; "swarmup rm -f ${this.name}" removes the local record only`,

@@ -209,5 +209,5 @@ export const aliyunecsPlugin: DriverPlugin = {
       description: DEFAULTS.adminCidrHelp,
     },
   ],
-  load: () => import('./driver.js'),
+  load: () => import('./module.js'),
 };

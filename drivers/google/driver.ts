@@ -17,7 +17,9 @@ import { loadGceSdk, type Gce, type Instance } from '../../src/cloud/gce/api.js'
 import { isAlreadyExists } from '../../src/cloud/gce/errors.js';
 import { ensureOwnerFirewalls, ownerFirewalls, removeOwnedFirewall } from './firewall.js';
 import { instanceAddresses, instanceBody, machineState, sshKeysEntry } from './instance.js';
-import { LABEL, ownerTag, resourceLabels, type Owner } from '../../src/cloud/gce/labels.js';
+import { LABEL, encodeLabelValue, ownerTag, resourceLabels, type Owner } from '../../src/cloud/gce/labels.js';
+import { batchMade } from './batch-labels.js';
+import { installOwnKey } from '../../src/ssh/own-key.js';
 import { NAME_RE, requireAdminCidrs, settingsFromFlags, type GoogleSettings } from './settings.js';
 
 export { destroyCluster, discoverClusters, ensureClusterFirewall } from './cluster.js';
@@ -40,6 +42,11 @@ export type GoogleState = DriverState & {
   UseInternalIP: boolean;
   UseInternalIPOnly: boolean;
   UseExisting: boolean;
+  /**
+   * Made by a batch (bulkInsert): the `swarmup-batch` label the instance carries. Its labels are the
+   * batch's (no per-machine label): the instance's own name is what names the machine.
+   */
+  Batch?: string;
 };
 
 /** A machine that is a Compute Engine VM. */
@@ -51,6 +58,8 @@ export class GoogleDriver implements Driver {
   private touched = false;
   /** Whether an insert of our instance was sent (so a failed create must delete it). */
   private inserted = false;
+  /** A batch-made machine: the batch's bootstrap private key, for the first login only. */
+  private bootstrapKey?: string;
 
   constructor(
     private readonly ctx: DriverContext,
@@ -87,6 +96,20 @@ export class GoogleDriver implements Driver {
     );
   }
 
+  /**
+   * A machine whose instance a batch made (drivers/google/batch.ts): create() waits for it, logs in
+   * once with the batch's bootstrap key (pinning the host key), installs the machine's own key and
+   * logs in with that. A failure deletes the instance.
+   */
+  static fromBatch(ctx: DriverContext, flags: FlagValues, batch: string, bootstrapKey: string): GoogleDriver {
+    const d = GoogleDriver.fromFlags(ctx, flags);
+    d.state.Batch = batch;
+    d.bootstrapKey = bootstrapKey;
+    d.touched = true;
+    d.inserted = true;
+    return d;
+  }
+
   static fromState(ctx: DriverContext, state: DriverState): GoogleDriver {
     return new GoogleDriver(ctx, state as GoogleState);
   }
@@ -121,10 +144,16 @@ export class GoogleDriver implements Driver {
     );
   }
 
-  /** An instance of this name that is the leftover of an interrupted create of this machine by this store. */
+  /**
+   * An instance that is this machine of this store: labels naming the machine and the store, or, for
+   * an instance a batch made (one label set for all), labels naming the store, the cluster and a
+   * batch, and the instance's own name (immutable, chosen by the batch request) naming the machine.
+   */
   private isOurLeftover(i: Instance): boolean {
     const l = i.labels ?? {};
-    return !!this.ctx.storeId && l[LABEL.machine] === this.name && l[LABEL.store] === this.ctx.storeId;
+    if (!this.ctx.storeId || l[LABEL.store] !== encodeLabelValue(this.ctx.storeId)) return false;
+    if (l[LABEL.machine] !== undefined) return l[LABEL.machine] === encodeLabelValue(this.name);
+    return batchMade(i, this.name, this.state.Cluster);
   }
 
   async preCreateCheck(): Promise<void> {
@@ -159,6 +188,7 @@ export class GoogleDriver implements Driver {
   }
 
   async create(): Promise<void> {
+    if (this.bootstrapKey) return this.finishBatchMade(this.bootstrapKey);
     const s = this.needSettings();
     requireAdminCidrs(s);
     const gce = await this.api();
@@ -208,6 +238,26 @@ export class GoogleDriver implements Driver {
       this.ctx.log(`Removing ${this.where} left by an interrupted create...`);
       await this.deleteInstance();
       await send();
+    }
+  }
+
+  /** The rest of a batch-made machine's create: running, first login, its own key. */
+  private async finishBatchMade(bootstrapKey: string): Promise<void> {
+    try {
+      const publicKey = await generateSshKey(this.keyPath, `swarmup-${this.name}`);
+      await this.refresh(true);
+      this.ctx.log(`Waiting for SSH on ${this.state.IPAddress} (batch key)...`);
+      await this.waitForSsh(bootstrapKey);
+      const t = await this.transport(10_000, bootstrapKey);
+      try {
+        await installOwnKey(t, publicKey);
+      } finally {
+        await t.close();
+      }
+      await this.waitForSsh();
+    } catch (err) {
+      await this.cleanUp(err, true);
+      throw err;
     }
   }
 
@@ -330,11 +380,11 @@ export class GoogleDriver implements Driver {
   }
 
   /** Log in once (pins the host key); a new VM refuses the key until its guest agent has added it. */
-  private async waitForSsh(): Promise<void> {
+  private async waitForSsh(keyPath?: string): Promise<void> {
     const end = Date.now() + SSH_DEADLINE_MS;
     for (let attempt = 1; ; attempt++) {
       try {
-        const t = await this.transport(Math.min(60_000, Math.max(1_000, end - Date.now())));
+        const t = await this.transport(Math.min(60_000, Math.max(1_000, end - Date.now())), keyPath);
         await t.close();
         return;
       } catch (err) {
@@ -426,10 +476,10 @@ export class GoogleDriver implements Driver {
     };
   }
 
-  async transport(connectDeadlineMs = 10_000): Promise<SshTransport> {
+  async transport(connectDeadlineMs = 10_000, keyPath?: string): Promise<SshTransport> {
     const t = this.sshTarget();
     if (!t.host) await this.getIP();
-    const { key } = await loadPrivateKey(t.keyPath);
+    const { key } = await loadPrivateKey(keyPath ?? t.keyPath);
     return SshTransport.connect({ ...this.sshTarget(), privateKey: key, connectDeadlineMs });
   }
 }

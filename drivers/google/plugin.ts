@@ -114,5 +114,5 @@ export const googlePlugin: DriverPlugin = {
         'Compute API endpoint, e.g. http://127.0.0.1:8085 for an emulator (plain http: no credentials sent)',
     }),
   ],
-  load: () => import('./driver.js'),
+  load: () => import('./module.js'),
 };

@@ -2,7 +2,6 @@ import type { ClusterMembership, DriverModule, DriverPlugin } from '../driver/co
 import { findDriver } from '../driver/registry.js';
 import { UserError, oneLine } from '../errors.js';
 import { engineRequest } from '../engine/api.js';
-import { createMachine } from '../machine/create-machine.js';
 import { engineEndpoint, loadMachine, saveMachine, type Machine } from '../machine/machine.js';
 import { validateEngineOptions } from '../provision/engine-config.js';
 import { provision } from '../provision/provisioner.js';
@@ -19,6 +18,7 @@ import {
 } from '../swarm/bootstrap.js';
 import { runPhases, type Log, type Phase } from '../ui/progress.js';
 import { clusterMachines } from './access.js';
+import { BatchCreator } from './batch.js';
 import { lockCluster } from './cluster-lock.js';
 import { RunLedger } from './rollback.js';
 import {
@@ -145,6 +145,24 @@ async function converge(
   const extraLabels: Record<string, string> = { ...spec.labels };
   if (record.ExpiresAt) extraLabels['swarmup.expires'] = record.ExpiresAt;
 
+  // The machines to make: one batch when the driver can (src/cluster/batch.ts), else one by one.
+  const missing: typeof desired = [];
+  for (const d of desired) if (!(await store.exists(d.name))) missing.push(d);
+  const creator = new BatchCreator({
+    store,
+    plugin,
+    mod,
+    flags: spec.driverOptions,
+    engine: spec.engine,
+    cluster: spec.name,
+    membership: (role): ClusterMembership => ({ name: spec.name, role, labels: extraLabels }),
+    missing,
+    onClaimed: (name) => ledger.noteMachine(name),
+    onDriverCreate: () => (ledger.driverCreated = true),
+    signal: interrupt.signal,
+    log: o.log,
+  });
+
   const ensure = async (name: string, role: 'manager' | 'worker', log: Log): Promise<void> => {
     if (await store.exists(name)) {
       const m = await loadMachine(store, name);
@@ -170,20 +188,7 @@ async function converge(
         return;
       }
     }
-    const cluster: ClusterMembership = { name: spec.name, role, labels: extraLabels };
-    const m = await createMachine({
-      store,
-      plugin,
-      name,
-      flags: spec.driverOptions,
-      engine: spec.engine,
-      log,
-      cluster,
-      repairHint: false,
-      onClaimed: () => ledger.noteMachine(name),
-      onDriverCreate: () => (ledger.driverCreated = true),
-      signal: interrupt.signal,
-    });
+    const m = await creator.create(name, role, log);
     machines.set(name, m);
     result.created.push(name);
   };
@@ -212,6 +217,7 @@ async function converge(
       key: 'machines',
       title: `Machines (${desired.length})`,
       concurrency: spec.parallel,
+      run: () => creator.start(),
       steps: desired.map((d) => ({ title: d.name, run: (log) => ensure(d.name, d.role, log) })),
     },
     {
@@ -255,6 +261,7 @@ async function converge(
     const r = await runPhases(phases, { interactive: o.interactive, signal: interrupt.signal });
     result.durations = r.durations;
   } catch (err) {
+    await creator.settle();
     const sig = interrupt.received;
     const code = signalExitCode(sig);
     const what = sig ? `cluster up interrupted by ${sig}` : oneLine(err);

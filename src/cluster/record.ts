@@ -73,8 +73,13 @@ export async function saveClusterRecord(store: Store, rec: ClusterRecord): Promi
   );
 }
 
+/** Where batch creates of the cluster keep their journal (src/cluster/batch.ts): beside the record. */
+export const clusterBatchDir = (store: Store, name: string) =>
+  join(dir(store), `${validateName('cluster', name)}.batch`);
+
 export async function removeClusterRecord(store: Store, name: string): Promise<void> {
   await rm(file(store, name), { force: true });
+  await rm(clusterBatchDir(store, name), { recursive: true, force: true });
 }
 
 export async function listClusterRecords(store: Store): Promise<ClusterRecord[]> {

@@ -135,6 +135,41 @@ export interface Driver {
   sshTarget?(): SshTarget;
 }
 
+/**
+ * A small journal in the store (under the cluster) that survives a kill: what a batch create sent,
+ * so that a re-run sends the same request (the same idempotency token) instead of a second one.
+ */
+export interface BatchJournal {
+  read<T>(key: string): Promise<T | undefined>;
+  write(key: string, value: unknown): Promise<void>;
+  remove(key: string): Promise<void>;
+  /** Absolute path of a private file (0600) kept beside the journal, e.g. a bootstrap SSH key. */
+  path(file: string): string;
+}
+
+/** Machines of one cluster made together: one creation call per zone and role, not one per machine. */
+export interface BatchRequest {
+  /** One context per machine (name, directory, cluster membership, store id); names already claimed. */
+  machines: DriverContext[];
+  flags: FlagValues;
+  journal: BatchJournal;
+  log: (msg: string) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Per machine: a driver whose `create()` finishes that machine (its instance exists: wait for it, log
+ * in, pin the host key, install the machine's own key), or why its instance was not made (the caller
+ * then creates it on its own).
+ */
+export type BatchOutcome = { name: string; driver: Driver } | { name: string; error: Error };
+
+export interface BatchResult {
+  outcomes: BatchOutcome[];
+  /** Called once every machine of the batch is finished or given up: drop what only the batch needed. */
+  done(): Promise<void>;
+}
+
 export interface DriverModule {
   /** Build a driver for a new machine from its flags. */
   fromFlags(ctx: DriverContext, flags: FlagValues): Driver | Promise<Driver>;
@@ -157,6 +192,12 @@ export interface DriverModule {
    * start a deadline after it: `ls --timeout` counts answers, not module loading.
    */
   warm?(): Promise<void>;
+  /**
+   * Make the instances of several machines of a cluster with as few calls as the cloud allows (GCE
+   * bulkInsert, ECS RunInstances with Amount). Quotas are checked before anything is made (a
+   * UserError then). Optional: without it, or for one machine, each machine is created on its own.
+   */
+  createMachines?(req: BatchRequest): Promise<BatchResult>;
   /*
    * Drivers with a cloud API also give core modules (the load balancers) their cloud: `cloud(scope)`,
    * typed in src/cloud/access.ts (CloudDriverModule), kept there so this contract imports nothing.

@@ -27,6 +27,11 @@ export interface CreateRequest {
   onDriverCreate?: () => void;
   /** Aborted by SIGINT/SIGTERM: stop at the next step and remove what was made. */
   signal?: AbortSignal;
+  /**
+   * A driver from a batch create (src/cluster/batch.ts): its instance exists and the batch ran the
+   * pre-create checks; its create() finishes the machine.
+   */
+  prepared?: Driver;
 }
 
 /** Wait for `p`, or stop waiting when `signal` aborts (p's late failure is then ignored). */
@@ -55,12 +60,14 @@ export async function createMachine(req: CreateRequest): Promise<Machine> {
   try {
     checkAborted(req.signal);
     const ctx = { ...driverContext(store, name), log, cluster: req.cluster, storeId: await store.id() };
-    driver = await mod.fromFlags(ctx, req.flags);
-    log('Running pre-create checks...');
-    try {
-      await driver.preCreateCheck?.();
-    } catch (err) {
-      throw new UserError(`Error with pre-create check: ${oneLine(err)}`, 3);
+    driver = req.prepared ?? (await mod.fromFlags(ctx, req.flags));
+    if (!req.prepared) {
+      log('Running pre-create checks...');
+      try {
+        await driver.preCreateCheck?.();
+      } catch (err) {
+        throw new UserError(`Error with pre-create check: ${oneLine(err)}`, 3);
+      }
     }
     checkAborted(req.signal);
     log('Creating machine...');

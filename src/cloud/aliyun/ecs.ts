@@ -1,5 +1,5 @@
 /** Typed wrappers for the ECS actions swarmup uses: one small function per action. */
-import { clientToken, isNotFound, type AliyunClient } from './client.js';
+import { clientToken, codeOf, isNotFound, type AliyunClient } from './client.js';
 import { ecsTagFilter, ecsTagParams, type Tags } from './tags.js';
 
 export type InstanceStatus = 'Pending' | 'Starting' | 'Running' | 'Stopping' | 'Stopped' | string;
@@ -119,45 +119,77 @@ export interface CreateInstanceParams {
 }
 
 /** CreateInstance: the instance starts Stopped, without a public address. */
+/** The request parameters of one instance's shape and place (CreateInstance and RunInstances share them). */
+export function instanceRequest(c: AliyunClient, p: CreateInstanceParams): Record<string, unknown> {
+  return {
+    RegionId: c.regionId,
+    ZoneId: p.zoneId,
+    ImageId: p.imageId,
+    InstanceType: p.instanceType,
+    SecurityGroupId: p.securityGroupId,
+    InstanceName: p.instanceName,
+    HostName: p.hostName,
+    KeyPairName: p.keyPairName,
+    Password: p.password,
+    VSwitchId: p.vswitchId,
+    PrivateIpAddress: p.privateIp,
+    Description: p.description,
+    InternetChargeType: p.internetChargeType ?? 'PayByTraffic',
+    InternetMaxBandwidthOut: p.bandwidth,
+    'SystemDisk.Size': p.systemDiskSize,
+    'SystemDisk.Category': p.systemDiskCategory,
+    // pop-core flattens this to DataDisk.1.Size, DataDisk.1.Category, DataDisk.1.DeleteWithInstance.
+    ...(p.dataDisk
+      ? {
+          DataDisk: [
+            {
+              Size: p.dataDisk.size,
+              ...(p.dataDisk.category ? { Category: p.dataDisk.category } : {}),
+              DeleteWithInstance: 'true',
+            },
+          ],
+        }
+      : {}),
+    IoOptimized: p.ioOptimized,
+    ...ecsTagParams(p.tags),
+  };
+}
+
 export async function createInstance(c: AliyunClient, p: CreateInstanceParams): Promise<string> {
   const r = await c.ecs<{ InstanceId: string }>(
     'CreateInstance',
-    {
-      RegionId: c.regionId,
-      ZoneId: p.zoneId,
-      ImageId: p.imageId,
-      InstanceType: p.instanceType,
-      SecurityGroupId: p.securityGroupId,
-      InstanceName: p.instanceName,
-      HostName: p.hostName,
-      KeyPairName: p.keyPairName,
-      Password: p.password,
-      VSwitchId: p.vswitchId,
-      PrivateIpAddress: p.privateIp,
-      Description: p.description,
-      InternetChargeType: p.internetChargeType ?? 'PayByTraffic',
-      InternetMaxBandwidthOut: p.bandwidth,
-      'SystemDisk.Size': p.systemDiskSize,
-      'SystemDisk.Category': p.systemDiskCategory,
-      // pop-core flattens this to DataDisk.1.Size, DataDisk.1.Category, DataDisk.1.DeleteWithInstance.
-      ...(p.dataDisk
-        ? {
-            DataDisk: [
-              {
-                Size: p.dataDisk.size,
-                ...(p.dataDisk.category ? { Category: p.dataDisk.category } : {}),
-                DeleteWithInstance: 'true',
-              },
-            ],
-          }
-        : {}),
-      IoOptimized: p.ioOptimized,
-      ...ecsTagParams(p.tags),
-      ClientToken: p.clientToken ?? clientToken(),
-    },
+    { ...instanceRequest(c, p), ClientToken: p.clientToken ?? clientToken() },
     { idempotent: true },
   );
   return r.InstanceId;
+}
+
+/** RunInstances: up to 100 instances in one call, which start themselves; the IDs of those made. */
+export async function runInstances(
+  c: AliyunClient,
+  params: Record<string, unknown>,
+  token: string,
+): Promise<string[]> {
+  const r = await c.ecs<{ InstanceIdSets?: { InstanceIdSet?: string[] } }>(
+    'RunInstances',
+    { ...params, ClientToken: token },
+    { idempotent: true },
+  );
+  return r.InstanceIdSets?.InstanceIdSet ?? [];
+}
+
+/**
+ * RunInstances with DryRun: parameters, quota and stock checked, nothing made. Resolves when the
+ * API answers DryRunOperation; anything else (QuotaExceed.*, OperationDenied.NoStock) is thrown.
+ */
+export async function dryRunInstances(c: AliyunClient, params: Record<string, unknown>): Promise<void> {
+  try {
+    await c.ecs('RunInstances', { ...params, DryRun: 'true' });
+  } catch (err) {
+    if (codeOf(err) === 'DryRunOperation') return;
+    throw err;
+  }
+  throw new Error('RunInstances with DryRun answered without DryRunOperation');
 }
 
 export async function allocatePublicIpAddress(c: AliyunClient, instanceId: string): Promise<string> {

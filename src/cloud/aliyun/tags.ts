@@ -14,6 +14,8 @@ export const TAG = {
   machine: 'swarmup-machine',
   store: 'swarmup-store',
   expires: 'swarmup-expires',
+  /** On instances one RunInstances made together (no `machine` tag: the HostName names the machine). */
+  batch: 'swarmup-batch',
 } as const;
 
 /** Aliyun allows at most 20 tags on a resource. */
@@ -115,4 +117,17 @@ export function tagsOf(resource: { Tags?: unknown }): Tags {
     if (k) out[k] = e.TagValue ?? e.Value ?? '';
   }
   return out;
+}
+
+/**
+ * The machine an instance is: its HostName when a batch made it (one RunInstances names every
+ * instance by `HostNames.N`, while InstanceName is one pattern for the call), else its InstanceName.
+ */
+export function machineNameOf(i: {
+  Tags?: unknown;
+  HostName?: string;
+  InstanceName?: string;
+  InstanceId: string;
+}): string {
+  return (tagsOf(i)[TAG.batch] ? i.HostName : i.InstanceName) ?? i.InstanceId;
 }

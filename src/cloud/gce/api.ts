@@ -226,6 +226,12 @@ export class Gce {
   get firewalls() {
     return this.client<Compute.FirewallsClient>('FirewallsClient');
   }
+  get regions() {
+    return this.client<Compute.RegionsClient>('RegionsClient');
+  }
+  get machineTypes() {
+    return this.client<Compute.MachineTypesClient>('MachineTypesClient');
+  }
   get addresses() {
     return this.client<Compute.AddressesClient>('AddressesClient');
   }
@@ -341,6 +347,11 @@ export class Gce {
     const errors = cur.error?.errors ?? [];
     if (errors.length) throw new OperationError(what, errors);
     return cur;
+  }
+
+  /** The operations of a zone that match a filter (e.g. `operationGroupId = "…"`: a bulkInsert's). */
+  async zoneOperationList(what: string, zone: string, filter: string): Promise<Operation[]> {
+    return this.call(what, (o) => this.zoneOperations.list({ project: this.project, zone, filter }, o));
   }
 
   /** A REST call for what the SDK lacks (global/httpHealthChecks), through the same auth client, retried. */

@@ -9,7 +9,7 @@ import {
   type LoadBalancerAttribute,
   type SlbProtocol,
 } from '../../cloud/aliyun/slb.js';
-import { TAG, tagsOf } from '../../cloud/aliyun/tags.js';
+import { TAG, machineNameOf, tagsOf } from '../../cloud/aliyun/tags.js';
 import { UserError } from '../../errors.js';
 import {
   PUBLIC_CIDR,
@@ -84,7 +84,7 @@ export async function clusterInstances(c: AliyunClient, cluster: string): Promis
     .filter((i) => tagsOf(i)[TAG.cluster] === cluster)
     .map((i) => ({
       id: i.InstanceId,
-      name: i.InstanceName ?? i.InstanceId,
+      name: machineNameOf(i),
       privateIp: privateIpOf(i),
     }));
 }

@@ -1,7 +1,7 @@
 // Machines behind ECS instances: lab VMs (containers with sshd on the lab network) or, without
 // backing, nothing but a unique loopback address (127.66.x.y) a test can bind a backend server to.
 import { connect } from 'node:net';
-import { createVm, labDocker, removeVm, vmContainer } from '../../lab/lab.js';
+import { createVm, labDocker, removeVm, vmContainer, vmExec } from '../../lab/lab.js';
 
 export interface VmBacking {
   readonly kind: 'lab' | 'none';
@@ -86,18 +86,32 @@ async function waitSsh(ip: string, deadlineMs = 60_000): Promise<void> {
  */
 export function labBacking(image: 'vm' | 'node'): VmBacking {
   const ips = new Map<string, string>();
+  /** Key pairs not yet installed: ECS puts the key pair's key in at the first boot only (cloud-init). */
+  const firstBootKeys = new Map<string, string>();
   return {
     kind: 'lab',
     vswitch: { cidr: '172.29.192.0/18', contains: (ip) => /^172\.29\./.test(ip) && octets(ip)[2] >= 192 },
     async create(name, opts) {
-      const { ip } = await createVm(name, { image, authorizedKey: opts.authorizedKey, ip: opts.ip });
+      const { ip } = await createVm(name, { image, ip: opts.ip });
       ips.set(name, ip);
+      if (opts.authorizedKey) firstBootKeys.set(name, opts.authorizedKey);
       return ip;
     },
     async start(name) {
       await docker(['start', vmContainer(name)]);
       const ip = ips.get(name);
       if (ip) await waitSsh(ip);
+      const key = firstBootKeys.get(name);
+      if (key !== undefined) {
+        // Added to what is there, once: keys put in later (over SSH) survive restarts, as on ECS.
+        const b64 = Buffer.from(`${key.trim()}\n`).toString('base64');
+        const r = await vmExec(
+          name,
+          `umask 077 && mkdir -p /root/.ssh && echo ${b64} | base64 -d >>/root/.ssh/authorized_keys`,
+        );
+        if (r.code !== 0) throw new Error(`installing the key pair on ${name}: ${r.stderr.trim()}`);
+        firstBootKeys.delete(name);
+      }
     },
     async stop(name) {
       await docker(['stop', '-t', '5', vmContainer(name)]);
@@ -110,6 +124,7 @@ export function labBacking(image: 'vm' | 'node'): VmBacking {
     async remove(name) {
       await removeVm(name);
       ips.delete(name);
+      firstBootKeys.delete(name);
     },
   };
 }

@@ -7,6 +7,8 @@ export interface CallInfo {
   /** A `failAction` fault matched this call: asynchronous work it starts must fail. */
   fail: boolean;
   requestId: string;
+  /** A `noStock` fault matched this call: this many fewer instances than asked for are in stock. */
+  short?: number;
 }
 
 export type Handler = (

@@ -26,6 +26,24 @@ export const INSTANCE_TYPES: Record<string, [number, number]> = {
   'ecs.u1-c1m2.large': [2, 4],
 };
 
+/**
+ * `name_prefix[begin_number,bits]name_suffix`: the n-th (from 0) name of a sequence, the number
+ * padded with zeros to `bits` digits (1..6, default 6); undefined when the name has no sequence.
+ */
+export function sequenced(pattern: string, n: number): string | undefined {
+  const m = /^(.+)\[(\d*),?(\d*)\](.*)$/.exec(pattern);
+  if (!m) return undefined;
+  const begin = m[2] ? Number(m[2]) : 0;
+  const bits = m[3] ? Math.min(6, Math.max(1, Number(m[3]))) : 6;
+  return `${m[1]}${String(begin + n).padStart(bits, '0')}${m[4]}`;
+}
+
+const noStock = () =>
+  new ApiError(
+    'OperationDenied.NoStock',
+    'The resource is out of stock in the specified zone. Please try other types, or choose other regions and zones.',
+  );
+
 export class EcsInstances {
   private tokens = new Map<string, TokenEntry>();
 
@@ -82,7 +100,13 @@ export class EcsInstances {
     return img;
   }
 
-  private newInstances(p: Params, amount: number, call: CallInfo, autoStart: boolean): Instance[] {
+  private newInstances(
+    p: Params,
+    amount: number,
+    call: CallInfo,
+    autoStart: boolean,
+    opts: { dryRun?: boolean; hostNames?: string[] } = {},
+  ): Instance[] {
     const regionId = this.ctx.region(p);
     const zoneId =
       p.str('ZoneId') ?? (regionId === this.ctx.regionId ? this.ctx.zoneId : this.ctx.zones(regionId)[0]);
@@ -141,6 +165,10 @@ export class EcsInstances {
         `No additional quota is available for the specified ECS instance type (quota ${quota} instances).`,
       );
     }
+    for (const h of opts.hostNames ?? [])
+      if (!/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62}[A-Za-z0-9])?$/.test(h))
+        throw new ApiError('InvalidHostName.Malformed', 'Specified host name is not valid.');
+    if (opts.dryRun) return [];
     const vSwitchId = p.str('VSwitchId') ?? '';
     // Neither CreateInstance nor RunInstances takes a VpcId: the vswitch's VPC is the security group's.
     const vpcId = vSwitchId && sgIds[0] ? this.s.groups.get(sgIds[0])!.vpcId || 'vpc-default' : '';
@@ -149,10 +177,11 @@ export class EcsInstances {
     for (let n = 1; n <= amount; n++) {
       const id = resourceId('i-', 20);
       const suffix = unique ? String(n).padStart(3, '0') : '';
+      const named = (pattern: string) => sequenced(pattern, n - 1) ?? `${pattern}${suffix}`;
       const inst: Instance = {
         id,
-        name: name ? `${name}${suffix}` : id,
-        hostName: hostName ? `${hostName}${suffix}` : `iZ${id.slice(2)}Z`,
+        name: name ? named(name) : id,
+        hostName: opts.hostNames?.[n - 1] ?? (hostName ? named(hostName) : `iZ${id.slice(2)}Z`),
         launch,
         regionId,
         zoneId,
@@ -253,15 +282,42 @@ export class EcsInstances {
 
   private createInstance(p: Params, call: CallInfo): Record<string, unknown> {
     return this.idempotent(p, 'CreateInstance', () => {
+      if ((call.short ?? 0) >= 1) throw noStock();
       const [inst] = this.newInstances(p, 1, call, false);
       return { ids: [inst.id], result: { InstanceId: inst.id } };
     });
   }
 
+  /**
+   * RunInstances: `Amount` instances (1..100) that start themselves; `MinAmount` accepts fewer when
+   * stock is short; names from `HostNames.N` (one each), or `HostName`/`InstanceName` patterns
+   * (`name[begin,bits]suffix`) or `UniqueSuffix`; `DryRun` checks parameters, quota and stock only.
+   */
   private runInstances(p: Params, call: CallInfo): Record<string, unknown> {
     const amount = p.int('Amount', 1, 1, 100);
+    const min = p.str('MinAmount') === undefined ? undefined : p.int('MinAmount', 1, 1, 100);
+    if (min !== undefined && min > amount)
+      throw new ApiError('InvalidParameter.MinAmount', 'MinAmount cannot be larger than Amount.');
+    const hostNames = p.list('HostNames');
+    if (hostNames.length && p.str('HostName') !== undefined)
+      throw new ApiError(
+        'InvalidParameter.Conflict',
+        'HostName and HostNames cannot be specified at the same time.',
+      );
+    if (hostNames.length && hostNames.length !== amount)
+      throw new ApiError('InvalidParameter.HostNames', 'The number of HostNames must equal Amount.');
+    if (new Set(hostNames).size !== hostNames.length)
+      throw new ApiError('InvalidParameter.HostNames', 'HostNames must be unique.');
+    const stock = amount - (call.short ?? 0);
+    const count = stock >= amount ? amount : min !== undefined && stock >= min ? stock : 0;
+    if (p.bool('DryRun')) {
+      this.newInstances(p, amount, call, true, { dryRun: true });
+      if (count === 0) throw noStock();
+      throw new ApiError('DryRunOperation', 'Request validation has been passed with DryRun flag set.');
+    }
     return this.idempotent(p, 'RunInstances', () => {
-      const created = this.newInstances(p, amount, call, true);
+      if (count === 0) throw noStock();
+      const created = this.newInstances(p, count, call, true, { hostNames: hostNames.slice(0, count) });
       const ids = created.map((i) => i.id);
       return { ids, result: { InstanceIdSets: { InstanceIdSet: ids }, TradePrice: 0 } };
     });

@@ -27,7 +27,12 @@ export type AliyunFault =
   | { kind: 'code'; code: string; count: number; action?: string }
   | { kind: 'failAction'; action: string; count: number }
   /** The action is carried out, then the connection is reset before any answer (a lost response). */
-  | { kind: 'responseLost'; action: string; count: number };
+  | { kind: 'responseLost'; action: string; count: number }
+  /**
+   * RunInstances/CreateInstance find `short` fewer instances in stock than they ask for: without
+   * MinAmount (or below it) nothing is made (OperationDenied.NoStock); with it, what is in stock.
+   */
+  | { kind: 'noStock'; short: number; count: number; match?: string };
 
 /** Thrown after a `responseLost` action ran: the server resets the connection instead of answering. */
 class ResponseLost extends Error {}
@@ -120,11 +125,16 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
   const nonces = new Map<string, number>();
   let lastPrune = Date.now();
 
-  function takeFault(action: string): AliyunFault | undefined {
+  function takeFault(action: string, params: Record<string, string>): AliyunFault | undefined {
     const f = faults.find(
       (x) =>
         x.count > 0 &&
-        (x.kind === 'code' ? x.action === undefined || x.action === action : x.action === action),
+        (x.kind !== 'noStock' || x.match === undefined || JSON.stringify(params).includes(x.match)) &&
+        (x.kind === 'code'
+          ? x.action === undefined || x.action === action
+          : x.kind === 'noStock'
+            ? action === 'RunInstances' || action === 'CreateInstance'
+            : x.action === action),
     );
     if (f) {
       f.count--;
@@ -180,14 +190,15 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
     nonces.set(nonceKey, now + 2 * NONCE_WINDOW_MS);
     const handler = product[action];
     if (!handler) throw new ApiError('InvalidAction.NotFound');
-    const fault = takeFault(action);
+    const fault = takeFault(action, params);
     let fail = false;
     if (fault?.kind === 'code') throw new ApiError(fault.code);
     if (fault?.kind === 'failAction') {
       if (!ASYNC_ACTIONS.has(action)) throw new ApiError('InternalError');
       fail = true;
     }
-    const result = await handler(p, { fail, requestId: rid });
+    const short = fault?.kind === 'noStock' ? fault.short : undefined;
+    const result = await handler(p, { fail, requestId: rid, ...(short ? { short } : {}) });
     if (fault?.kind === 'responseLost') throw new ResponseLost(action);
     return result;
   }

@@ -70,8 +70,12 @@ export function guestScript(spec: GuestSpec, ip: string, runStartup: boolean): s
     '  usermod -aG google-sudoers "$u"',
     '  home=$(getent passwd "$u" | cut -d: -f6); g=$(id -gn "$u")',
     '  install -d -m 700 -o "$u" -g "$g" "$home/.ssh"',
-    '  printf "%s" "$2" | base64 -d >"$home/.ssh/authorized_keys"',
-    '  chown "$u:$g" "$home/.ssh/authorized_keys" && chmod 600 "$home/.ssh/authorized_keys"',
+    // As the guest agent: its own keys follow "# Added by Google"; lines it did not add are kept.
+    '  f="$home/.ssh/authorized_keys"; touch "$f"',
+    '  awk \'g{g=0;next} /^# Added by Google$/{g=1;next} {print}\' "$f" >"$f.keep"',
+    '  { cat "$f.keep"; printf "%s" "$2" | base64 -d | sed "s/^/# Added by Google\\n/"; } >"$f.new"',
+    '  mv "$f.new" "$f"; rm -f "$f.keep"',
+    '  chown "$u:$g" "$f" && chmod 600 "$f"',
     '}',
     ...names.map((u) => `ensure_user ${q(u)} ${q(b64(spec.users.get(u)!.join('\n') + '\n'))}`),
     `printf '%s\\n' ${names.length ? names.map(q).join(' ') : "''"} >/var/lib/google/google_users`,
@@ -141,7 +145,9 @@ export class Backing {
         // The first user goes through the lab's boot-time options when the lab accepts its name;
         // the guest script below (re)creates every user anyway.
         const [first] = [...spec.users.entries()].filter(([u]) => LAB_USER_RE.test(u));
-        const boot = () => bootVm(vm, this.image, first ? first[1].join('\n') : undefined, first?.[0]);
+        // No key through the lab's boot options: the lab's init would write it over the file at
+        // every start, where the guest agent keeps the lines it did not add. The script adds them.
+        const boot = () => bootVm(vm, this.image, undefined, first?.[0]);
         let ip: string;
         try {
           ip = await boot();

@@ -16,6 +16,7 @@ import { InstancesApi } from './instances.js';
 import { createLb } from './lb.js';
 import { registerForwardingRules, renderRule } from './forwarding-rules.js';
 import { registerOperations } from './operations-api.js';
+import { registerRegions } from './regions.js';
 import { Operations, type OperationJson } from './operations.js';
 import { API_PREFIX, Router } from './router.js';
 import { State, type Settings } from './state.js';
@@ -51,7 +52,7 @@ export interface GceEmulatorOptions {
   zones?: string[];
   operationLatencyMs?: number; // PENDING → RUNNING → DONE spread over this
   createLatencyMs?: number; // extra time before an inserted instance is RUNNING
-  quotas?: { instances?: number; forwardingRules?: number; addresses?: number };
+  quotas?: { instances?: number; cpus?: number; forwardingRules?: number; addresses?: number };
   backing?: { image: 'vm' | 'node' } | false; // lab VM per instance (false: no VM, unit tests)
   addressPrefix?: string; // loopback addresses for reserved addresses, default '127.77.0.'
   /** How long `operations/{op}/wait` blocks before answering a not-DONE operation (default 1000 ms). */
@@ -93,6 +94,7 @@ function settingsFrom(opts: GceEmulatorOptions): Settings {
     waitTimeoutMs: opts.waitTimeoutMs ?? 1000,
     quotas: {
       instances: opts.quotas?.instances ?? 24,
+      cpus: opts.quotas?.cpus ?? 96,
       forwardingRules: opts.quotas?.forwardingRules ?? 15,
       addresses: opts.quotas?.addresses ?? 8,
     },
@@ -151,6 +153,7 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
   registerForwardingRules(router, lb);
   registerImages(router, state);
   registerOperations(router, state);
+  registerRegions(router, state, instances);
 
   const log: RequestLogEntry[] = [];
   const byRequestId = new Map<string, { scope: string; name: string }>();

@@ -15,6 +15,8 @@ import { resolveSourceImage } from './images.js';
 import { aggregatedResponse, listResponse } from './list.js';
 import type { Router } from './router.js';
 import { Collection, IpPool, type State, type Stored } from './state.js';
+import type { OperationWork } from './operations.js';
+import { OperationError } from './errors.js';
 import { lastSegment, projectPath } from './urls.js';
 import {
   checkLabels,
@@ -50,8 +52,18 @@ const EMPTY_FP = '42WmSpB8rSM=';
 const fp = (v: unknown[] | Record<string, string>) =>
   (Array.isArray(v) ? v.length : Object.keys(v).length) ? fingerprint(v) : EMPTY_FP;
 
-const MACHINE_TYPE_RE =
+export const MACHINE_TYPE_RE =
   /^(?:e2-(?:micro|small|medium|standard-\d+|highmem-\d+|highcpu-\d+)|(?:n1|n2|n2d|c2|c3|t2d)-(?:standard|highmem|highcpu)-\d+|f1-micro|g1-small|(?:e2-|n2-)?custom-\d+-\d+)$/;
+
+/** vCPUs of a machine type by its name (shared-core e2 types count 2, as the CPUS quota does). */
+export function machineTypeCpus(type: string): number {
+  if (/^(f1-micro|g1-small)$/.test(type)) return 1;
+  if (/^e2-(micro|small|medium)$/.test(type)) return 2;
+  const custom = /custom-(\d+)-\d+$/.exec(type);
+  if (custom) return Number(custom[1]);
+  const n = /-(\d+)$/.exec(type);
+  return n ? Number(n[1]) : 2;
+}
 
 export class InstancesApi {
   readonly coll: Collection<InstanceRec>;
@@ -120,14 +132,181 @@ export class InstancesApi {
     return this.coll.find(`zones/${m[2]}`, m[3]);
   }
 
+  /** Instances and vCPUs in a region (the INSTANCES and CPUS quota metrics). */
+  usage(region: string): { instances: number; cpus: number } {
+    const mine = this.coll.all().filter((i) => this.state.regionOf(i.scope) === region);
+    return {
+      instances: mine.length,
+      cpus: mine.reduce((n, i) => n + machineTypeCpus(lastSegment(String(i.json.machineType))), 0),
+    };
+  }
+
+  /** Refuse `count` more instances of `cpus` vCPUs each in the region when a quota is too small. */
+  private checkQuota(region: string, count: number, cpus: number): void {
+    const u = this.usage(region);
+    this.state.quota('instances', u.instances + count - 1, region);
+    this.state.quota('cpus', u.cpus + count * cpus - 1, region);
+  }
+
   private insert(zone: string, body: Record<string, unknown> | undefined) {
     const scope = this.state.zoneScope(zone);
     const r = body ?? {};
     const name = checkName(r.name);
     if (this.coll.find(scope, name)) throw alreadyExists(this.coll.path(scope, name));
+    const rec = this.build(zone, r);
+    this.checkQuota(
+      this.state.regionOf(scope),
+      1,
+      machineTypeCpus(lastSegment(String(rec.json.machineType))),
+    );
+    this.coll.add(rec);
+    return this.state.operation(scope, 'insert', rec, this.insertWork(rec));
+  }
+
+  /**
+   * bulkInsert: one request for several instances of one shape, named by `perInstanceProperties`
+   * (its keys). Each instance gets its own insert operation (one `operationGroupId`), which fails on
+   * its own (capacity); the bulk operation is DONE when they are, counting what was made. Fewer than
+   * `minCount` made: the ones made are deleted again and the bulk operation fails.
+   */
+  private bulkInsert(zone: string, body: Record<string, unknown> | undefined) {
+    const scope = this.state.zoneScope(zone);
+    const r = body ?? {};
+    if (r.sourceInstanceTemplate !== undefined)
+      throw invalidField(
+        'sourceInstanceTemplate',
+        r.sourceInstanceTemplate,
+        'Instance templates are not emulated.',
+      );
+    if (r.namePattern !== undefined)
+      throw invalidField(
+        'namePattern',
+        r.namePattern,
+        'GCE emulator: name patterns are not emulated; use perInstanceProperties.',
+      );
+    const per = (r.perInstanceProperties ?? {}) as Record<string, Record<string, unknown>>;
+    const names = Object.keys(per);
+    if (!names.length) throw requiredField('bulkInsertInstanceResource.perInstanceProperties');
+    const count = r.count === undefined ? names.length : Number(r.count);
+    if (!Number.isInteger(count) || count !== names.length)
+      throw invalidField(
+        'bulkInsertInstanceResource.count',
+        r.count,
+        'count must equal the number of perInstanceProperties entries.',
+      );
+    const minCount = r.minCount === undefined ? count : Number(r.minCount);
+    if (!Number.isInteger(minCount) || minCount < 1 || minCount > count)
+      throw invalidField(
+        'bulkInsertInstanceResource.minCount',
+        r.minCount,
+        'minCount must be between 1 and count.',
+      );
+    const props = (r.instanceProperties ?? {}) as Record<string, unknown>;
+    const mt = props.machineType;
+    if (typeof mt !== 'string' || !mt)
+      throw requiredField('bulkInsertInstanceResource.instanceProperties.machineType');
+    if (mt.includes('/'))
+      throw invalidField(
+        'bulkInsertInstanceResource.instanceProperties.machineType',
+        mt,
+        'Only a machine type name is accepted here, not a URL.',
+      );
+    for (const n of names) {
+      checkName(n);
+      if (this.coll.find(scope, n)) throw alreadyExists(this.coll.path(scope, n));
+      if (per[n].name !== undefined)
+        throw invalidField(
+          `bulkInsertInstanceResource.perInstanceProperties[${n}].name`,
+          per[n].name,
+          'Output only.',
+        );
+    }
+    const recs = names.map((n) => {
+      const disks = Array.isArray(props.disks) ? (props.disks as Array<Record<string, unknown>>) : [];
+      return this.build(zone, {
+        ...props,
+        name: n,
+        machineType: `zones/${zone}/machineTypes/${mt}`,
+        disks: disks.map((d) => {
+          const init = (d.initializeParams ?? {}) as Record<string, unknown>;
+          const dt = init.diskType;
+          return typeof dt === 'string' && !dt.includes('/')
+            ? { ...d, initializeParams: { ...init, diskType: `zones/${zone}/diskTypes/${dt}` } }
+            : d;
+        }),
+        ...(typeof per[n].hostname === 'string' ? { hostname: per[n].hostname } : {}),
+      });
+    });
+    this.checkQuota(this.state.regionOf(scope), count, machineTypeCpus(mt));
+    const group = newId();
+    const status = (created: number, failed: number, deleted: number, st: string) => ({
+      perLocationStatus: {
+        [`zones/${zone}`]: {
+          createdVmCount: created,
+          failedToCreateVmCount: failed,
+          deletedVmCount: deleted,
+          targetVmCount: count,
+          status: st,
+        },
+      },
+    });
+    const ops = recs.map((rec) => {
+      this.coll.add(rec);
+      return this.state.operation(scope, 'insert', rec, this.insertWork(rec), {
+        fields: { operationGroupId: group },
+      });
+    });
+    let bulkName = '';
+    const bulk = this.state.operation(
+      scope,
+      'bulkInsert',
+      { link: this.state.links.url(scope), id: undefined },
+      {
+        run: async () => {
+          const done = await Promise.all(ops.map((o) => this.state.ops.settled(scope, o.name)));
+          const made = recs.filter((_, i) => !done[i].error);
+          const failed = recs.length - made.length;
+          if (made.length >= minCount) {
+            this.state.ops.patch(scope, bulkName, {
+              instancesBulkInsertOperationMetadata: status(made.length, failed, 0, 'DONE'),
+            });
+            return;
+          }
+          // Too few: what was made goes again, as the API documents for minCount.
+          for (const rec of made) {
+            rec.deleting = true;
+            await rec.chain;
+            if (rec.vm && this.backing) await this.queue(rec, () => this.backing!.remove(rec.vm!));
+            this.coll.remove(rec);
+            this.ips.release(rec.ip);
+          }
+          this.state.ops.patch(scope, bulkName, {
+            instancesBulkInsertOperationMetadata: status(0, failed, made.length, 'ROLLING_BACK'),
+          });
+          const first = done.find((d) => d.error)?.error?.errors[0];
+          throw new OperationError(
+            first?.code ?? 'ZONE_RESOURCE_POOL_EXHAUSTED',
+            `Only ${made.length} of ${count} instances could be created (minCount ${minCount}): ${first?.message ?? ''}`.trim(),
+            first?.code === 'ZONE_RESOURCE_POOL_EXHAUSTED' ? 503 : 400,
+          );
+        },
+      },
+      {
+        fields: {
+          operationGroupId: group,
+          instancesBulkInsertOperationMetadata: status(0, 0, 0, 'CREATING'),
+        },
+      },
+    );
+    bulkName = bulk.name;
+    return bulk;
+  }
+
+  /** A new instance record from an insert body (validated; not yet stored). */
+  private build(zone: string, r: Record<string, unknown>): InstanceRec {
+    const scope = this.state.zoneScope(zone);
+    const name = checkName(r.name);
     const region = this.state.regionOf(scope);
-    const inRegion = this.coll.all().filter((i) => this.state.regionOf(i.scope) === region).length;
-    this.state.quota('instances', inRegion, region);
 
     // machine type
     if (!r.machineType) throw requiredField('resource.machineType');
@@ -276,10 +455,15 @@ export class InstancesApi {
       chain: Promise.resolve(),
     };
     if (!this.backing) rec.ip = this.ips.take(selfLink);
-    this.coll.add(rec);
-    const zoneSlowness = this.state.faults.slowness(zone);
+    return rec;
+  }
 
-    return this.state.operation(scope, 'insert', rec, {
+  /** The work of an instance's insert operation: boot its VM, RUNNING; a failed one goes again. */
+  private insertWork(rec: InstanceRec): OperationWork {
+    const zone = rec.zone;
+    const name = rec.json.name;
+    const zoneSlowness = this.state.faults.slowness(zone);
+    return {
       run: async () => {
         if (rec.deleting) return; // deleted while PROVISIONING: never boots
         rec.status = 'STAGING';
@@ -303,7 +487,7 @@ export class InstancesApi {
         this.ips.release(rec.ip);
         if (rec.vm && this.backing) await this.queue(rec, () => this.backing!.remove(rec.vm!));
       },
-    });
+    };
   }
 
   private delete(zone: string, name: string) {
@@ -428,6 +612,7 @@ export class InstancesApi {
     const base = '/projects/:project/zones/:zone/instances';
     const s = this.state;
     router.post(base, ({ params, body }) => this.insert(params.zone, body));
+    router.post(`${base}/bulkInsert`, ({ params, body }) => this.bulkInsert(params.zone, body));
     router.get(base, ({ params, query }) => {
       const scope = s.zoneScope(params.zone);
       return listResponse(

@@ -22,6 +22,9 @@ export interface OperationJson {
   zone?: string;
   region?: string;
   error?: { errors: Array<{ code: string; message: string }> };
+  /** Operations of one request that made several (bulkInsert and the insert of each instance). */
+  operationGroupId?: string;
+  instancesBulkInsertOperationMetadata?: { perLocationStatus: Record<string, Record<string, unknown>> };
   httpErrorStatusCode?: number;
   httpErrorMessage?: string;
 }
@@ -45,6 +48,8 @@ export interface StartOptions {
   latencyMs: number;
   /** Fail this operation (injected fault or a failure known up front). */
   fail?: OperationError;
+  /** Extra fields of the operation (operationGroupId, bulk metadata). */
+  extra?: Partial<OperationJson>;
 }
 
 interface Entry {
@@ -91,6 +96,7 @@ export class Operations {
       selfLink: this.links.url(`${o.scope}/operations/${name}`),
       ...(o.scope.startsWith('zones/') ? { zone: this.links.url(o.scope) } : {}),
       ...(o.scope.startsWith('regions/') ? { region: this.links.url(o.scope) } : {}),
+      ...o.extra,
     };
     let settle!: () => void;
     const entry: Entry = {
@@ -167,6 +173,18 @@ export class Operations {
     const e = this.byName.get(nameOrId) ?? this.byId.get(nameOrId);
     if (!e || e.scope !== scope) throw notFound(this.links.path(`${scope}/operations/${nameOrId}`));
     return e;
+  }
+
+  /** The operation once DONE (for a bulk operation that waits for the operations of its instances). */
+  async settled(scope: Scope, nameOrId: string): Promise<OperationJson> {
+    const e = this.find(scope, nameOrId);
+    await e.settled;
+    return { ...e.json };
+  }
+
+  /** Change fields of an operation in flight (a bulk operation's per-location status). */
+  patch(scope: Scope, nameOrId: string, fields: Partial<OperationJson>): void {
+    Object.assign(this.find(scope, nameOrId).json, fields);
   }
 
   get(scope: Scope, nameOrId: string): OperationJson {

@@ -6,6 +6,8 @@ import { Links, parseRef, regionOfZone, type ResourceRef, type Scope } from './u
 
 export interface Quotas {
   instances: number;
+  /** vCPUs of the instances in a region (the CPUS metric). */
+  cpus: number;
   forwardingRules: number;
   addresses: number;
 }
@@ -139,7 +141,7 @@ export class State {
     type: string,
     target: { json: { selfLink: string; id: string } } | { link: string; id?: string },
     work: OperationWork,
-    extra: { latencyMs?: number; fail?: OperationError } = {},
+    extra: { latencyMs?: number; fail?: OperationError; fields?: Partial<OperationJson> } = {},
   ): OperationJson {
     const targetLink = 'json' in target ? target.json.selfLink : target.link;
     const targetId = 'json' in target ? target.json.id : target.id;
@@ -155,6 +157,7 @@ export class State {
       work,
       fail,
       latencyMs: (extra.latencyMs ?? this.settings.operationLatencyMs) + this.faults.slowness(zone),
+      extra: extra.fields,
     });
   }
 
@@ -163,6 +166,7 @@ export class State {
     if (used >= limit) {
       const metric = {
         instances: 'INSTANCES',
+        cpus: 'CPUS',
         forwardingRules: 'FORWARDING_RULES',
         addresses: 'STATIC_ADDRESSES',
       }[kind];
