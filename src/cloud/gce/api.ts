@@ -9,6 +9,7 @@ import type { protos } from '@google-cloud/compute';
 import { UserError } from '../../errors.js';
 import { delay } from '../../util/async.js';
 import { debug } from '../../util/log.js';
+import { gceAuthClient } from './auth.js';
 import { ApiError, OperationError, describeApiError, isNotFound, isRetryable } from './errors.js';
 
 export type Operation = protos.google.cloud.compute.v1.IOperation;
@@ -129,22 +130,11 @@ export class Gce {
     this.endpoint = endpoint;
   }
 
-  /** Load the SDK and the credentials: none for plain http, else Application Default Credentials. */
+  /** Load the SDK and the credentials (src/cloud/gce/auth.ts: instance, key, default or none). */
   static async connect(o: { project: string; endpoint?: string; timing?: Partial<Timing> }): Promise<Gce> {
     const endpoint = parseEndpoint(o.endpoint);
     const [sdk, gal] = await Promise.all([import('@google-cloud/compute'), import('google-auth-library')]);
-    let auth: AuthLike;
-    if (endpoint.protocol === 'http') auth = new gal.PassThroughClient() as unknown as AuthLike;
-    else {
-      try {
-        const ga = new gal.GoogleAuth({ scopes: ['https://www.googleapis.com/auth/compute'] });
-        auth = (await ga.getClient()) as unknown as AuthLike;
-      } catch (err) {
-        throw new UserError(
-          `no Google credentials: ${(err as Error).message.split('\n')[0]} (run "gcloud auth application-default login" or set GOOGLE_APPLICATION_CREDENTIALS)`,
-        );
-      }
-    }
+    const auth = await gceAuthClient(gal, endpoint.protocol);
     return new Gce(o.project, endpoint, sdk, auth, { ...DEFAULT_TIMING, ...o.timing });
   }
 
