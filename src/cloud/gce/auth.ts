@@ -26,8 +26,8 @@ export type GceCredentials =
 
 let chosen: GceCredentials | undefined;
 
-/** Use these credentials for every connection this process makes from now on (the controller). */
-export function useGceCredentials(c: GceCredentials): void {
+/** Use these credentials for every connection this process makes from now on (the controller; undefined: the default order). */
+export function useGceCredentials(c: GceCredentials | undefined): void {
   chosen = c;
 }
 

@@ -46,7 +46,7 @@ interface RawTask {
   CreatedAt?: string;
   DesiredState?: string;
   Status?: { State?: string; Err?: string; Message?: string; Timestamp?: string };
-  Spec?: { ContainerSpec?: { Image?: string } };
+  Spec?: { ContainerSpec?: { Image?: string; Labels?: Record<string, string> } };
 }
 
 async function readService(docker: Docker): Promise<RawService | undefined> {
@@ -158,8 +158,8 @@ export async function installController(t: LbTarget, o: InstallOptions): Promise
 
 export interface ControllerStatusReport {
   service: { id: string; image: string; credentials: string; replicas: string; updateState?: string } | null;
-  /** The task that should run now, with its node and state. */
-  task?: { name: string; node: string; state: string; error?: string; since?: string };
+  /** The task that should run now, with its node and state (`digest`: of the spec it runs). */
+  task?: { name: string; node: string; state: string; error?: string; since?: string; digest?: string };
   lease?: { holder: string; expires?: string };
   /** What the lease holder last reported. */
   status?: ControllerStatus;
@@ -204,6 +204,9 @@ export async function readControllerStatus(docker: Docker): Promise<ControllerSt
               ? { error: current.Status?.Err ?? err }
               : {}),
             ...(current.Status?.Timestamp ? { since: current.Status.Timestamp } : {}),
+            ...(current.Spec?.ContainerSpec?.Labels?.[CONTROLLER.digestLabel]
+              ? { digest: current.Spec.ContainerSpec.Labels[CONTROLLER.digestLabel] }
+              : {}),
           },
         }
       : {}),

@@ -122,16 +122,22 @@ export function controllerSpec(i: SpecInput, hostNetwork: string): ServiceSpec {
     // The old task stops before the new one starts (the lease covers a task swarm cannot reach).
     UpdateConfig: { Parallelism: 1, Order: 'stop-first', FailureAction: 'pause' },
   };
-  spec.Labels[CONTROLLER.digestLabel] = specDigest(spec);
+  const digest = specDigest(spec);
+  spec.Labels[CONTROLLER.digestLabel] = digest;
+  // Each task carries it too: install tells the task of this spec from one of the spec before.
+  spec.TaskTemplate.ContainerSpec.Labels[CONTROLLER.digestLabel] = digest;
   return spec;
 }
 
-/** A digest of the spec without its own digest label. */
+/** A digest of the spec without its own digest labels. */
 export function specDigest(spec: ServiceSpec): string {
-  const { [CONTROLLER.digestLabel]: _omit, ...labels } = spec.Labels;
-  void _omit;
-  return createHash('sha256')
-    .update(JSON.stringify({ ...spec, Labels: labels }))
-    .digest('hex')
-    .slice(0, 16);
+  const drop = (l: Record<string, string>) =>
+    Object.fromEntries(Object.entries(l).filter(([k]) => k !== CONTROLLER.digestLabel));
+  const c = spec.TaskTemplate.ContainerSpec;
+  const bare = {
+    ...spec,
+    Labels: drop(spec.Labels),
+    TaskTemplate: { ...spec.TaskTemplate, ContainerSpec: { ...c, Labels: drop(c.Labels) } },
+  };
+  return createHash('sha256').update(JSON.stringify(bare)).digest('hex').slice(0, 16);
 }
