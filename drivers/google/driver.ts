@@ -379,7 +379,18 @@ export class GoogleDriver implements Driver {
       this.ctx.log(`Leaving ${this.where} alone: it was adopted with --google-use-existing`);
       return;
     }
-    // A driver from flags (a create in this process) deletes only an instance it inserted.
+    // A driver from flags (a create in this process) deletes only an instance it inserted; one from the
+    // store only an instance whose labels name this machine and this store.
+    if (!this.settings) {
+      const i = await this.getInstance();
+      if (i && !this.isOurLeftover(i)) {
+        const l = i.labels ?? {};
+        throw new UserError(
+          `${this.where} is not machine ${this.name} of this store (labels ${LABEL.machine}=${l[LABEL.machine] ?? '-'}, ` +
+            `${LABEL.store}=${l[LABEL.store] ?? '-'}): left alone; "swarmup rm -f ${this.ctx.machineName}" removes the local record only`,
+        );
+      }
+    }
     if (!this.settings || this.inserted) await this.deleteInstance();
     if (this.owner.kind === 'machine') await this.removeOwnerFirewalls();
   }

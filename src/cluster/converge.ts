@@ -1,4 +1,4 @@
-import type { ClusterMembership } from '../driver/contract.js';
+import type { ClusterMembership, DriverModule, DriverPlugin } from '../driver/contract.js';
 import { findDriver } from '../driver/registry.js';
 import { UserError, oneLine } from '../errors.js';
 import { engineRequest } from '../engine/api.js';
@@ -19,7 +19,8 @@ import {
 } from '../swarm/bootstrap.js';
 import { runPhases, type Log, type Phase } from '../ui/progress.js';
 import { clusterMachines } from './access.js';
-import { destroyCluster } from './destroy.js';
+import { lockCluster } from './cluster-lock.js';
+import { RunLedger } from './rollback.js';
 import {
   loadClusterRecord,
   memberNames,
@@ -27,7 +28,8 @@ import {
   validateClusterName,
   type ClusterRecord,
 } from './record.js';
-import { parseDuration, type ClusterSpec } from './spec.js';
+import { checkSpecBounds, parseDuration, type ClusterSpec } from './spec.js';
+import { interruptible, signalExitCode, type Interrupt } from '../util/interrupt.js';
 import { requireDriverFlags, storableFlags } from '../driver/flags.js';
 
 export interface UpOptions {
@@ -38,6 +40,8 @@ export interface UpOptions {
   retain: boolean;
   interactive?: boolean;
   log: Log;
+  /** --wait-lock: wait this long for another run that changes the cluster (default: fail at once). */
+  waitLockMs?: number;
 }
 
 export interface UpResult {
@@ -69,10 +73,35 @@ async function engineAnswers(m: Machine): Promise<boolean> {
 export async function clusterUp(o: UpOptions): Promise<UpResult> {
   const { store, spec } = o;
   validateClusterName(spec.name);
+  checkSpecBounds(spec);
   const plugin = findDriver(spec.driver);
   requireDriverFlags(plugin, spec.driverOptions);
   validateEngineOptions(spec.engine);
   const mod = await plugin.load();
+  const release = await lockCluster(store, spec.name, {
+    what: 'cluster up',
+    waitMs: o.waitLockMs,
+    log: o.log,
+  });
+  const interrupt = interruptible((sig) =>
+    o.log(`${sig}: stopping after the steps under way; a second ${sig} exits at once`),
+  );
+  try {
+    return await converge(o, plugin, mod, interrupt);
+  } finally {
+    interrupt.dispose();
+    await release();
+  }
+}
+
+async function converge(
+  o: UpOptions,
+  plugin: DriverPlugin,
+  mod: DriverModule,
+  interrupt: Interrupt,
+): Promise<UpResult> {
+  const { store, spec } = o;
+  const ledger = new RunLedger();
   const previous = await loadClusterRecord(store, spec.name);
   if (previous && previous.Driver !== spec.driver) {
     throw new UserError(
@@ -96,6 +125,7 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
       : previous?.ExpiresAt,
   };
   await saveClusterRecord(store, record);
+  ledger.recordCreated = !previous;
 
   const result: UpResult = {
     cluster: spec.name,
@@ -150,6 +180,9 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
       log,
       cluster,
       repairHint: false,
+      onClaimed: () => ledger.noteMachine(name),
+      onDriverCreate: () => (ledger.driverCreated = true),
+      signal: interrupt.signal,
     });
     machines.set(name, m);
     result.created.push(name);
@@ -194,7 +227,10 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
       key: 'firewall',
       title: 'Swarm ports between members only',
       skip: () => !mod.ensureClusterFirewall,
-      run: (log) => mod.ensureClusterFirewall!(spec.name, spec.driverOptions, log),
+      run: (log) => {
+        ledger.firewall = true;
+        return mod.ensureClusterFirewall!(spec.name, spec.driverOptions, log);
+      },
     },
     {
       key: 'scaleDown',
@@ -216,19 +252,31 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
   ];
   extras = (await clusterMachines(store, spec.name)).filter((m) => !wanted.has(m.cfg.Name));
   try {
-    const r = await runPhases(phases, { interactive: o.interactive });
+    const r = await runPhases(phases, { interactive: o.interactive, signal: interrupt.signal });
     result.durations = r.durations;
   } catch (err) {
+    const sig = interrupt.received;
+    const code = signalExitCode(sig);
+    const what = sig ? `cluster up interrupted by ${sig}` : oneLine(err);
     if (result.fresh && !o.retain) {
-      o.log(`cluster up failed; removing what was made (pass --retain to keep it for debugging)`);
-      const d = await destroyCluster(store, spec.name, { log: o.log, driver: spec.driver });
-      const left = d.errors.length
-        ? ` Cleanup problems: ${d.errors.join('; ')}`
+      o.log(
+        `${sig ? 'interrupted' : 'cluster up failed'}; removing what this run made (pass --retain to keep it for debugging)`,
+      );
+      const problems = await ledger.undo({
+        store,
+        cluster: spec.name,
+        mod,
+        flags: spec.driverOptions,
+        log: o.log,
+      });
+      const left = problems.length
+        ? ` Cleanup problems: ${problems.join('; ')}; run "swarmup cluster down ${spec.name}"`
         : ' Nothing was left behind.';
-      throw new UserError(`${oneLine(err)}.${left}`);
+      throw new UserError(`${what}.${left}`, sig ? code : 1);
     }
     throw new UserError(
-      `${oneLine(err)}. Run "swarmup cluster up" again to converge, or "swarmup cluster down ${spec.name}".`,
+      `${what}. Run "swarmup cluster up" again to converge, or "swarmup cluster down ${spec.name}".`,
+      sig ? code : 1,
     );
   }
   if (!o.wait) result.nodes = await listNodes(await managerOf(machines, desired));

@@ -1,5 +1,3 @@
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { flagsFromEnv } from '../driver/flags.js';
 import { drivers, findDriver } from '../driver/registry.js';
 import { oneLine } from '../errors.js';
@@ -7,7 +5,9 @@ import type { Store } from '../store/store.js';
 import { mapBounded } from '../util/async.js';
 import { debug } from '../util/log.js';
 import { clusterMachines } from './access.js';
+import { lockCluster } from './cluster-lock.js';
 import { loadClusterRecord, removeClusterRecord } from './record.js';
+import { validateName } from '../store/names.js';
 
 export interface DestroyResult {
   machines: string[];
@@ -20,6 +20,24 @@ export interface DestroyResult {
  * by labels or tags (so this also works from an empty store, and after an interrupted `cluster up`).
  */
 export async function destroyCluster(
+  store: Store,
+  name: string,
+  opts: { log: (m: string) => void; driver?: string; parallel?: number; waitLockMs?: number },
+): Promise<DestroyResult> {
+  validateName('cluster', name);
+  const release = await lockCluster(store, name, {
+    what: 'cluster down',
+    waitMs: opts.waitLockMs,
+    log: opts.log,
+  });
+  try {
+    return await destroyLocked(store, name, opts);
+  } finally {
+    await release();
+  }
+}
+
+async function destroyLocked(
   store: Store,
   name: string,
   opts: { log: (m: string) => void; driver?: string; parallel?: number },
@@ -43,11 +61,9 @@ export async function destroyCluster(
       result.errors.push(`${m.cfg.Name}: ${oneLine(err)}`);
     }
   });
-  // Claims left by an interrupted create of this cluster's machines.
+  // Claims left by an interrupted create of this cluster's machines (the name is checked above).
   const claimRe = new RegExp(`^${name}-(manager|worker)-\\d+$`);
-  for (const entry of await readdir(join(store.root, 'machines')).catch(() => [] as string[])) {
-    if (claimRe.test(entry) && !(await store.exists(entry))) await store.release(entry);
-  }
+  for (const entry of await store.interrupted()) if (claimRe.test(entry)) await store.release(entry);
   const driverName = record?.Driver ?? opts.driver;
   // Whatever load balancer the driver uses (src/lb/backends.ts); without a record, every kind found.
   const { removeClusterLoadBalancers } = await import('../lb/backends.js');

@@ -1,5 +1,5 @@
 import { UserError } from '../errors.js';
-import type { DriverPlugin, FlagValues } from './contract.js';
+import type { DriverPlugin, FlagSpec, FlagValues } from './contract.js';
 
 /**
  * A driver's flag values from `base`, then their environment variables, then (unless `defaults` is
@@ -16,9 +16,24 @@ export function flagsFromEnv(plugin: DriverPlugin, base: FlagValues = {}, defaul
   return out;
 }
 
-/** A clear error for the first required driver flag that has no value. */
+/** Why a number flag's value is refused, or undefined when it is fine. */
+export function numberProblem(f: FlagSpec, n: number): string | undefined {
+  if (!Number.isInteger(n) || n < 0) return 'expected a whole number';
+  if (f.range && (n < f.range[0] || n > f.range[1])) return `expected ${f.range[0]} to ${f.range[1]}`;
+  return undefined;
+}
+
+/**
+ * A clear error for the first required driver flag that has no value, or a number out of its range
+ * (values from a cluster file or a record do not pass commander's parsers).
+ */
 export function requireDriverFlags(plugin: DriverPlugin, flags: FlagValues): void {
   for (const f of plugin.flags) {
+    const v = flags[f.name];
+    if (f.type === 'number' && v !== undefined && v !== '') {
+      const why = numberProblem(f, Number(v));
+      if (why) throw new UserError(`invalid --${f.name} ${String(v)}: ${why}`);
+    }
     if (f.required && (flags[f.name] === undefined || flags[f.name] === '')) {
       throw new UserError(
         `--${f.name} is required for the ${plugin.name} driver${f.env ? ` (or set ${f.env})` : ''}`,

@@ -221,6 +221,31 @@ describe('ECS instances', () => {
     await ecsCall('DeleteInstance', { InstanceId: id, Force: true });
   });
 
+  it('takes a Password as ECS does: 8-30 characters, three kinds, its own special characters', async () => {
+    const create = (Password: string) => ecsCall('CreateInstance', { ...baseInstance, Password });
+    for (const bad of [
+      'Aa1!',
+      'Aa1!'.repeat(8),
+      'lowercase1only',
+      'Has Space1',
+      'Quote"d1x',
+      'Back\\slash1',
+    ]) {
+      expect(await errorOf(create(bad)), bad).toEqual({
+        code: 'InvalidPassword.Malformed',
+        message: 'The specified parameter "Password" is not valid.',
+      });
+    }
+    const { InstanceId: id } = await create("Ok1()`~!@#$%^&*-_+=|{}[]:;'<>");
+    const { InstanceId: plain } = await ecsCall('CreateInstance', baseInstance);
+    const dumped = (emu.dump() as Json).instances as Json[];
+    expect(dumped.find((x) => x.InstanceId === id)!.PasswordSet).toBe(true);
+    expect(dumped.find((x) => x.InstanceId === plain)!.PasswordSet).toBe(false);
+    // Like the cloud, DescribeInstances never shows it.
+    expect(JSON.stringify(await instance(id))).not.toContain('Ok1(');
+    for (const i of [id, plain]) await ecsCall('DeleteInstance', { InstanceId: i, Force: true });
+  });
+
   it('pages DescribeInstances and filters by tags and ids', async () => {
     const made = await ecsCall('RunInstances', {
       ...baseInstance,

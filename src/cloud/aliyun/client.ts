@@ -7,6 +7,7 @@ import type RPCClient from '@alicloud/pop-core';
 import type { FlagValues } from '../../driver/contract.js';
 import { UserError } from '../../errors.js';
 import { delay } from '../../util/async.js';
+import { apiAnswerMs } from '../../util/deadlines.js';
 import { debug } from '../../util/log.js';
 import { RamRoleCredentials } from './ram-role.js';
 
@@ -108,6 +109,13 @@ export function redact(text: string, creds?: Credentials): string {
     .replace(/Signature=[^&\s]+/g, 'Signature=***');
 }
 
+/** Call parameters for debug output: passwords and secrets replaced by ***. */
+export function redactParams(params: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(params).map(([k, v]) => [k, /password|secret/i.test(k) ? '***' : v]),
+  );
+}
+
 /** A failed Aliyun call: one line, its code and request id, no credentials. */
 export class AliyunError extends UserError {
   constructor(
@@ -193,6 +201,7 @@ export class AliyunClient {
     o: CallOptions,
   ): Promise<T> {
     const body = withoutUndefined(params);
+    debug(`${action} ${JSON.stringify(redactParams(body))}`);
     let wait = this.retry.baseMs;
     for (let attempt = 1; ; attempt++) {
       this.counts.set(action, (this.counts.get(action) ?? 0) + 1);
@@ -208,7 +217,9 @@ export class AliyunClient {
           isRetryableCode(code) ||
           (o.retryCodes ?? []).some((c) => code === c || code.startsWith(`${c}.`)) ||
           (NETWORK_CODES.has(code) && (o.idempotent || isRead(action) || code === 'ECONNREFUSED'));
-        if (!again || attempt >= this.retry.attempts) throw err;
+        // A silent endpoint (no answer within the request timeout) gets one more try, not eleven.
+        const silentAgain = code !== 'ETIMEDOUT' || attempt < 2;
+        if (!again || !silentAgain || attempt >= this.retry.attempts) throw err;
         debug(`${action}: ${code}; retry ${attempt} in ${wait} ms`);
         await this.retry.sleep(wait + Math.floor(Math.random() * 100));
         wait = Math.min(Math.round(wait * 1.5), this.retry.maxMs);
@@ -286,7 +297,7 @@ export async function popTransports(
       ...auth,
       endpoint: target.endpoint ?? `https://${service}.${target.regionId}.aliyuncs.com`,
       apiVersion,
-      opts: { timeout: 15_000 },
+      opts: { timeout: process.env.SWARMUP_API_TIMEOUT ? apiAnswerMs() : 15_000 },
     } as RPCClient.Config) as unknown as RpcTransport;
   return { ecs: make('ecs', ECS_VERSION), slb: make('slb', SLB_VERSION) };
 }

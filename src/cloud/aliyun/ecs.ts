@@ -116,6 +116,8 @@ export interface CreateInstanceParams {
   tags: Tags;
   /** Same token on every retry of this create: a lost response cannot make a second instance. */
   clientToken?: string;
+  /** The root password (--aliyunecs-ssh-password): in this call only, never kept or printed. */
+  password?: string;
 }
 
 /** CreateInstance: the instance starts Stopped, without a public address. */
@@ -131,6 +133,7 @@ export async function createInstance(c: AliyunClient, p: CreateInstanceParams): 
       InstanceName: p.instanceName,
       HostName: p.hostName,
       KeyPairName: p.keyPairName,
+      Password: p.password,
       VSwitchId: p.vswitchId,
       PrivateIpAddress: p.privateIp,
       Description: p.description,

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type * as Compute from '@google-cloud/compute';
 import type { protos } from '@google-cloud/compute';
+import { apiAnswerMs } from '../../util/deadlines.js';
 import { UserError } from '../../errors.js';
 import { delay } from '../../util/async.js';
 import { debug } from '../../util/log.js';
@@ -91,6 +92,46 @@ export const DEFAULT_TIMING: Timing = {
 
 type AuthLike = { request: (o: Record<string, unknown>) => Promise<{ data: unknown }> };
 
+/** Deadline of one operation wait request (a long poll). */
+const WAIT_POLL_MS = 150_000;
+
+type Fetch = (url: unknown, init?: { signal?: AbortSignal } & Record<string, unknown>) => Promise<unknown>;
+
+/**
+ * The SDK's REST transport ignores the per-call timeout, so a silent endpoint would hang a call for
+ * ever: every request made through the auth client gets our deadline as an abort signal, whose
+ * reason names the endpoint (ETIMEDOUT, so the retry rule treats it as a silent endpoint).
+ */
+function withRequestDeadline(auth: AuthLike, ms: number, endpoint: Endpoint): AuthLike {
+  const a = auth as AuthLike & { fetch?: Fetch };
+  const fetch = a.fetch?.bind(a);
+  if (!fetch) return auth;
+  a.fetch = (url, init = {}) => {
+    // An operation's wait is a long poll the server holds for up to two minutes.
+    const limit = /\/wait(\?|$)/.test(String(url)) ? Math.max(ms, WAIT_POLL_MS) : ms;
+    const timer = new AbortController();
+    const t = setTimeout(() => {
+      const e = new Error(
+        `no answer from ${endpoint.base} within ${limit / 1000} s`,
+      ) as NodeJS.ErrnoException;
+      e.code = 'ETIMEDOUT';
+      timer.abort(e);
+    }, limit);
+    const signal = init.signal ? AbortSignal.any([init.signal, timer.signal]) : timer.signal;
+    return fetch(url, { ...init, signal }).then(
+      (r) => {
+        clearTimeout(t);
+        return r;
+      },
+      (err: unknown) => {
+        clearTimeout(t);
+        throw timer.signal.aborted ? timer.signal.reason : err;
+      },
+    );
+  };
+  return a;
+}
+
 /** The SDK module, loaded in `connect`. */
 type Sdk = typeof Compute;
 
@@ -105,7 +146,10 @@ export async function withRetry<T>(what: string, fn: () => Promise<T>, timing: T
       if (err instanceof UserError || err instanceof OperationError) throw err;
       const f = describeApiError(err);
       const jittered = Math.round(wait * (0.75 + Math.random() * 0.5));
-      if (!isRetryable(f) || Date.now() + jittered > end) throw new ApiError(what, f);
+      // A silent endpoint (no answer within the request timeout) gets one more try, not three minutes.
+      const silent = f.network === 'ETIMEDOUT' || /timeout|timed out/i.test(f.message);
+      if (!isRetryable(f) || (silent && attempt >= 2) || Date.now() + jittered > end)
+        throw new ApiError(what, f);
       debug(`${what}: ${f.status ?? f.network} ${f.message}; retry ${attempt} in ${jittered} ms`);
       await delay(jittered);
       wait = Math.min(wait * 2, timing.retryMaxMs);
@@ -134,8 +178,10 @@ export class Gce {
   static async connect(o: { project: string; endpoint?: string; timing?: Partial<Timing> }): Promise<Gce> {
     const endpoint = parseEndpoint(o.endpoint);
     const [sdk, gal] = await Promise.all([import('@google-cloud/compute'), import('google-auth-library')]);
-    const auth = await gceAuthClient(gal, endpoint.protocol);
-    return new Gce(o.project, endpoint, sdk, auth, { ...DEFAULT_TIMING, ...o.timing });
+    const auth = (await gceAuthClient(gal, endpoint.protocol)) as AuthLike;
+    const requestMs = process.env.SWARMUP_API_TIMEOUT ? { requestMs: apiAnswerMs() } : {};
+    const timing = { ...DEFAULT_TIMING, ...requestMs, ...o.timing };
+    return new Gce(o.project, endpoint, sdk, withRequestDeadline(auth, timing.requestMs, endpoint), timing);
   }
 
   private client<T>(name: keyof Sdk): T {
@@ -241,7 +287,7 @@ export class Gce {
       }
       const t0 = Date.now();
       const name = String(cur.name);
-      const o = { ...this.opts, timeout: Math.max(this.timing.requestMs, 150_000) };
+      const o = { ...this.opts, timeout: Math.max(this.timing.requestMs, WAIT_POLL_MS) };
       if (cur.zone) {
         [cur] = await withRetry(
           what,

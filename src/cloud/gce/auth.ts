@@ -13,6 +13,7 @@ import { createSign } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type * as Gal from 'google-auth-library';
 import { UserError, oneLine } from '../../errors.js';
+import { apiAnswerMs } from '../../util/deadlines.js';
 
 export const COMPUTE_SCOPE = 'https://www.googleapis.com/auth/compute';
 /** Scopes a VM's service account needs for the load balancer (either one). */
@@ -102,7 +103,7 @@ export async function exchangeKey(
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body,
-      signal: AbortSignal.timeout(30_000),
+      signal: AbortSignal.timeout(apiAnswerMs()),
     });
   } catch (err) {
     throw new UserError(`cannot reach the token endpoint ${key.token_uri}: ${oneLine(err)}`);

@@ -119,7 +119,7 @@ export class ApiError extends UserError {
     readonly failure: ApiFailure,
   ) {
     const detail = failure.network
-      ? `cannot reach the Compute API (${failure.network})`
+      ? `cannot reach the Compute API (${failure.network}${/^no answer from /.test(failure.message) ? `: ${failure.message}` : ''})`
       : `${failure.status ? `${failure.status} ` : ''}${failure.message}`;
     super(`${what}: ${detail}`);
     this.name = 'ApiError';

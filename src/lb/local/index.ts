@@ -4,6 +4,7 @@
  */
 import Docker from 'dockerode';
 import { UserError } from '../../errors.js';
+import { apiAnswerMs, noAnswerHint } from '../../util/deadlines.js';
 import type { InSync, LbBackend, LbStatus, Log, RemoveOptions } from '../backend.js';
 import { desiredListeners, listenerKey } from '../desired.js';
 import type { Listener, SwarmSnapshot } from '../model.js';
@@ -28,8 +29,9 @@ async function onLocalEngine<T>(what: string, fn: () => Promise<T>): Promise<T> 
     return await fn();
   } catch (err) {
     if (err instanceof UserError) throw err;
+    const silent = noAnswerHint(err);
     throw new UserError(
-      `${what} on the local Docker engine (${localEngineName()}): ${(err as Error).message}`,
+      `${what} on the local Docker engine (${localEngineName()}): ${silent ?? (err as Error).message}`,
     );
   }
 }
@@ -38,7 +40,8 @@ type Planned = LocalPlan & { warnings: string[]; where: Record<string, unknown> 
 
 export class LocalLb implements LbBackend<LocalCurrent, Listener[], Planned> {
   readonly provider = 'local' as const;
-  private readonly docker = new Docker();
+  // The engine named by DOCKER_HOST, with the API deadline (docker-modem reads connectionTimeout).
+  private readonly docker = new Docker({ connectionTimeout: apiAnswerMs() } as Docker.DockerOptions);
   private applied?: ApplyResult;
 
   constructor(
