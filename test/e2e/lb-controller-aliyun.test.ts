@@ -5,14 +5,15 @@
  * lived here, so it renews them while the test runs), and the gateway takes them only with their
  * token. With no swarmup process on the host, the docker CLI alone: a published port gets an SLB
  * listener that carries traffic, `--publish-rm` takes it away, draining the controller's node moves
- * it and it keeps reconciling. Then the AccessKey as two swarm secrets (never shown in the service,
+ * it (the old task ends on SIGTERM with exit 0) and it keeps reconciling; throttling and
+ * ServiceUnavailable are retried with growing waits. Then the AccessKey as two swarm secrets (never shown in the service,
  * its logs or swarmup's debug output), and `cluster down` leaves nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import RPCClient from '@alicloud/pop-core';
 import { startAliyunEmulator, type AliyunEmulator } from '../emulators/aliyun/index.js';
-import { labDockerHost, labImages, labUp } from '../lab/lab.js';
+import { labDocker, labDockerHost, labImages, labUp, vmContainer } from '../lab/lab.js';
 import { bash, eventually, swarmup, tempDir, type Run } from './helpers.js';
 import {
   CONTROLLER_IMAGE,
@@ -28,6 +29,7 @@ const CLUSTER = 'ctla';
 const ROLE = 'swarmup-lb';
 const P1 = 18521;
 const P2 = 18523;
+const P3 = 18525;
 const HOST = '172.29.0.1';
 const WAIT = 90_000;
 /** STS credentials last this long: the controller renews them a third of it before they end. */
@@ -175,6 +177,25 @@ describe('lb controller on the Aliyun emulator (RAM role, STS, lab VMs)', () => 
     expect(await logs()).toMatch(new RegExp(`delete listener tcp/${P1}`));
   });
 
+  it('throttling and ServiceUnavailable are retried with growing waits, and the change lands', async () => {
+    const since = Date.now();
+    const action = 'CreateLoadBalancerTCPListener';
+    emu.inject({ kind: 'code', code: 'Throttling', count: 2, action });
+    emu.inject({ kind: 'code', code: 'ServiceUnavailable', count: 2, action });
+    await publish('busy', P3);
+    await eventually(() => page(P3), WAIT, `traffic through listener tcp/${P3} after throttling`);
+    expect(await swarmupProcesses(store)).toEqual([]);
+    const calls = emu.requests().filter((e) => e.at >= since && e.path === action);
+    expect(calls.map((e) => e.status)).toEqual([400, 400, 503, 503, 200]);
+    expect(calls.every((e) => e.principal?.startsWith(`ram-role:${ROLE}@i-`))).toBe(true);
+    // Backoff, not a hot loop: every retry waits, and the waits grow.
+    const gaps = calls.slice(1).map((e, i) => e.at - calls[i].at);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(500);
+    expect(gaps[gaps.length - 1]).toBeGreaterThan(1.5 * gaps[0]);
+    ok(await docker('service rm busy'));
+    await eventually(async () => !(await listener(P3)), WAIT, `listener tcp/${P3} removed with its service`);
+  });
+
   it('draining the controller’s node moves it; it keeps reconciling, renewing its STS credentials', async () => {
     ok(await docker('node promote ctla-worker-1'));
     const before = (await controllerStatus(cli, CLUSTER)).task;
@@ -190,6 +211,21 @@ describe('lb controller on the Aliyun emulator (RAM role, STS, lab VMs)', () => 
       WAIT,
       'the controller running on ctla-worker-1 with the lease',
     );
+    expect(await logs()).toMatch(/stopped; lease released/);
+    // The drained task ended by itself on SIGTERM (not killed after the grace period).
+    const ps = ok(
+      await docker(`service ps --no-trunc --format '{{.ID}} {{.Node}}' swarmup-lb-controller`),
+    ).stdout;
+    const old = ps
+      .split('\n')
+      .map((l) => l.trim().split(' '))
+      .find(([, n]) => n === before.node)?.[0];
+    expect(old, ps).toBeDefined();
+    expect(
+      ok(
+        await docker(`inspect --format '{{.Status.State}} {{.Status.ContainerStatus.ExitCode}}' ${old}`),
+      ).stdout.trim(),
+    ).toBe('shutdown 0');
     await publish('api', P2);
     await eventually(() => page(P2), WAIT, `traffic through listener tcp/${P2} after the move`);
     // Credentials a third of their life from their end are renewed: more than one for the new node.
@@ -244,11 +280,14 @@ describe('lb controller on the Aliyun emulator (RAM role, STS, lab VMs)', () => 
   });
 
   it('cluster down removes the controller first, then everything: nothing is left', async () => {
+    const vms = ((emu.dump() as Json).instances as Json[]).map((i) => vmContainer(i.VmName as string));
+    expect(vms).toHaveLength(3);
     const r = ok(await cli(['cluster', 'down', CLUSTER]));
     expect(r.stderr.indexOf('Removing service swarmup-lb-controller')).toBeGreaterThanOrEqual(0);
     expect(r.stderr.indexOf('Removing service swarmup-lb-controller')).toBeLessThan(
       r.stderr.indexOf('Removing machine'),
     );
     expect(emu.resourceCount()).toBe(0);
+    for (const vm of vms) expect((await labDocker(['container', 'inspect', vm])).code, vm).not.toBe(0);
   });
 });

@@ -5,7 +5,8 @@
  * have the compute scope; the controller installed from an image built from this checkout; then,
  * with no swarmup process on the host, the docker CLI alone: a published port gets a forwarding rule
  * that carries traffic, `--publish-rm` takes it away, draining the controller's node moves it and it
- * keeps reconciling. The controller switches to a service-account key kept as a swarm secret (never
+ * keeps reconciling (the old task ends on SIGTERM with exit 0), throttling (429, 503) is retried
+ * with growing waits. The controller switches to a service-account key kept as a swarm secret (never
  * shown in the service, its logs or swarmup's debug output), a key the cloud does not know is refused
  * and said so, `lb sync` from the host never fights it, and `cluster down` leaves nothing.
  */
@@ -14,7 +15,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startGceEmulator, type GceEmulator, type ServiceAccountKeyJson } from '../emulators/gce/index.js';
-import { labDockerHost, labImages, labUp } from '../lab/lab.js';
+import { labDocker, labDockerHost, labImages, labUp } from '../lab/lab.js';
 import { bash, eventually, expectOneLineError, swarmup, tempDir, type Run } from './helpers.js';
 import {
   CONTROLLER_IMAGE,
@@ -31,6 +32,7 @@ const CLUSTER = 'ctlg';
 const P1 = 18511;
 const P2 = 18513;
 const P3 = 18515;
+const P4 = 18517;
 /** The lab network's gateway: this host, as the lab VMs reach it. */
 const HOST = '172.29.0.1';
 const WAIT = 90_000;
@@ -64,6 +66,21 @@ const page = async (port: number) => {
   );
 };
 const logs = async () => ok(await docker('service logs --raw swarmup-lb-controller')).stdout;
+
+/** State and exit code of the newest controller task that ran on `node`. */
+async function endedTask(node: string): Promise<string> {
+  const ps = ok(
+    await docker(`service ps --no-trunc --format '{{.ID}} {{.Node}}' swarmup-lb-controller`),
+  ).stdout;
+  const id = ps
+    .split('\n')
+    .map((l) => l.trim().split(' '))
+    .find(([, n]) => n === node)?.[0];
+  expect(id, ps).toBeDefined();
+  return ok(
+    await docker(`inspect --format '{{.Status.State}} {{.Status.ContainerStatus.ExitCode}}' ${id}`),
+  ).stdout.trim();
+}
 
 async function expectNoSwarmup(): Promise<void> {
   expect(await swarmupProcesses(store)).toEqual([]);
@@ -173,6 +190,26 @@ describe('lb controller on the GCE emulator (credentials checked, lab VMs)', () 
     expect(await logs()).toMatch(new RegExp(`delete forwarding-rule swarmup-ctlg-tcp${P1}`));
   });
 
+  it('cloud throttling (429, then 503) is retried with growing waits, and the change lands', async () => {
+    const since = Date.now();
+    emu.inject({ kind: 'status', status: 429, count: 2, match: '/forwardingRules', method: 'POST' });
+    emu.inject({ kind: 'status', status: 503, count: 2, match: '/forwardingRules', method: 'POST' });
+    await publish('busy', P4);
+    await eventually(() => page(P4), WAIT, `traffic through the rule of tcp/${P4} after throttling`);
+    await expectNoSwarmup();
+    const posts = emu
+      .requests()
+      .filter((e) => e.at >= since && e.method === 'POST' && e.path.endsWith('/forwardingRules'));
+    expect(posts.map((e) => e.status)).toEqual([429, 429, 503, 503, 200]);
+    expect(posts.every((e) => e.principal?.startsWith('instance:ctlg-manager-1'))).toBe(true);
+    // Backoff, not a hot loop: every retry waits, and the waits grow.
+    const gaps = posts.slice(1).map((e, i) => e.at - posts[i].at);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(150);
+    expect(gaps[gaps.length - 1]).toBeGreaterThan(2 * gaps[0]);
+    ok(await docker('service rm busy'));
+    await eventually(async () => !ruleFor(P4), WAIT, `the rule of tcp/${P4} removed with its service`);
+  });
+
   it('draining the controller’s node moves it to another manager, which keeps reconciling', async () => {
     ok(await docker('node promote ctlg-worker-1'));
     const before = (await controllerStatus(cli, CLUSTER)).task;
@@ -192,6 +229,8 @@ describe('lb controller on the GCE emulator (credentials checked, lab VMs)', () 
     const text = await logs();
     expect(text).toMatch(/SIGTERM: finishing the running sync, then stopping/);
     expect(text).toMatch(/stopped; lease released/);
+    // The drained task ended by itself on SIGTERM (not killed after the grace period).
+    expect(await endedTask(before.node)).toBe('shutdown 0');
     await publish('api', P2);
     await eventually(() => page(P2), WAIT, `traffic through the rule of tcp/${P2} after the move`);
     // The drained node left the pool.
@@ -306,6 +345,12 @@ describe('lb controller on the GCE emulator (credentials checked, lab VMs)', () 
   });
 
   it('cluster down removes the controller first, then everything: nothing is left', async () => {
+    const vms = (
+      await labDocker(['ps', '-a', '--filter', `name=-${CLUSTER}-`, '--format', '{{.Names}}'])
+    ).stdout
+      .split('\n')
+      .filter(Boolean);
+    expect(vms).toHaveLength(3);
     const r = ok(await cli(['cluster', 'down', CLUSTER]));
     const out = r.stderr;
     expect(out.indexOf('Removing service swarmup-lb-controller')).toBeGreaterThanOrEqual(0);
@@ -313,5 +358,6 @@ describe('lb controller on the GCE emulator (credentials checked, lab VMs)', () 
       out.indexOf('Removing machine'),
     );
     expect(emu.resourceCount()).toBe(0);
+    for (const vm of vms) expect((await labDocker(['container', 'inspect', vm])).code, vm).not.toBe(0);
   });
 });
