@@ -13,17 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import RPCClient from '@alicloud/pop-core';
 import { startAliyunEmulator, type AliyunEmulator } from '../emulators/aliyun/index.js';
-import { labDocker, labDockerHost, labImages, labUp, vmContainer } from '../lab/lab.js';
-import { bash, eventually, swarmup, tempDir, type Run } from './helpers.js';
-import {
-  CONTROLLER_IMAGE,
-  buildImage,
-  clusterDockerFor,
-  controllerStatus,
-  expectNoSecrets,
-  ok,
-  swarmupProcesses,
-} from './controller.js';
+import { labDockerHost, labImages, labUp, vmContainer } from '../lab/lab.js';
+import { bash, eventually, swarmup, tempDir } from './helpers.js';
+import { ControllerCluster, expectBackoff, expectNoSecrets, ok } from './controller.js';
 
 const CLUSTER = 'ctla';
 const ROLE = 'swarmup-lb';
@@ -41,7 +33,7 @@ let emu: AliyunEmulator;
 let slb: RPCClient;
 let store: string;
 let work: string;
-let docker: (args: string) => Promise<Run>;
+let c: ControllerCluster;
 
 const env = (): NodeJS.ProcessEnv => ({
   ALIBABA_CLOUD_ACCESS_KEY_ID: emu.accessKeyId,
@@ -73,17 +65,6 @@ const page = async (port: number) => {
   const l = await listener(port);
   return !!l && (await bash(`curl -s --max-time 2 http://${l.address}:${port}/`)).stdout.includes('httpd OK');
 };
-const logs = async () => ok(await docker('service logs --raw swarmup-lb-controller')).stdout;
-
-async function publish(name: string, port: number): Promise<void> {
-  expect(await swarmupProcesses(store)).toEqual([]);
-  ok(
-    await docker(
-      `service create -d --name ${name} --mode global -p mode=host,published=${port},target=80 ${labImages.httpd}`,
-    ),
-  );
-}
-
 beforeAll(async () => {
   await labUp();
   work = await tempDir('swarmup-ctl-ali-');
@@ -103,25 +84,15 @@ beforeAll(async () => {
     endpoint: emu.endpoint,
     apiVersion: '2014-05-15',
   });
-  const up = cli([
-    'cluster',
-    'up',
-    CLUSTER,
+  c = new ControllerCluster(cli, CLUSTER, store, work);
+  await c.up([
     '--driver',
     'aliyunecs',
     '--aliyunecs-api-endpoint',
     emu.endpoint,
-    '--managers',
-    '1',
-    '--workers',
-    '2',
     '--aliyunecs-ram-role',
     ROLE,
   ]);
-  await buildImage(cli);
-  ok(await up);
-  ok(await cli(['image', 'load', '--cluster', CLUSTER, labImages.httpd]));
-  docker = await clusterDockerFor(cli, CLUSTER, work);
 }, 900_000);
 
 afterAll(async () => {
@@ -144,13 +115,11 @@ describe('lb controller on the Aliyun emulator (RAM role, STS, lab VMs)', () => 
     ]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/InvalidRamRole\.NotFound/);
-    const r = ok(
-      await cli(['lb', 'controller', 'install', '--cluster', CLUSTER, '--image', CONTROLLER_IMAGE]),
-    );
+    const r = ok(await c.install());
     expect(r.stderr).toMatch(
       /Controller swarmup-lb-controller installed on ctla-manager-1 .*credentials: ram-role/,
     );
-    const s = await controllerStatus(cli, CLUSTER);
+    const s = await c.status();
     expect(s.service.credentials).toBe('ram-role');
     expect(s.status.ok).toBe(true);
     expect(emu.stsEvents().length).toBeGreaterThan(0);
@@ -158,9 +127,9 @@ describe('lb controller on the Aliyun emulator (RAM role, STS, lab VMs)', () => 
 
   it('with no swarmup process: a published port gets a listener that carries traffic, signed with the role’s STS key', async () => {
     const since = Date.now();
-    await publish('web', P1);
+    await c.publish('web', P1);
     await eventually(() => page(P1), WAIT, `traffic through the SLB listener tcp/${P1}`);
-    expect(await swarmupProcesses(store)).toEqual([]);
+    await c.expectNoSwarmup();
     const made = emu.requests().filter((e) => e.at >= since && e.mutating);
     expect(made.map((e) => e.path)).toContain('CreateLoadBalancerTCPListener');
     expect(
@@ -168,13 +137,13 @@ describe('lb controller on the Aliyun emulator (RAM role, STS, lab VMs)', () => 
         .filter((e) => !e.principal?.startsWith(`ram-role:${ROLE}@i-`))
         .map((e) => `${e.path} ${e.principal}`),
     ).toEqual([]);
-    expect(await logs()).toMatch(new RegExp(`create listener tcp/${P1}`));
+    expect(await c.logs()).toMatch(new RegExp(`create listener tcp/${P1}`));
   });
 
   it('docker service update --publish-rm takes the listener away', async () => {
-    ok(await docker(`service update -d --publish-rm mode=host,published=${P1},target=80 web`));
+    ok(await c.docker(`service update -d --publish-rm mode=host,published=${P1},target=80 web`));
     await eventually(async () => !(await listener(P1)), WAIT, `listener tcp/${P1} removed`);
-    expect(await logs()).toMatch(new RegExp(`delete listener tcp/${P1}`));
+    expect(await c.logs()).toMatch(new RegExp(`delete listener tcp/${P1}`));
   });
 
   it('throttling and ServiceUnavailable are retried with growing waits, and the change lands', async () => {
@@ -182,51 +151,19 @@ describe('lb controller on the Aliyun emulator (RAM role, STS, lab VMs)', () => 
     const action = 'CreateLoadBalancerTCPListener';
     emu.inject({ kind: 'code', code: 'Throttling', count: 2, action });
     emu.inject({ kind: 'code', code: 'ServiceUnavailable', count: 2, action });
-    await publish('busy', P3);
+    await c.publish('busy', P3);
     await eventually(() => page(P3), WAIT, `traffic through listener tcp/${P3} after throttling`);
-    expect(await swarmupProcesses(store)).toEqual([]);
+    await c.expectNoSwarmup();
     const calls = emu.requests().filter((e) => e.at >= since && e.path === action);
-    expect(calls.map((e) => e.status)).toEqual([400, 400, 503, 503, 200]);
     expect(calls.every((e) => e.principal?.startsWith(`ram-role:${ROLE}@i-`))).toBe(true);
-    // Backoff, not a hot loop: every retry waits, and the waits grow.
-    const gaps = calls.slice(1).map((e, i) => e.at - calls[i].at);
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(500);
-    expect(gaps[gaps.length - 1]).toBeGreaterThan(1.5 * gaps[0]);
-    ok(await docker('service rm busy'));
+    expectBackoff(calls, [400, 400, 503, 503, 200], 500);
+    ok(await c.docker('service rm busy'));
     await eventually(async () => !(await listener(P3)), WAIT, `listener tcp/${P3} removed with its service`);
   });
 
   it('draining the controller’s node moves it; it keeps reconciling, renewing its STS credentials', async () => {
-    ok(await docker('node promote ctla-worker-1'));
-    const before = (await controllerStatus(cli, CLUSTER)).task;
-    expect(before.node).toBe('ctla-manager-1');
-    ok(await docker(`node update --availability drain ${before.node}`));
-    await eventually(
-      async () => {
-        const s = await controllerStatus(cli, CLUSTER);
-        return (
-          s.task?.node === 'ctla-worker-1' && s.task.state === 'running' && s.lease?.holder === s.task.name
-        );
-      },
-      WAIT,
-      'the controller running on ctla-worker-1 with the lease',
-    );
-    expect(await logs()).toMatch(/stopped; lease released/);
-    // The drained task ended by itself on SIGTERM (not killed after the grace period).
-    const ps = ok(
-      await docker(`service ps --no-trunc --format '{{.ID}} {{.Node}}' swarmup-lb-controller`),
-    ).stdout;
-    const old = ps
-      .split('\n')
-      .map((l) => l.trim().split(' '))
-      .find(([, n]) => n === before.node)?.[0];
-    expect(old, ps).toBeDefined();
-    expect(
-      ok(
-        await docker(`inspect --format '{{.Status.State}} {{.Status.ContainerStatus.ExitCode}}' ${old}`),
-      ).stdout.trim(),
-    ).toBe('shutdown 0');
-    await publish('api', P2);
+    await c.drainControllerTo('ctla-worker-1');
+    await c.publish('api', P2);
     await eventually(() => page(P2), WAIT, `traffic through listener tcp/${P2} after the move`);
     // Credentials a third of their life from their end are renewed: more than one for the new node.
     const workerId = (JSON.parse(ok(await cli(['inspect', 'ctla-worker-1'])).stdout) as Json).Driver
@@ -236,44 +173,31 @@ describe('lb controller on the Aliyun emulator (RAM role, STS, lab VMs)', () => 
       STS_TTL_S * 1000 + 30_000,
       'STS credentials renewed by the controller',
     );
-    expect((await controllerStatus(cli, CLUSTER)).status.ok).toBe(true);
+    expect((await c.status()).status.ok).toBe(true);
   });
 
   it('the AccessKey as swarm secrets: used, and never shown in the service, its logs or debug output', async () => {
     const since = Date.now();
-    const r = ok(
-      await cli([
-        '--debug',
-        'lb',
-        'controller',
-        'install',
-        '--cluster',
-        CLUSTER,
-        '--image',
-        CONTROLLER_IMAGE,
-        '--credentials',
-        'secret',
-      ]),
-    );
+    const r = ok(await c.install('--debug', '--credentials', 'secret'));
     expect(r.stderr).toMatch(/Controller swarmup-lb-controller updated .*credentials: access-key/);
-    ok(await docker(`service update -d --publish-rm mode=host,published=${P2},target=80 api`));
+    ok(await c.docker(`service update -d --publish-rm mode=host,published=${P2},target=80 api`));
     await eventually(async () => !(await listener(P2)), WAIT, `listener tcp/${P2} removed`);
     const made = emu.requests().filter((e) => e.at >= since && e.mutating && e.path.includes('Listener'));
     expect(made.length).toBeGreaterThan(0);
     expect(made.filter((e) => e.principal !== 'access-key').map((e) => `${e.path} ${e.principal}`)).toEqual(
       [],
     );
-    const inspect = ok(await docker('service inspect swarmup-lb-controller')).stdout;
+    const inspect = ok(await c.docker('service inspect swarmup-lb-controller')).stdout;
     expect(inspect).toMatch(/swarmup-lb-controller-aliyun-access-key-secret-/);
     expectNoSecrets(
       {
         'docker service inspect': inspect,
-        'controller logs': await logs(),
+        'controller logs': await c.logs(),
         'swarmup --debug': r.stdout + r.stderr,
       },
       [emu.accessKeySecret],
     );
-    for (const text of [inspect, await logs(), r.stderr]) {
+    for (const text of [inspect, await c.logs(), r.stderr]) {
       expect(text).not.toMatch(/CAIS[A-Za-z0-9+/]{20}/); // an STS security token
       expect(text).not.toMatch(/SecurityToken=/);
     }
@@ -281,13 +205,6 @@ describe('lb controller on the Aliyun emulator (RAM role, STS, lab VMs)', () => 
 
   it('cluster down removes the controller first, then everything: nothing is left', async () => {
     const vms = ((emu.dump() as Json).instances as Json[]).map((i) => vmContainer(i.VmName as string));
-    expect(vms).toHaveLength(3);
-    const r = ok(await cli(['cluster', 'down', CLUSTER]));
-    expect(r.stderr.indexOf('Removing service swarmup-lb-controller')).toBeGreaterThanOrEqual(0);
-    expect(r.stderr.indexOf('Removing service swarmup-lb-controller')).toBeLessThan(
-      r.stderr.indexOf('Removing machine'),
-    );
-    expect(emu.resourceCount()).toBe(0);
-    for (const vm of vms) expect((await labDocker(['container', 'inspect', vm])).code, vm).not.toBe(0);
+    await c.downLeavesNothing(vms, () => emu.resourceCount());
   });
 });

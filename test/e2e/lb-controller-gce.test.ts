@@ -16,17 +16,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startGceEmulator, type GceEmulator, type ServiceAccountKeyJson } from '../emulators/gce/index.js';
 import { labDocker, labDockerHost, labImages, labUp } from '../lab/lab.js';
-import { bash, eventually, expectOneLineError, swarmup, tempDir, type Run } from './helpers.js';
-import {
-  CONTROLLER_IMAGE,
-  buildImage,
-  clusterDockerFor,
-  controllerStatus,
-  expectNoSecrets,
-  ok,
-  pemPieces,
-  swarmupProcesses,
-} from './controller.js';
+import { bash, eventually, expectOneLineError, swarmup, tempDir } from './helpers.js';
+import { ControllerCluster, expectBackoff, expectNoSecrets, ok, pemPieces } from './controller.js';
 
 const CLUSTER = 'ctlg';
 const P1 = 18511;
@@ -42,7 +33,7 @@ let store: string;
 let work: string;
 let key: ServiceAccountKeyJson;
 let keyFile: string;
-let docker: (args: string) => Promise<Run>;
+let c: ControllerCluster;
 
 const env = (): NodeJS.ProcessEnv => ({
   GOOGLE_APPLICATION_CREDENTIALS: keyFile,
@@ -65,36 +56,6 @@ const page = async (port: number) => {
     !!r && (await bash(`curl -s --max-time 2 http://${r.IPAddress}:${port}/`)).stdout.includes('httpd OK')
   );
 };
-const logs = async () => ok(await docker('service logs --raw swarmup-lb-controller')).stdout;
-
-/** State and exit code of the newest controller task that ran on `node`. */
-async function endedTask(node: string): Promise<string> {
-  const ps = ok(
-    await docker(`service ps --no-trunc --format '{{.ID}} {{.Node}}' swarmup-lb-controller`),
-  ).stdout;
-  const id = ps
-    .split('\n')
-    .map((l) => l.trim().split(' '))
-    .find(([, n]) => n === node)?.[0];
-  expect(id, ps).toBeDefined();
-  return ok(
-    await docker(`inspect --format '{{.Status.State}} {{.Status.ContainerStatus.ExitCode}}' ${id}`),
-  ).stdout.trim();
-}
-
-async function expectNoSwarmup(): Promise<void> {
-  expect(await swarmupProcesses(store)).toEqual([]);
-}
-
-/** A global httpd publishing `port` in host mode, made with the docker CLI only. */
-async function publish(name: string, port: number): Promise<void> {
-  await expectNoSwarmup();
-  ok(
-    await docker(
-      `service create -d --name ${name} --mode global -p mode=host,published=${port},target=80 ${labImages.httpd}`,
-    ),
-  );
-}
 
 beforeAll(async () => {
   await labUp();
@@ -110,27 +71,17 @@ beforeAll(async () => {
   key = emu.createServiceAccountKey();
   keyFile = join(work, 'key.json');
   await writeFile(keyFile, JSON.stringify(key), { mode: 0o600 });
-  const up = cli([
-    'cluster',
-    'up',
-    CLUSTER,
+  c = new ControllerCluster(cli, CLUSTER, store, work);
+  await c.up([
     '--driver',
     'google',
     '--google-endpoint',
     emu.endpoint,
     '--google-project',
     emu.project,
-    '--managers',
-    '1',
-    '--workers',
-    '2',
     '--google-scopes',
     'https://www.googleapis.com/auth/compute',
   ]);
-  await buildImage(cli);
-  ok(await up);
-  ok(await cli(['image', 'load', '--cluster', CLUSTER, labImages.httpd]));
-  docker = await clusterDockerFor(cli, CLUSTER, work);
 }, 900_000);
 
 afterAll(async () => {
@@ -141,16 +92,14 @@ afterAll(async () => {
 
 describe('lb controller on the GCE emulator (credentials checked, lab VMs)', () => {
   it('bad flags are one line; install uses the VMs’ service account, and re-running changes nothing', async () => {
-    const local = await cli(['lb', 'controller', 'install', '--cluster', CLUSTER, '--credentials', 'bogus']);
+    const local = await c.install('--credentials', 'bogus');
     expect(expectOneLineError(local)).toMatch(/--credentials must be instance or secret/);
-    const r = ok(
-      await cli(['lb', 'controller', 'install', '--cluster', CLUSTER, '--image', CONTROLLER_IMAGE]),
-    );
+    const r = ok(await c.install());
     expect(r.stderr).toMatch(/Loading swarmup-e2e\/lb-controller:test .* into /);
     expect(r.stderr).toMatch(
       /Controller swarmup-lb-controller installed on ctlg-manager-1 .*credentials: instance/,
     );
-    const s = await controllerStatus(cli, CLUSTER);
+    const s = await c.status();
     expect(s.service.credentials).toBe('instance');
     expect(s.task.state).toBe('running');
     expect(s.lease.holder).toBe(s.task.name);
@@ -160,18 +109,16 @@ describe('lb controller on the GCE emulator (credentials checked, lab VMs)', () 
       emu.authEvents().some((e) => e.via === 'metadata' && e.principal.startsWith('instance:ctlg-manager-1')),
     ).toBe(true);
     // Re-running changes nothing.
-    const again = ok(
-      await cli(['lb', 'controller', 'install', '--cluster', CLUSTER, '--image', CONTROLLER_IMAGE]),
-    );
+    const again = ok(await c.install());
     expect(again.stderr).toMatch(/is already installed/);
     expect(again.stderr).not.toMatch(/Loading|Updating/);
   });
 
   it('with no swarmup process: a published port gets a forwarding rule that carries traffic', async () => {
     const since = Date.now();
-    await publish('web', P1);
+    await c.publish('web', P1);
     await eventually(() => page(P1), WAIT, `traffic through the forwarding rule of tcp/${P1}`);
-    await expectNoSwarmup();
+    await c.expectNoSwarmup();
     const made = emu.requests().filter((e) => e.at >= since && e.mutating);
     expect(made.length).toBeGreaterThan(0);
     expect(
@@ -179,59 +126,36 @@ describe('lb controller on the GCE emulator (credentials checked, lab VMs)', () 
         .filter((e) => !e.principal?.startsWith('instance:ctlg-manager-1'))
         .map((e) => `${e.method} ${e.path} ${e.principal}`),
     ).toEqual([]);
-    expect(await logs()).toMatch(new RegExp(`create forwarding-rule swarmup-ctlg-tcp${P1}`));
+    expect(await c.logs()).toMatch(new RegExp(`create forwarding-rule swarmup-ctlg-tcp${P1}`));
   });
 
   it('docker service update --publish-rm takes the rule away', async () => {
-    await expectNoSwarmup();
-    ok(await docker(`service update -d --publish-rm mode=host,published=${P1},target=80 web`));
+    await c.expectNoSwarmup();
+    ok(await c.docker(`service update -d --publish-rm mode=host,published=${P1},target=80 web`));
     await eventually(async () => !ruleFor(P1), WAIT, `the rule of tcp/${P1} removed`);
     expect(await page(P1)).toBe(false);
-    expect(await logs()).toMatch(new RegExp(`delete forwarding-rule swarmup-ctlg-tcp${P1}`));
+    expect(await c.logs()).toMatch(new RegExp(`delete forwarding-rule swarmup-ctlg-tcp${P1}`));
   });
 
   it('cloud throttling (429, then 503) is retried with growing waits, and the change lands', async () => {
     const since = Date.now();
     emu.inject({ kind: 'status', status: 429, count: 2, match: '/forwardingRules', method: 'POST' });
     emu.inject({ kind: 'status', status: 503, count: 2, match: '/forwardingRules', method: 'POST' });
-    await publish('busy', P4);
+    await c.publish('busy', P4);
     await eventually(() => page(P4), WAIT, `traffic through the rule of tcp/${P4} after throttling`);
-    await expectNoSwarmup();
+    await c.expectNoSwarmup();
     const posts = emu
       .requests()
       .filter((e) => e.at >= since && e.method === 'POST' && e.path.endsWith('/forwardingRules'));
-    expect(posts.map((e) => e.status)).toEqual([429, 429, 503, 503, 200]);
     expect(posts.every((e) => e.principal?.startsWith('instance:ctlg-manager-1'))).toBe(true);
-    // Backoff, not a hot loop: every retry waits, and the waits grow.
-    const gaps = posts.slice(1).map((e, i) => e.at - posts[i].at);
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(150);
-    expect(gaps[gaps.length - 1]).toBeGreaterThan(2 * gaps[0]);
-    ok(await docker('service rm busy'));
+    expectBackoff(posts, [429, 429, 503, 503, 200], 150);
+    ok(await c.docker('service rm busy'));
     await eventually(async () => !ruleFor(P4), WAIT, `the rule of tcp/${P4} removed with its service`);
   });
 
   it('draining the controller’s node moves it to another manager, which keeps reconciling', async () => {
-    ok(await docker('node promote ctlg-worker-1'));
-    const before = (await controllerStatus(cli, CLUSTER)).task;
-    expect(before.node).toBe('ctlg-manager-1');
-    await expectNoSwarmup();
-    ok(await docker(`node update --availability drain ${before.node}`));
-    await eventually(
-      async () => {
-        const s = await controllerStatus(cli, CLUSTER);
-        return (
-          s.task?.node === 'ctlg-worker-1' && s.task.state === 'running' && s.lease?.holder === s.task.name
-        );
-      },
-      WAIT,
-      'the controller running on ctlg-worker-1 with the lease',
-    );
-    const text = await logs();
-    expect(text).toMatch(/SIGTERM: finishing the running sync, then stopping/);
-    expect(text).toMatch(/stopped; lease released/);
-    // The drained task ended by itself on SIGTERM (not killed after the grace period).
-    expect(await endedTask(before.node)).toBe('shutdown 0');
-    await publish('api', P2);
+    await c.drainControllerTo('ctlg-worker-1');
+    await c.publish('api', P2);
     await eventually(() => page(P2), WAIT, `traffic through the rule of tcp/${P2} after the move`);
     // The drained node left the pool.
     const pool = (emu.dump() as { targetPools: Array<{ instances?: string[] }> }).targetPools[0];
@@ -240,22 +164,9 @@ describe('lb controller on the GCE emulator (credentials checked, lab VMs)', () 
 
   it('a service-account key as a swarm secret: used, and never shown in the service, its logs or debug output', async () => {
     const since = Date.now();
-    const r = ok(
-      await cli([
-        '--debug',
-        'lb',
-        'controller',
-        'install',
-        '--cluster',
-        CLUSTER,
-        '--image',
-        CONTROLLER_IMAGE,
-        '--credentials',
-        'secret',
-      ]),
-    );
+    const r = ok(await c.install('--debug', '--credentials', 'secret'));
     expect(r.stderr).toMatch(/Controller swarmup-lb-controller updated .*credentials: key/);
-    ok(await docker(`service update -d --publish-rm mode=host,published=${P2},target=80 api`));
+    ok(await c.docker(`service update -d --publish-rm mode=host,published=${P2},target=80 api`));
     await eventually(async () => !ruleFor(P2), WAIT, `the rule of tcp/${P2} removed`);
     const made = emu.requests().filter((e) => e.at >= since && e.mutating);
     expect(made.length).toBeGreaterThan(0);
@@ -264,18 +175,18 @@ describe('lb controller on the GCE emulator (credentials checked, lab VMs)', () 
         .filter((e) => e.principal !== `key:${key.client_email}`)
         .map((e) => `${e.method} ${e.path} ${e.principal}`),
     ).toEqual([]);
-    const inspect = ok(await docker('service inspect swarmup-lb-controller')).stdout;
+    const inspect = ok(await c.docker('service inspect swarmup-lb-controller')).stdout;
     expect(inspect).toMatch(/swarmup-lb-controller-google-key-/);
     const secrets = [...pemPieces(key.private_key), key.private_key_id];
     expectNoSecrets(
       {
         'docker service inspect': inspect,
-        'controller logs': await logs(),
+        'controller logs': await c.logs(),
         'swarmup --debug': r.stdout + r.stderr,
       },
       secrets,
     );
-    for (const text of [inspect, await logs(), r.stderr]) expect(text).not.toMatch(/ya29\./);
+    for (const text of [inspect, await c.logs(), r.stderr]) expect(text).not.toMatch(/ya29\./);
   });
 
   it('a key the cloud does not know is refused, and the controller says so', async () => {
@@ -287,44 +198,20 @@ describe('lb controller on the GCE emulator (credentials checked, lab VMs)', () 
     };
     const bad = join(work, 'forged.json');
     await writeFile(bad, JSON.stringify(forged), { mode: 0o600 });
-    const r = await cli([
-      'lb',
-      'controller',
-      'install',
-      '--cluster',
-      CLUSTER,
-      '--image',
-      CONTROLLER_IMAGE,
-      '--credentials',
-      'secret',
-      '--google-key-file',
-      bad,
-    ]);
+    const r = await c.install('--credentials', 'secret', '--google-key-file', bad);
     expect(expectOneLineError(r)).toMatch(/its sync fails: .*refused .*invalid_grant/);
-    const s = await controllerStatus(cli, CLUSTER);
+    const s = await c.status();
     expect(s.status.ok).toBe(false);
     expect(s.status.lastError).toMatch(/invalid_grant: Invalid grant: account not found/);
-    expect(await logs()).toMatch(/sync failed: .*invalid_grant.*; retrying in/);
+    expect(await c.logs()).toMatch(/sync failed: .*invalid_grant.*; retrying in/);
     expect(emu.authEvents().some((e) => e.via === 'token' && e.status === 400)).toBe(true);
     // Back to the instance's account.
-    ok(
-      await cli([
-        'lb',
-        'controller',
-        'install',
-        '--cluster',
-        CLUSTER,
-        '--image',
-        CONTROLLER_IMAGE,
-        '--credentials',
-        'instance',
-      ]),
-    );
-    expect((await controllerStatus(cli, CLUSTER)).status.ok).toBe(true);
+    ok(await c.install('--credentials', 'instance'));
+    expect((await c.status()).status.ok).toBe(true);
   });
 
   it('lb sync from the host never fights the controller: a plan only, no --watch, no lb rm', async () => {
-    await publish('www', P3);
+    await c.publish('www', P3);
     await eventually(() => page(P3), WAIT, `traffic through the rule of tcp/${P3}`);
     const before = emu.requests().length;
     const sync = ok(await cli(['lb', 'sync', '--cluster', CLUSTER]));
@@ -350,14 +237,6 @@ describe('lb controller on the GCE emulator (credentials checked, lab VMs)', () 
     ).stdout
       .split('\n')
       .filter(Boolean);
-    expect(vms).toHaveLength(3);
-    const r = ok(await cli(['cluster', 'down', CLUSTER]));
-    const out = r.stderr;
-    expect(out.indexOf('Removing service swarmup-lb-controller')).toBeGreaterThanOrEqual(0);
-    expect(out.indexOf('Removing service swarmup-lb-controller')).toBeLessThan(
-      out.indexOf('Removing machine'),
-    );
-    expect(emu.resourceCount()).toBe(0);
-    for (const vm of vms) expect((await labDocker(['container', 'inspect', vm])).code, vm).not.toBe(0);
+    await c.downLeavesNothing(vms, () => emu.resourceCount());
   });
 });
