@@ -9,6 +9,7 @@ import type { ControllerStatusReport } from '../lb/controller/install.js';
 import { debug, info } from '../util/log.js';
 import { storeOf } from './common.js';
 import { targetOf } from './lb.js';
+import { targetFlag } from '../lb/target.js';
 import { formatColumns } from '../ui/table.js';
 
 interface TargetOptions {
@@ -51,17 +52,20 @@ export async function install(o: InstallOpts, cmd: Command): Promise<void> {
     log: info,
     waitMs: o.wait === false ? 0 : undefined,
   });
-  if (o.json) {
-    process.stdout.write(JSON.stringify({ [t.kind]: t.name, ...r }, null, 2) + '\n');
-    return;
-  }
   const where = r.status?.task ? ` on ${r.status.task.node}` : '';
   const verb =
     r.action === 'unchanged' ? 'is already installed' : r.action === 'created' ? 'installed' : 'updated';
+  const failed = r.status?.status?.ok === false ? r.status.status.lastError : undefined;
+  if (o.json) process.stdout.write(JSON.stringify({ [t.kind]: t.name, ...r }, null, 2) + '\n');
+  // It runs, but cannot do its work (credentials the cloud refuses, say): an error, said once.
+  if (failed !== undefined)
+    throw new UserError(
+      `controller swarmup-lb-controller ${verb}${where}, but its sync fails: ${failed} (it retries; "swarmup lb controller status ${targetFlag(t)}" follows it)`,
+    );
+  if (o.json) return;
   info(
     `Controller swarmup-lb-controller ${verb}${where} (image ${r.image}, credentials: ${r.credentials})` +
-      (r.status?.status?.summary ? `; load balancer: ${r.status.status.summary}` : '') +
-      (r.status?.status?.ok === false ? `; last sync failed: ${r.status.status.lastError}` : ''),
+      (r.status?.status?.summary ? `; load balancer: ${r.status.status.summary}` : ''),
   );
 }
 

@@ -163,8 +163,9 @@ describe('lb controller on the GCE emulator (credentials checked, lab VMs)', () 
   });
 
   it('a service-account key as a swarm secret: used, and never shown in the service, its logs or debug output', async () => {
-    const since = Date.now();
     const r = ok(await c.install('--debug', '--credentials', 'secret'));
+    // From here on only the new task runs (stop-first), and it has synced once.
+    const since = Date.now();
     expect(r.stderr).toMatch(/Controller swarmup-lb-controller updated .*credentials: key/);
     ok(await c.docker(`service update -d --publish-rm mode=host,published=${P2},target=80 api`));
     await eventually(async () => !ruleFor(P2), WAIT, `the rule of tcp/${P2} removed`);
