@@ -93,7 +93,7 @@ function target(cluster: string, flags: Record<string, string>): LbTarget {
     driver: 'aliyunecs',
     flags,
     labels: {},
-    store: new Store(mkdtempSync(join(tmpdir(), 'bench-store-'))),
+    storeId: () => new Store(mkdtempSync(join(tmpdir(), 'bench-store-'))).id(),
     manager: () => Promise.reject(new Error('the bench gives the swarm as a snapshot')),
     machines: async () => [],
   };

@@ -266,8 +266,73 @@ export function buildProgram(argv: string[], sshWords: string[] = []): Command {
     .option('--cluster <name>', 'the cluster (made by "cluster up")')
     .option('--manager <machine>', 'the swarm this machine manages (made by hand)')
     .action(lazy(async () => ({ run: (await import('./commands/lb.js')).rm })));
+  registerLbController(lb);
 
   return program;
+}
+
+/** `lb controller ...`: the load balancer kept from inside the cluster (src/lb/controller/). */
+function registerLbController(lb: Command): void {
+  const ctl = lb
+    .command('controller')
+    .description(
+      'run the load-balancer reconcile inside the swarm (a service on a manager) instead of "lb sync --watch" on this host: GCE and SLB load balancers',
+    );
+  const run = (verb: 'install' | 'status' | 'rm' | 'build' | 'run') =>
+    lazy(async () => ({ run: (await import('./commands/lb-controller.js'))[verb] }));
+  ctl
+    .command('install')
+    .description(
+      'create (or update) the service swarmup-lb-controller: 1 replica on a manager, the Docker socket mounted, credentials from the instances (service account, RAM role) or as swarm secrets; waits for its first sync',
+    )
+    .option('--cluster <name>', 'the cluster (made by "cluster up")')
+    .option('--manager <machine>', 'the swarm this machine manages (made by hand)')
+    .option(
+      '--image <image>',
+      'controller image (default: swarmup/lb-controller:<version>; loaded from this host\'s engine when it has it, see "lb controller build")',
+    )
+    .option(
+      '--credentials <kind>',
+      "instance (the VMs' service account or RAM role) or secret (a key as swarm secrets); default: instance when every VM has one",
+    )
+    .option(
+      '--google-key-file <file>',
+      'service-account key for --credentials secret on GCE (default: GOOGLE_APPLICATION_CREDENTIALS)',
+    )
+    .option('--resync <seconds>', 'also re-sync every N seconds whatever the events (default 30; 0: never)')
+    .option('--no-wait', 'do not wait for the first sync')
+    .option('--json', 'print the result as JSON')
+    .action(run('install'));
+  ctl
+    .command('status')
+    .description(
+      "the controller's service and task, who holds its lease, its last sync, last error and last change",
+    )
+    .option('--cluster <name>', 'the cluster (made by "cluster up")')
+    .option('--manager <machine>', 'the swarm this machine manages (made by hand)')
+    .option('--json', 'print JSON')
+    .action(run('status'));
+  ctl
+    .command('rm')
+    .description('remove the controller (service, secrets, lease); the load balancer stays for "lb sync"')
+    .option('--cluster <name>', 'the cluster (made by "cluster up")')
+    .option('--manager <machine>', 'the swarm this machine manages (made by hand)')
+    .action(run('rm'));
+  ctl
+    .command('build')
+    .description(
+      'build the controller image on the local engine (DOCKER_HOST) from this swarmup, its production dependencies and this node binary: no registry or network needed',
+    )
+    .option(
+      '--base <image>',
+      'base image with glibc and libstdc++, on the local engine (default: node:20-bookworm-slim)',
+    )
+    .option('--tag <image>', 'image name (default: swarmup/lb-controller:<version>)')
+    .action(run('build'));
+  ctl
+    .command('run', { hidden: true })
+    .description('the controller process (the image entrypoint)')
+    .action(run('run'));
 }
 
 export async function main(argv: string[]): Promise<void> {

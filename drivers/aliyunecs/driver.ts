@@ -72,6 +72,8 @@ export type AliyunState = DriverState & {
   ExternalKeyPair?: boolean;
   /** No public address (--aliyunecs-private-address-only): IPAddress is the private one. */
   PrivateAddressOnly?: boolean;
+  /** The RAM role attached to the instance (--aliyunecs-ram-role). */
+  RamRoleName?: string;
   SecurityGroupId?: string;
   SecurityGroupName: string;
   /** The group was made for this machine alone (outside a cluster) and goes with it. */
@@ -131,6 +133,7 @@ export function instanceParams(
     systemDiskCategory: s.systemDiskCategory,
     dataDisk: s.dataDisk,
     ioOptimized: s.ioOptimized,
+    ramRole: s.ramRole,
     tags: m.tags,
     password: s.sshPassword,
   };
@@ -163,6 +166,7 @@ export class AliyunDriver implements Driver {
       InstanceType: s.instanceType,
       ImageId: s.imageId,
       ...(s.privateAddressOnly ? { PrivateAddressOnly: true } : {}),
+      ...(s.ramRole ? { RamRoleName: s.ramRole } : {}),
       ...(ctx.cluster ? { Cluster: ctx.cluster.name, Role: ctx.cluster.role } : {}),
     });
     d.settings = s;

@@ -190,6 +190,13 @@ export const aliyunecsPlugin: DriverPlugin = {
         'an existing SLB for lb sync to use instead of creating one; it is never deleted, only swarmup listeners and backends leave it',
     },
     {
+      name: 'aliyunecs-ram-role',
+      env: 'ECS_RAM_ROLE',
+      type: 'string',
+      description:
+        'RAM role to attach to the instances (RamRoleName); "lb controller install" then uses its STS credentials instead of AccessKey secrets',
+    },
+    {
       name: 'aliyunecs-tag',
       env: 'ECS_TAGS',
       type: 'list',

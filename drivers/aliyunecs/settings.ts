@@ -32,6 +32,8 @@ export interface AliyunSettings extends AliyunTarget {
   sshPassword?: string;
   ioOptimized: 'optimized' | 'none';
   slbId?: string;
+  /** RAM role attached to the instances (--aliyunecs-ram-role). */
+  ramRole?: string;
   tags: Tags;
   adminCidrs: string[];
 }
@@ -271,9 +273,19 @@ export function settingsFrom(flags: FlagValues): AliyunSettings {
     sshPassword,
     ioOptimized: io,
     slbId: id(flags, 'aliyunecs-slb-id'),
+    ramRole: ramRole(flags),
     tags: parseUserTags(list(flags['aliyunecs-tag'])),
     adminCidrs: adminCidrs(flags, target.endpoint),
   };
+}
+
+/** --aliyunecs-ram-role: a RAM role name (1-64 letters, digits, "." and "-"). */
+export function ramRole(flags: FlagValues): string | undefined {
+  const v = str(flags['aliyunecs-ram-role']);
+  if (v !== undefined && !/^[a-zA-Z0-9.-]{1,64}$/.test(v)) {
+    throw new UserError(`invalid --aliyunecs-ram-role "${v}": 1 to 64 letters, digits, "." and "-"`);
+  }
+  return v;
 }
 
 /** The security group of a cluster (or of a machine outside any cluster). */

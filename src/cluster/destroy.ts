@@ -44,6 +44,12 @@ async function destroyLocked(
 ): Promise<DestroyResult> {
   const result: DestroyResult = { machines: [], swept: [], errors: [] };
   const record = await loadClusterRecord(store, name);
+  // The in-cluster load-balancer controller goes first: it would re-create what goes next.
+  result.swept.push(
+    ...(await (
+      await import('../lb/controller/teardown.js')
+    ).removeClusterController(store, name, record?.Driver ?? opts.driver, opts.log)),
+  );
   const machines = await clusterMachines(store, name);
   await mapBounded(machines, opts.parallel ?? 8, async (m) => {
     try {

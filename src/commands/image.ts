@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { clusterMachines } from '../cluster/access.js';
 import { requireClusterRecord } from '../cluster/record.js';
 import { UserError, oneLine } from '../errors.js';
+import { loadImageFile } from '../engine/images.js';
 import { engineEndpoint } from '../machine/machine.js';
 import { newEngineClient } from '../swarm/client.js';
 import { info } from '../util/log.js';
@@ -46,13 +46,7 @@ export async function load(
       // Its own client without an idle timeout: a node may be silent for long while it loads a big image.
       const docker = newEngineClient(await engineEndpoint(byName.get(n)!));
       try {
-        const stream = await docker.loadImage(createReadStream(file));
-        await new Promise<void>((resolve, reject) => {
-          let body = '';
-          stream.on('data', (d: Buffer) => (body += d.toString()));
-          stream.on('end', () => (/"error"/.test(body) ? reject(new Error(body.trim())) : resolve()));
-          stream.on('error', reject);
-        });
+        await loadImageFile(docker, file);
       } catch (err) {
         throw new UserError(`${n}: loading images failed: ${oneLine(err)}`);
       }

@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import type { LbBackend } from '../lb/backend.js';
-import { backendFor, removalTarget } from '../lb/backends.js';
+import { LB_OF_DRIVER, backendFor, removalTarget } from '../lb/backends.js';
 import { formatPlan, planToJSON } from '../lb/plan.js';
 import {
   helperFailure,
@@ -17,7 +17,7 @@ import {
   type PlannedSync,
 } from '../lb/reconcile.js';
 import { managerTarget } from '../lb/manager.js';
-import { clusterTarget, type LbTarget } from '../lb/target.js';
+import { clusterTarget, targetFlag, type LbTarget } from '../lb/target.js';
 import { validateClusterName } from '../cluster/record.js';
 import type { Store } from '../store/store.js';
 import { info } from '../util/log.js';
@@ -39,7 +39,7 @@ interface SyncOptions extends TargetOptions {
 }
 
 /** `--cluster NAME` or `--manager MACHINE`, exactly one. */
-async function targetOf(o: TargetOptions, store: Store, removal = false): Promise<LbTarget> {
+export async function targetOf(o: TargetOptions, store: Store, removal = false): Promise<LbTarget> {
   if (!!o.cluster === !!o.manager) {
     throw new UserError(
       'name the swarm with --cluster NAME (made by "cluster up") or --manager MACHINE (made by hand)',
@@ -51,6 +51,18 @@ async function targetOf(o: TargetOptions, store: Store, removal = false): Promis
     return removal ? removalTarget(store, o.cluster) : clusterTarget(store, o.cluster);
   }
   return managerTarget(store, o.manager!);
+}
+
+/**
+ * Why this command must not change the load balancer: an in-cluster controller keeps it. Undefined
+ * when there is none, or when no manager answers (the command then fails on its own).
+ */
+async function controllerGuard(t: LbTarget): Promise<string | undefined> {
+  if (LB_OF_DRIVER[t.driver] === 'local') return undefined;
+  const { controllerOf } = await import('../lb/controller/install.js');
+  const c = await controllerOf(t).catch(() => undefined);
+  if (!c) return undefined;
+  return `the in-cluster controller (service swarmup-lb-controller${c.node ? ` on ${c.node}` : ''}) keeps the load balancer of ${t.kind} "${t.name}"`;
 }
 
 function printPlan(p: PlannedSync): void {
@@ -90,6 +102,13 @@ export async function sync(opts: SyncOptions, cmd: Command): Promise<void> {
   if (opts.lbImage !== undefined && !opts.lbImage.trim()) throw new UserError('--lb-image must not be empty');
   const t = await targetOf(opts, storeOf(cmd));
   const b = await backendFor(t, { local: { image: opts.lbImage, bind: opts.bind } });
+  const ctl = await controllerGuard(t);
+  if (ctl) {
+    // The controller keeps this load balancer: never fight it; a plan is fine.
+    if (opts.watch) throw new UserError(`${ctl}; "lb controller rm ${targetFlag(t)}" hands it back`);
+    if (!opts.dryRun) info(`Warning: ${ctl}; showing the plan only (as --dry-run)`);
+    opts = { ...opts, dryRun: true };
+  }
   if (!opts.watch) {
     await syncAndRender(b, t, opts, false);
     return;
@@ -107,6 +126,8 @@ export async function status(opts: TargetOptions & { json?: boolean }, cmd: Comm
 export async function rm(opts: TargetOptions, cmd: Command): Promise<void> {
   const t = await targetOf(opts, storeOf(cmd), true);
   const b = await backendFor(t);
+  const ctl = await controllerGuard(t);
+  if (ctl) throw new UserError(`${ctl}: remove it first ("lb controller rm ${targetFlag(t)}")`);
   let planned = false;
   const gone = await b.remove({
     log: info,

@@ -30,7 +30,7 @@ export function providerFor(driver: string): Provider {
 }
 
 /** The driver's cloud client for the target (its cluster's flags, or the manager machine's state). */
-async function cloudOf(t: LbTarget): Promise<CloudAccess> {
+export async function cloudOf(t: LbTarget): Promise<CloudAccess> {
   const mod = await findDriver(t.driver).load();
   if (!hasCloud(mod)) throw new Error(`the ${t.driver} driver gives no cloud access`);
   return mod.cloud({

@@ -13,7 +13,7 @@ import { engineEndpoint, loadMachine, type Machine } from '../machine/machine.js
 import type { Store } from '../store/store.js';
 import { engineClient } from '../swarm/client.js';
 import { mapBounded, withTimeout } from '../util/async.js';
-import type { LbTarget } from './target.js';
+import { nodeMachine, type LbTarget } from './target.js';
 
 /** Load-balancer names become cloud resource names: the cluster-name rule applies to a manager too. */
 const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
@@ -160,8 +160,8 @@ export async function managerTarget(store: Store, name: string): Promise<LbTarge
     flags,
     machine: machine.cfg.Driver,
     labels: {},
-    store,
+    storeId: () => store.id(),
     manager,
-    machines,
+    machines: async () => (await machines()).map(nodeMachine),
   };
 }

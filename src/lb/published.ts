@@ -1,5 +1,4 @@
-import type { EngineEndpoint } from '../engine/api.js';
-import { engineClient } from '../swarm/client.js';
+import { managerClient, type ManagerEngine } from './engine.js';
 import type {
   Protocol,
   PublishedPort,
@@ -129,10 +128,10 @@ export function parseTasks(raw: readonly RawTask[]): RunningTask[] {
  * hostnames, and answers hostname → address (e.g. the machines' internal IPs from the store).
  */
 export async function readSwarm(
-  manager: EngineEndpoint,
+  manager: ManagerEngine,
   resolve?: (hostnames: string[]) => Promise<Map<string, string>>,
 ): Promise<SwarmSnapshot> {
-  const docker = engineClient(manager);
+  const docker = managerClient(manager);
   const [services, nodes, tasks] = await Promise.all([
     docker.listServices() as Promise<RawService[]>,
     docker.listNodes() as Promise<RawNode[]>,

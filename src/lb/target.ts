@@ -8,11 +8,12 @@ import { loadClusterRecord, requireClusterRecord, validateClusterName } from '..
 import type { DriverState, FlagValues } from '../driver/contract.js';
 import { flagsFromEnv } from '../driver/flags.js';
 import { findDriver } from '../driver/registry.js';
-import type { EngineEndpoint } from '../engine/api.js';
 import { oneLine, UserError } from '../errors.js';
-import type { Machine } from '../machine/machine.js';
+import type { EngineEndpoint } from '../engine/api.js';
+import { engineEndpoint, type Machine } from '../machine/machine.js';
 import type { Store } from '../store/store.js';
 import type { Log } from './backend.js';
+import type { ManagerEngine } from './engine.js';
 import type { SwarmSnapshot } from './model.js';
 import { readSwarm } from './published.js';
 
@@ -28,12 +29,31 @@ export interface LbTarget {
   machine?: DriverState;
   /** Labels for what the load balancer makes: the cluster's `--label`s and `swarmup.expires`. */
   labels: Record<string, string>;
-  store: Store;
+  /** The identity of the store that made the swarm (a label on what the load balancer makes). */
+  storeId(): Promise<string | undefined>;
   /** A manager of the swarm that answers now. */
-  manager(): Promise<{ name: string; endpoint: EngineEndpoint }>;
+  manager(): Promise<{ name: string; endpoint: ManagerEngine }>;
   /** The stored machines that are the swarm's nodes. */
-  machines(): Promise<Machine[]>;
+  machines(): Promise<NodeMachine[]>;
 }
+
+/** A stored machine as a load balancer needs it: where it is (its driver state) and its address. */
+export interface NodeMachine {
+  name: string;
+  driver: string;
+  state: DriverState;
+  internalIp(): Promise<string>;
+  /** Its Engine API over TLS, when this process holds the store (not inside the cluster). */
+  engine?(): Promise<EngineEndpoint>;
+}
+
+export const nodeMachine = (m: Machine): NodeMachine => ({
+  name: m.cfg.Name,
+  driver: m.cfg.DriverName,
+  state: m.cfg.Driver,
+  internalIp: () => m.driver.getInternalIP(),
+  engine: () => engineEndpoint(m),
+});
 
 /** How the user names the target on the command line: `--cluster prod`, `--manager swarm-manager`. */
 export const targetFlag = (t: Pick<LbTarget, 'kind' | 'name'>): string => `--${t.kind} ${t.name}`;
@@ -48,12 +68,12 @@ export async function clusterTarget(store: Store, cluster: string): Promise<LbTa
     driver: record.Driver,
     flags: flagsFromEnv(findDriver(record.Driver), record.DriverOptions),
     labels: { ...record.Labels, ...(record.ExpiresAt ? { 'swarmup.expires': record.ExpiresAt } : {}) },
-    store,
+    storeId: () => store.id(),
     manager: async () => {
       const { machine, endpoint } = await reachableManager(store, cluster);
       return { name: machine.cfg.Name, endpoint };
     },
-    machines: () => clusterMachines(store, cluster),
+    machines: async () => (await clusterMachines(store, cluster)).map(nodeMachine),
   };
 }
 
@@ -70,7 +90,7 @@ export async function teardownTarget(store: Store, cluster: string, driver: stri
     driver,
     flags: flagsFromEnv(findDriver(driver), own ? record.DriverOptions : {}),
     labels: own ? record.Labels : {},
-    store,
+    storeId: () => store.id(),
     manager: () => Promise.reject(new UserError(`cluster "${cluster}" is being removed`)),
     machines: async () => [],
   };
@@ -87,8 +107,7 @@ export async function readTargetSwarm(t: LbTarget, log?: Log): Promise<SwarmSnap
     return await readSwarm(m.endpoint, async (hostnames) => {
       const out = new Map<string, string>();
       for (const machine of await t.machines()) {
-        if (hostnames.includes(machine.cfg.Name))
-          out.set(machine.cfg.Name, await machine.driver.getInternalIP());
+        if (hostnames.includes(machine.name)) out.set(machine.name, await machine.internalIp());
       }
       return out;
     });

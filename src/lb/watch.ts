@@ -3,10 +3,9 @@
  * debounce them, and re-sync within seconds; a periodic re-sync catches what events do not show
  * (tasks starting on other nodes). Ctrl-C (SIGINT) or SIGTERM stops it after the running sync.
  */
-import type { EngineEndpoint } from '../engine/api.js';
 import { UserError, oneLine } from '../errors.js';
 import { delay } from '../util/async.js';
-import { newEngineClient } from '../swarm/client.js';
+import { newManagerClient, type ManagerEngine } from './engine.js';
 
 /** What a sync may report back to the watch. */
 export interface SyncOutcome {
@@ -15,6 +14,8 @@ export interface SyncOutcome {
    * starting). No event will say when it runs, so the watch syncs again shortly by itself.
    */
   settling?: boolean;
+  /** Sync again after this long, whatever the events (an in-cluster controller backing off after a failure). */
+  retryAfterMs?: number;
 }
 
 export interface WatchOptions {
@@ -36,9 +37,9 @@ export interface WatchOptions {
 }
 
 /** Docker events of a manager that can change what a load balancer needs. */
-export function managerEvents(manager: () => Promise<EngineEndpoint>): () => Promise<NodeJS.ReadableStream> {
+export function managerEvents(manager: () => Promise<ManagerEngine>): () => Promise<NodeJS.ReadableStream> {
   return async () => {
-    const docker = newEngineClient(await manager());
+    const docker = newManagerClient(await manager());
     return (await docker.getEvents({
       filters: { type: ['service', 'node'] },
     })) as NodeJS.ReadableStream;
@@ -70,6 +71,7 @@ export async function watchAndSync(o: WatchOptions): Promise<void> {
   let settleWait = firstSettleMs;
   let settleTimer: NodeJS.Timeout | undefined;
   let settlingSince = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
 
   const runSync = (): void => {
     if (signal!.aborted) return;
@@ -79,16 +81,22 @@ export async function watchAndSync(o: WatchOptions): Promise<void> {
     }
     running = (async () => {
       let settling = false;
+      let retryAfterMs: number | undefined;
       do {
         again = false;
         clearTimeout(settleTimer);
+        clearTimeout(retryTimer);
         try {
-          settling = !!(await o.sync())?.settling;
+          const out = await o.sync();
+          settling = !!out?.settling;
+          retryAfterMs = out?.retryAfterMs;
         } catch (err) {
           settling = false;
+          retryAfterMs = undefined;
           o.log(`sync failed: ${oneLine(err)} (will try again)`);
         }
       } while (again && !signal!.aborted);
+      if (retryAfterMs !== undefined && !signal!.aborted) retryTimer = setTimeout(runSync, retryAfterMs);
       // Follow a converging swarm until it settles: every settleMs for its first 15 s, then backing
       // off to every 10 s (a task that never starts must not keep the watch busy).
       if (settling && !signal!.aborted) {
@@ -150,6 +158,7 @@ export async function watchAndSync(o: WatchOptions): Promise<void> {
     (stream as { destroy?: () => void } | undefined)?.destroy?.();
     clearTimeout(timer);
     clearTimeout(settleTimer);
+    clearTimeout(retryTimer);
     if (periodic) clearInterval(periodic);
     if (ownSignal) {
       process.off('SIGINT', stop);

@@ -2,7 +2,8 @@
  * Just enough tar to copy files in and out of a machine through the Docker Engine's archive API
  * (`swarmup scp` on the docker driver): ustar with PAX records for long names, regular files,
  * directories and symbolic links, streamed. Files packed here are owned by root on the machine, as
- * if copied by its root login; files unpacked here belong to the local user.
+ * if copied by its root login; files unpacked here belong to the local user. Also archives of given
+ * members, streamed (`tarStream`: the in-cluster controller's image), and single headers.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, mkdir, readdir, readlink, stat, symlink } from 'node:fs/promises';
@@ -58,6 +59,11 @@ function paxRecords(fields: Record<string, string>): Buffer[] {
 
 const pad = (size: number) => Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK);
 
+/** One 512-byte header of a member owned by root, dated now. */
+export function tarHeader(name: string, size: number, mode: number, type: '0' | '5' | 'x'): Buffer {
+  return header(name, type, size, mode, Date.now() / 1000);
+}
+
 function entryHeader(
   name: string,
   type: '0' | '5' | '2',
@@ -70,6 +76,43 @@ function entryHeader(
   if (Buffer.byteLength(name) > 100) long.path = name;
   if (Buffer.byteLength(link) > 100) long.linkpath = link;
   return [...(Object.keys(long).length ? paxRecords(long) : []), header(name, type, size, mode, mtime, link)];
+}
+
+/** A member of a streamed archive: a directory (name ends in "/"), bytes, or a file on disk. */
+export interface TarMember {
+  name: string;
+  mode?: number;
+  content?: Buffer;
+  /** A file to read (its size must be `size`). */
+  path?: string;
+  size?: number;
+}
+
+/** A tar archive of `members`, read from disk as it streams (long names get a PAX record). */
+export function tarStream(members: Iterable<TarMember>): Readable {
+  async function* gen(): AsyncGenerator<Buffer> {
+    const now = Date.now() / 1000;
+    for (const m of members) {
+      if (m.name.endsWith('/')) {
+        yield* entryHeader(m.name, '5', 0, m.mode ?? 0o755, now);
+        continue;
+      }
+      const size = m.content ? m.content.length : (m.size ?? 0);
+      yield* entryHeader(m.name, '0', size, m.mode ?? 0o644, now);
+      if (m.content) yield m.content;
+      else if (m.path) {
+        let read = 0;
+        for await (const chunk of createReadStream(m.path)) {
+          read += (chunk as Buffer).length;
+          yield chunk as Buffer;
+        }
+        if (read !== size) throw new Error(`tar: ${m.path} changed while it was read`);
+      }
+      yield pad(size);
+    }
+    yield Buffer.alloc(BLOCK * 2);
+  }
+  return Readable.from(gen());
 }
 
 /**

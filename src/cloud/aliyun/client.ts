@@ -9,14 +9,22 @@ import { UserError } from '../../errors.js';
 import { delay } from '../../util/async.js';
 import { apiAnswerMs } from '../../util/deadlines.js';
 import { debug } from '../../util/log.js';
+import { RamRoleCredentials } from './ram-role.js';
 
 export const ECS_VERSION = '2014-05-26';
 export const SLB_VERSION = '2014-05-15';
 
-export interface Credentials {
+/** An AccessKey pair (a RAM user's). */
+export interface AccessKey {
   accessKeyId: string;
   accessKeySecret: string;
 }
+
+/** An AccessKey, or the ECS instance's RAM role (STS credentials from the instance metadata). */
+export type Credentials = AccessKey | { ramRole: RamRoleCredentials };
+
+export const isRamRole = (c: Credentials | undefined): c is { ramRole: RamRoleCredentials } =>
+  !!c && 'ramRole' in c;
 
 /** Where the API is: a region, and an endpoint that replaces the public ones (emulators, private). */
 export interface AliyunTarget {
@@ -26,9 +34,13 @@ export interface AliyunTarget {
 
 const env = (...names: string[]) => names.map((n) => process.env[n]?.trim()).find(Boolean);
 
+const roles = new Map<string, RamRoleCredentials>();
+
 /**
  * Credentials from the flags, else ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, else the legacy
- * ECS_ACCESS_KEY_ID/SECRET of docker-machine. Undefined when there are none.
+ * ECS_ACCESS_KEY_ID/SECRET of docker-machine, else the instance's RAM role named by
+ * ALIBABA_CLOUD_ECS_METADATA (on an ECS instance: the in-cluster load balancer controller).
+ * Undefined when there are none.
  */
 export function credentialsFrom(flags: FlagValues): Credentials | undefined {
   const id =
@@ -37,7 +49,12 @@ export function credentialsFrom(flags: FlagValues): Credentials | undefined {
   const secret =
     String(flags['aliyunecs-access-key-secret'] ?? '').trim() ||
     env('ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'ECS_ACCESS_KEY_SECRET');
-  return id && secret ? { accessKeyId: id, accessKeySecret: secret } : undefined;
+  if (id && secret) return { accessKeyId: id, accessKeySecret: secret };
+  const role = env('ALIBABA_CLOUD_ECS_METADATA');
+  if (!role) return undefined;
+  let r = roles.get(role);
+  if (!r) roles.set(role, (r = new RamRoleCredentials(role)));
+  return { ramRole: r };
 }
 
 export function requireCredentials(flags: FlagValues): Credentials {
@@ -45,11 +62,15 @@ export function requireCredentials(flags: FlagValues): Credentials {
   if (!c) {
     throw new UserError(
       'Aliyun credentials missing: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET ' +
-        '(or pass --aliyunecs-access-key-id and --aliyunecs-access-key-secret)',
+        '(or pass --aliyunecs-access-key-id and --aliyunecs-access-key-secret; on an ECS instance with a RAM role, ALIBABA_CLOUD_ECS_METADATA=<role>)',
     );
   }
   return c;
 }
+
+/** The values of a credential that must never be shown. */
+const secretsOf = (c: Credentials | undefined): string[] =>
+  !c ? [] : isRamRole(c) ? c.ramRole.secrets() : [c.accessKeyId, c.accessKeySecret];
 
 /**
  * Codes that mean "not now": the call changed nothing and may be sent again after a pause.
@@ -79,11 +100,12 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
  */
 export function redact(text: string, creds?: Credentials): string {
   let out = text.replace(/,? URL: \S+/g, '').replace(/(https?:\/\/[^\s?]+)\?\S*/g, '$1');
-  for (const s of [creds?.accessKeyId, creds?.accessKeySecret]) {
+  for (const s of secretsOf(creds)) {
     if (s) out = out.split(s).join('***');
   }
   return out
     .replace(/AccessKeyId=[^&\s]+/g, 'AccessKeyId=***')
+    .replace(/SecurityToken=[^&\s]+/g, 'SecurityToken=***')
     .replace(/Signature=[^&\s]+/g, 'Signature=***');
 }
 
@@ -211,9 +233,12 @@ export class AliyunClient {
     if (e?.data && typeof e.code === 'string') {
       const msg = scrub(e.data.Message ?? e.message ?? '').trim();
       const rid = e.data.RequestId ? ` (RequestId ${e.data.RequestId})` : '';
-      const hint = /^(InvalidAccessKeyId|SignatureDoesNotMatch|IncompleteSignature)/.test(e.code)
-        ? ' Check ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET.'
-        : '';
+      const hint =
+        /^(InvalidAccessKeyId|SignatureDoesNotMatch|IncompleteSignature|InvalidSecurityToken)/.test(e.code)
+          ? isRamRole(this.creds)
+            ? ` Check the RAM role ${this.creds.ramRole.role} of the instance.`
+            : ' Check ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET.'
+          : '';
       return new AliyunError(
         `Aliyun ${action} failed: ${e.code}: ${msg}${rid}${hint}`,
         e.code,
@@ -260,9 +285,24 @@ export async function popTransports(
   creds: Credentials,
 ): Promise<Record<Service, RpcTransport>> {
   const { default: Rpc } = await loadPopCore();
+  // A RAM role's STS credentials change: pop-core asks for them before every call.
+  const auth = isRamRole(creds)
+    ? {
+        credentialsProvider: {
+          getCredentials: async () => {
+            const c = await creds.ramRole.get();
+            return {
+              accessKeyId: c.accessKeyId,
+              accessKeySecret: c.accessKeySecret,
+              securityToken: c.securityToken,
+            };
+          },
+        },
+      }
+    : creds;
   const make = (service: Service, apiVersion: string): RpcTransport =>
     new Rpc({
-      ...creds,
+      ...auth,
       endpoint: target.endpoint ?? `https://${service}.${target.regionId}.aliyuncs.com`,
       apiVersion,
       opts: { timeout: process.env.SWARMUP_API_TIMEOUT ? apiAnswerMs() : 15_000 },
@@ -280,8 +320,7 @@ export function aliyunClient(target: AliyunTarget, creds: Credentials): Promise<
   const key = JSON.stringify([
     target.regionId,
     target.endpoint ?? '',
-    creds.accessKeyId,
-    creds.accessKeySecret,
+    ...(isRamRole(creds) ? ['role', creds.ramRole.role] : [creds.accessKeyId, creds.accessKeySecret]),
   ]);
   let c = clients.get(key);
   if (!c) {

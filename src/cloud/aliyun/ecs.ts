@@ -111,6 +111,8 @@ export interface CreateInstanceParams {
   /** The instance's address in the vswitch (PrivateIpAddress). */
   privateIp?: string;
   ioOptimized: 'optimized' | 'none';
+  /** RAM role attached to the instance (its STS credentials come from the instance metadata). */
+  ramRole?: string;
   tags: Tags;
   /** Same token on every retry of this create: a lost response cannot make a second instance. */
   clientToken?: string;
@@ -151,6 +153,7 @@ export function instanceRequest(c: AliyunClient, p: CreateInstanceParams): Recor
         }
       : {}),
     IoOptimized: p.ioOptimized,
+    RamRoleName: p.ramRole,
     ...ecsTagParams(p.tags),
   };
 }

@@ -10,6 +10,7 @@ import { apiAnswerMs } from '../../util/deadlines.js';
 import { UserError } from '../../errors.js';
 import { delay } from '../../util/async.js';
 import { debug } from '../../util/log.js';
+import { gceAuthClient } from './auth.js';
 import { ApiError, OperationError, describeApiError, isNotFound, isRetryable } from './errors.js';
 
 export type Operation = protos.google.cloud.compute.v1.IOperation;
@@ -184,22 +185,11 @@ export class Gce {
     this.endpoint = endpoint;
   }
 
-  /** Load the SDK and the credentials: none for plain http, else Application Default Credentials. */
+  /** Load the SDK and the credentials (src/cloud/gce/auth.ts: instance, key, default or none). */
   static async connect(o: { project: string; endpoint?: string; timing?: Partial<Timing> }): Promise<Gce> {
     const endpoint = parseEndpoint(o.endpoint);
     const [sdk, gal] = await loadGceSdk();
-    let auth: AuthLike;
-    if (endpoint.protocol === 'http') auth = new gal.PassThroughClient() as unknown as AuthLike;
-    else {
-      try {
-        const ga = new gal.GoogleAuth({ scopes: ['https://www.googleapis.com/auth/compute'] });
-        auth = (await ga.getClient()) as unknown as AuthLike;
-      } catch (err) {
-        throw new UserError(
-          `no Google credentials: ${(err as Error).message.split('\n')[0]} (run "gcloud auth application-default login" or set GOOGLE_APPLICATION_CREDENTIALS)`,
-        );
-      }
-    }
+    const auth = (await gceAuthClient(gal, endpoint.protocol)) as AuthLike;
     const requestMs = process.env.SWARMUP_API_TIMEOUT ? { requestMs: apiAnswerMs() } : {};
     const timing = { ...DEFAULT_TIMING, ...requestMs, ...o.timing };
     return new Gce(o.project, endpoint, sdk, withRequestDeadline(auth, timing.requestMs, endpoint), timing);

@@ -8,7 +8,7 @@ import type { GceAccess } from '../../cloud/access.js';
 import { lastSegment } from '../../cloud/gce/api.js';
 import { ApiError, OperationError, describeApiError } from '../../cloud/gce/errors.js';
 import { UserError, oneLine } from '../../errors.js';
-import { engineClient } from '../../swarm/client.js';
+import { managerClient } from '../engine.js';
 import type { HelperHealth, InSync, LbBackend, LbStatus, Log, RemoveOptions } from '../backend.js';
 import { desiredListeners } from '../desired.js';
 import type { Listener, SwarmSnapshot } from '../model.js';
@@ -59,7 +59,7 @@ export class GceLb implements LbBackend<Current, Desired, Planned> {
   ) {}
 
   private async swarm(): Promise<Docker> {
-    this.docker ??= engineClient((await this.t.manager()).endpoint);
+    this.docker ??= managerClient((await this.t.manager()).endpoint);
     return this.docker;
   }
 
@@ -100,15 +100,15 @@ export class GceLb implements LbBackend<Current, Desired, Planned> {
     const byName = new Map<string, ReturnType<GceAccess['instanceOf']>>();
     const byIp = new Map<string, ReturnType<GceAccess['instanceOf']>>();
     for (const m of machines) {
-      if (m.cfg.DriverName !== this.t.driver) continue;
-      const ref = this.a.instanceOf(m.cfg.Driver);
-      const place = this.a.placeOf(m.cfg.Driver);
+      if (m.driver !== this.t.driver) continue;
+      const ref = this.a.instanceOf(m.state);
+      const place = this.a.placeOf(m.state);
       if (this.t.kind === 'manager' && place !== this.a.placeOf(this.t.machine!)) {
         throw new UserError(
-          `machine ${m.cfg.Name} is in ${place}, the manager ${this.t.name} in ${this.a.placeOf(this.t.machine!)}: a load balancer serves one project and region`,
+          `machine ${m.name} is in ${place}, the manager ${this.t.name} in ${this.a.placeOf(this.t.machine!)}: a load balancer serves one project and region`,
         );
       }
-      byName.set(m.cfg.Name, ref);
+      byName.set(m.name, ref);
       if (ref.internalIp) byIp.set(ref.internalIp, ref);
     }
     return (hostname: string, address: string) =>
@@ -153,7 +153,7 @@ export class GceLb implements LbBackend<Current, Desired, Planned> {
         network: this.a.network,
         listeners,
         instances,
-        storeId: await this.t.store.id(),
+        storeId: await this.t.storeId(),
         labels: { user: this.a.labels, membership: this.t.labels },
         health: { image: HEALTH.image ?? hs?.image ?? HEALTH.defaultImage, port: HEALTH.port },
         // A cluster's instances share its tag; machines made one by one each have their own.

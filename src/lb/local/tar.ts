@@ -1,4 +1,5 @@
 /** Just enough tar (ustar) to put files into a container and read one back (Engine archive API). */
+import { tarHeader } from '../../util/tar.js';
 
 export interface TarEntry {
   /** Relative path; a name ending in "/" is a directory. */
@@ -9,23 +10,7 @@ export interface TarEntry {
 
 function header(name: string, size: number, mode: number, type: '0' | '5'): Buffer {
   if (Buffer.byteLength(name) > 100) throw new Error(`tar: name too long: ${name}`);
-  const h = Buffer.alloc(512);
-  const put = (s: string, off: number, len: number) => h.write(s, off, len, 'utf8');
-  const octal = (n: number, len: number) => n.toString(8).padStart(len - 1, '0') + '\0';
-  put(name, 0, 100);
-  put(octal(mode, 8), 100, 8);
-  put(octal(0, 8), 108, 8); // uid
-  put(octal(0, 8), 116, 8); // gid
-  put(octal(size, 12), 124, 12);
-  put(octal(Math.floor(Date.now() / 1000), 12), 136, 12);
-  put('        ', 148, 8); // checksum placeholder
-  put(type, 156, 1);
-  put('ustar\0', 257, 6);
-  put('00', 263, 2);
-  let sum = 0;
-  for (const b of h) sum += b;
-  put(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8);
-  return h;
+  return tarHeader(name, size, mode, type);
 }
 
 /** A tar archive of the given entries, owned by root. */

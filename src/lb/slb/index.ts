@@ -58,13 +58,13 @@ export class SlbLb implements LbBackend<Current, Desired, Planned> {
     const home = this.a.placeOf(this.t.machine!);
     const out: ClusterInstance[] = [];
     for (const m of await this.t.machines()) {
-      const place = this.a.placeOf(m.cfg.Driver);
+      const place = this.a.placeOf(m.state);
       if (place !== home) {
         throw new UserError(
-          `machine ${m.cfg.Name} is in ${place}, the manager ${this.t.name} in ${home}: a load balancer serves one region`,
+          `machine ${m.name} is in ${place}, the manager ${this.t.name} in ${home}: a load balancer serves one region`,
         );
       }
-      const ref = this.a.instanceOf(m.cfg.Driver);
+      const ref = this.a.instanceOf(m.state);
       if (ref.id) out.push({ id: ref.id, name: ref.name, privateIp: ref.privateIp });
     }
     return out;

@@ -34,6 +34,8 @@ export const REGIONS = [
 
 export class Context {
   stopped = false;
+  /** RAM roles that exist (an instance may be given one: RamRoleName). */
+  ramRoles = new Set<string>();
   private timers = new Map<NodeJS.Timeout, () => void>();
   private work = new Set<Promise<unknown>>();
 

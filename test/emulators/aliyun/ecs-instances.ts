@@ -151,6 +151,10 @@ export class EcsInstances {
         'The specified KeyPairName does not exist in our records.',
       );
     }
+    const ramRole = p.str('RamRoleName');
+    if (ramRole !== undefined && !this.ctx.ramRoles.has(ramRole)) {
+      throw new ApiError('InvalidRamRole.NotFound', 'The specified RAM role does not exist.');
+    }
     const launch = launchOptions(p, {
       vswitch: this.ctx.backing.vswitch,
       amount,
@@ -189,6 +193,7 @@ export class EcsInstances {
         imageId: image.ImageId,
         sgIds,
         keyPairName,
+        ...(ramRole ? { ramRole } : {}),
         tags: new Map(),
         status: 'Pending',
         created: Date.now(),

@@ -17,6 +17,8 @@ export interface Instance {
   imageId: string;
   sgIds: string[];
   keyPairName?: string;
+  /** RamRoleName: its STS credentials come from the instance metadata. */
+  ramRole?: string;
   tags: TagMap;
   status: InstanceStatus;
   created: number;

@@ -12,6 +12,7 @@ import { callParams, Params } from './params.js';
 import { parseForm, parseTimestamp, signatureMatches, stringToSign } from './signature.js';
 import { Slb } from './slb.js';
 import { record } from '../../conformance/recorder.js';
+import { startEcsMetadata, StsIssuer, type EcsMetadata } from './metadata.js';
 
 export interface RequestLogEntry {
   at: number;
@@ -21,6 +22,15 @@ export interface RequestLogEntry {
   mutating: boolean;
   /** The call's own parameters (no signature, key id, nonce, timestamp, version or action). */
   params: Record<string, string>;
+  /** Whose credentials signed it: `access-key`, or `ram-role:<role>@<instance>` (STS). */
+  principal?: string;
+}
+
+/** STS credentials handed out by the metadata service. */
+export interface StsEvent {
+  at: number;
+  role: string;
+  instance: string;
 }
 
 export type AliyunFault =
@@ -54,6 +64,12 @@ export interface AliyunEmulatorOptions {
   healthCheckScale?: number;
   /** Address to listen on; default 127.0.0.1. */
   host?: string;
+  /** RAM roles that exist: CreateInstance/RunInstances may attach one (RamRoleName). */
+  ramRoles?: string[];
+  /** Life of the STS credentials the metadata service hands out (default 3600 s). */
+  stsTtlS?: number;
+  /** Serve the instance metadata service there (port 0 or none: any free port). */
+  metadata?: { host: string; port?: number };
 }
 
 export interface AliyunEmulator {
@@ -70,6 +86,10 @@ export interface AliyunEmulator {
   inject(f: AliyunFault): void;
   clearFaults(): void;
   resourceCount(): number;
+  /** The metadata service (`metadata` option): SWARMUP_ALIYUN_METADATA_ENDPOINT for instances. */
+  metadataEndpoint?: string;
+  /** STS credentials handed out, in order. */
+  stsEvents(): StsEvent[];
 }
 
 const PRODUCTS: Record<string, { name: string; host: string }> = {
@@ -114,6 +134,9 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
     opts.healthCheckScale ?? 1,
     opts.addressPrefix ?? '127.88.0.',
   );
+  for (const r of opts.ramRoles ?? []) ctx.ramRoles.add(r);
+  const sts = new StsIssuer(opts.stsTtlS ?? 3600);
+  const stsLog: StsEvent[] = [];
   const ecs = new Ecs(ctx);
   const slb = new Slb(ctx, ecs);
   const handlers: Record<string, Record<string, Handler>> = {
@@ -172,8 +195,19 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
     if (p.str('SignatureVersion') !== '1.0') {
       throw new ApiError('InvalidParameter', 'Specified parameter SignatureVersion is not valid (1.0 only).');
     }
-    const secret = keys[params.AccessKeyId];
+    const temp = sts.get(params.AccessKeyId);
+    const secret = keys[params.AccessKeyId] ?? temp?.secret;
     if (secret === undefined) throw new ApiError('InvalidAccessKeyId.NotFound');
+    if (temp) {
+      // An STS key goes with its own token, until it expires.
+      if (params.SecurityToken !== temp.token)
+        throw new ApiError(
+          'InvalidSecurityToken.MismatchWithAccessKey',
+          'Specified SecurityToken mismatch with the AccessKey.',
+        );
+      if (temp.expiresAt <= Date.now())
+        throw new ApiError('InvalidSecurityToken.Expired', 'Specified SecurityToken is expired.');
+    }
     const ts = parseTimestamp(params.Timestamp);
     if (ts === undefined) throw new ApiError('InvalidTimeStamp.Format');
     const now = Date.now();
@@ -215,14 +249,22 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
       record({ cloud: 'aliyun', method, params: { ...params }, status });
       return logEntry();
     };
-    const logEntry = () => ({
-      at: Date.now(),
-      method,
-      path: action,
-      status,
-      mutating: isMutating(action),
-      params: callParams(params),
-    });
+    const logEntry = (): RequestLogEntry => {
+      const temp = params.AccessKeyId ? sts.get(params.AccessKeyId) : undefined;
+      return {
+        at: Date.now(),
+        method,
+        path: action,
+        status,
+        mutating: isMutating(action),
+        params: callParams(params),
+        ...(temp
+          ? { principal: `ram-role:${temp.role}@${temp.instance}` }
+          : params.AccessKeyId
+            ? { principal: 'access-key' }
+            : {}),
+      };
+    };
     try {
       const url = new URL(req.url ?? '/', 'http://emulator');
       const text = await readBody(req);
@@ -274,6 +316,17 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
   const port = (server.address() as AddressInfo).port;
   const host = opts.host ?? '127.0.0.1';
   let stopping: Promise<void> | undefined;
+  let metadata: EcsMetadata | undefined;
+  if (opts.metadata) {
+    metadata = await startEcsMetadata(opts.metadata.host, opts.metadata.port ?? 0, {
+      instanceByIp: (ip) => {
+        const i = [...ecs.instances.values()].find((x) => x.privateIp === ip && x.status === 'Running');
+        return i ? { id: i.id, ramRole: i.ramRole } : undefined;
+      },
+      sts,
+      onIssue: (role, instance) => stsLog.push({ at: Date.now(), role, instance }),
+    });
+  }
 
   return {
     endpoint: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
@@ -283,6 +336,7 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
     accessKeySecret,
     stop() {
       stopping ??= (async () => {
+        await metadata?.stop();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await closed;
@@ -322,5 +376,7 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
       faults = [];
     },
     resourceCount: () => ecs.count() + slb.count(),
+    metadataEndpoint: metadata?.endpoint,
+    stsEvents: () => stsLog.map((e) => ({ ...e })),
   };
 }

@@ -16,6 +16,8 @@ const USAGE = `usage: npm run emulator:aliyun -- [options]
   --quota-instances N      instance quota
   --quota-load-balancers N load balancer quota
   --print-secret           also print the access key secret
+  --ram-role NAME          a RAM role instances may be given (RamRoleName); repeatable
+  --metadata-host ADDR     also serve the instance metadata service there (STS credentials of RAM roles)
 Access keys: ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET when both are set,
 otherwise a random pair.`;
 
@@ -45,6 +47,8 @@ async function main(): Promise<void> {
         'quota-instances': { type: 'string' },
         'quota-load-balancers': { type: 'string' },
         'print-secret': { type: 'boolean' },
+        'ram-role': { type: 'string', multiple: true },
+        'metadata-host': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -79,11 +83,14 @@ async function main(): Promise<void> {
       loadBalancers: num('quota-load-balancers', values['quota-load-balancers']),
     },
     accessKeys: envId && envSecret ? { [envId]: envSecret } : undefined,
+    ramRoles: values['ram-role'],
+    metadata: values['metadata-host'] ? { host: values['metadata-host'] } : undefined,
   };
   const emu = await startAliyunEmulator(opts);
   const out = [
     `aliyun emulator: endpoint ${emu.endpoint} (region ${emu.regionId}, backing ${backing})`,
     `export ALIBABA_CLOUD_ACCESS_KEY_ID=${emu.accessKeyId}`,
+    ...(emu.metadataEndpoint ? [`export SWARMUP_ALIYUN_METADATA_ENDPOINT=${emu.metadataEndpoint}`] : []),
   ];
   if (values['print-secret']) out.push(`export ALIBABA_CLOUD_ACCESS_KEY_SECRET=${emu.accessKeySecret}`);
   else if (!(envId && envSecret))

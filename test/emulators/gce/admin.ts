@@ -11,6 +11,8 @@ export interface AdminDeps {
   requests: () => unknown[];
   resetLog: () => void;
   faults: Faults;
+  /** A new service-account key file (`auth: 'required'`). */
+  createKey: (email?: string) => unknown;
 }
 
 type Answer = readonly [number, unknown];
@@ -19,7 +21,7 @@ const error = (code: number, message: string): Answer => [code, { error: { code,
 
 /**
  * GET state · GET requests · DELETE requests · GET faults · POST faults (one fault or a list) ·
- * DELETE faults. Anything else: 404 (unknown path) or 405 (known path, other method).
+ * DELETE faults · POST serviceAccountKeys (body `{"email": ...}` or none: a key file). Anything else: 404 (unknown path) or 405 (known path, other method).
  */
 export function serveAdmin(method: string, path: string, raw: string, d: AdminDeps): Answer {
   const what = path.slice(ADMIN_PREFIX.length).replace(/\/+$/, '');
@@ -56,8 +58,19 @@ export function serveAdmin(method: string, path: string, raw: string, d: AdminDe
       },
     },
   };
+  routes.serviceAccountKeys = {
+    POST: () => {
+      let email: string | undefined;
+      try {
+        email = raw.trim() ? (JSON.parse(raw) as { email?: string }).email : undefined;
+      } catch (err) {
+        return error(400, `the body must be JSON: ${(err as Error).message}`);
+      }
+      return [200, d.createKey(email)];
+    },
+  };
   const route = routes[what];
-  if (!route) return error(404, `no admin resource ${path} (state, requests, faults)`);
+  if (!route) return error(404, `no admin resource ${path} (state, requests, faults, serviceAccountKeys)`);
   const handler = route[method];
   if (!handler) return error(405, `${method} ${path} is not supported (${Object.keys(route).join(', ')})`);
   return handler();

@@ -26,6 +26,8 @@ import { gceApi } from '../../conformance/gce-definitions.js';
 import { checkKnownNames } from './strict.js';
 import { checkRequestId } from './validate.js';
 import { record } from '../../conformance/recorder.js';
+import { GceAuth, principalName, type Principal, type ServiceAccountKeyJson } from './auth.js';
+import { startMetadataServer, type MetadataServer } from './metadata.js';
 
 export type { GceFault } from './faults.js';
 export { backingVmName } from './guest.js';
@@ -43,7 +45,20 @@ export interface RequestLogEntry {
   lostResponse?: true;
   /** The request body as sent, when there was one. */
   body?: string;
+  /** Who the request's token speaks for (`auth: 'required'`): `key:<email>` or `instance:<name> (<email>)`. */
+  principal?: string;
 }
+
+/** A token handed out (`auth: 'required'`): at the token endpoint or by the metadata server. */
+export interface AuthEvent {
+  at: number;
+  via: 'token' | 'metadata';
+  /** As in RequestLogEntry.principal; the refusal's error when status is not 200. */
+  principal: string;
+  status: number;
+}
+
+export type { ServiceAccountKeyJson } from './auth.js';
 
 export interface GceEmulatorOptions {
   port?: number;
@@ -65,6 +80,18 @@ export interface GceEmulatorOptions {
   instanceAddressPrefix?: string;
   /** Prefix of every selfLink (default 'https://www.googleapis.com/compute/v1/', like the API). */
   linkBase?: string;
+  /** Address to listen on and to name in `endpoint` (default 127.0.0.1; lab VMs reach 172.29.0.1). */
+  host?: string;
+  /**
+   * 'required': every API request needs an OAuth access token the emulator issued (from a
+   * service-account key it made, or its metadata server), with a compute scope; refused as Google
+   * refuses. Default 'none': requests need no credentials (PassThroughClient).
+   */
+  auth?: 'none' | 'required';
+  /** Lifetime of the access tokens it issues (default 3600 s). */
+  tokenTtlS?: number;
+  /** Serve the metadata server on this address (port 0 or none: any free port). */
+  metadata?: { host: string; port?: number };
 }
 
 export interface GceEmulator {
@@ -79,6 +106,14 @@ export interface GceEmulator {
   inject(f: GceFault): void;
   clearFaults(): void;
   resourceCount(): number; // every resource the emulator holds (0 after cluster down)
+  /** GCE_METADATA_HOST for the metadata server (`metadata` option), e.g. `172.29.0.1:41234`. */
+  metadataHost?: string;
+  /** A new service-account key (its JSON key file; token_uri is this emulator's /token). */
+  createServiceAccountKey(email?: string): ServiceAccountKeyJson;
+  /** Delete a key: its assertions and the tokens it got are refused from now on. */
+  revokeServiceAccountKey(id: string): void;
+  /** Tokens handed out and refused, in order. */
+  authEvents(): AuthEvent[];
 }
 
 function settingsFrom(opts: GceEmulatorOptions): Settings {
@@ -139,6 +174,9 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
     settings.waitTimeoutMs,
   );
   const state = new State(settings, linkBase, ops, faults);
+  let endpoint = '';
+  const auth = new GceAuth(settings.project, () => `${endpoint}/token`, opts.tokenTtlS ?? 3600);
+  const authLog: AuthEvent[] = [];
   const backing = settings.backing ? new Backing(settings.backing.image) : undefined;
   const instances = new InstancesApi(state, backing);
   const firewalls = new FirewallsApi(state);
@@ -194,6 +232,8 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
   }
 
   const jsons = (c: { all(): Array<{ json: unknown }> }) => c.all().map((s) => s.json);
+  const checkAuth = (req: http.IncomingMessage, method: string): Principal | undefined =>
+    opts.auth === 'required' ? auth.check(req.headers.authorization, method) : undefined;
   const resourceCount = () =>
     instances.coll.size +
     firewalls.coll.size +
@@ -201,7 +241,6 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
     lb.healthChecks.size +
     lb.targetPools.size +
     lb.rules.size;
-  let endpoint = '';
   const dump = () => ({
     endpoint,
     project: settings.project,
@@ -238,17 +277,37 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
           requests,
           resetLog,
           faults,
+          createKey: (email) => auth.createKey(email),
         });
         res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
         res.end(JSON.stringify(payload));
       });
       return;
     }
+    if (path === '/token') {
+      // The OAuth token endpoint of the keys this emulator makes: not the Compute API (no log, no gate).
+      void readBody(req).then((raw) => {
+        const a =
+          method === 'POST'
+            ? auth.exchange(new URLSearchParams(raw))
+            : { status: 405, body: { error: 'invalid_request', error_description: 'POST only' } };
+        const who =
+          a.status === 200
+            ? principalName(auth.principalOf(String(a.body.access_token))!)
+            : String(a.body.error_description);
+        authLog.push({ at, via: 'token', principal: who, status: a.status });
+        res.writeHead(a.status, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(JSON.stringify(a.body));
+      });
+      return;
+    }
     let lost: LostResponse | undefined;
     let body = '';
+    let principal: Principal | undefined;
     void readBody(req)
       .then((raw) => {
         body = raw;
+        principal = checkAuth(req, method);
         return serve(method, path, url.searchParams, raw);
       })
       .then(
@@ -279,6 +338,7 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
           ...(q ? { query: q } : {}),
           ...(lost ? { lostResponse: true as const } : {}),
           ...(body ? { body } : {}),
+          ...(principal ? { principal: principalName(principal) } : {}),
         });
         record({ cloud: 'gce', method, path, ...(q ? { query: q } : {}), ...(body ? { body } : {}), status });
         if (log.length > MAX_LOG) log.splice(0, log.length - MAX_LOG);
@@ -294,17 +354,44 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => {
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });
   });
   const port = (server.address() as { port: number }).port;
-  endpoint = `http://127.0.0.1:${port}`;
+  endpoint = `http://${opts.host ?? '127.0.0.1'}:${port}`;
+  let metadata: MetadataServer | undefined;
+  if (opts.metadata) {
+    metadata = await startMetadataServer(opts.metadata.host, opts.metadata.port ?? 0, {
+      project: settings.project,
+      instanceByIp: (ip) => {
+        const rec = instances.coll.all().find((i) => i.ip === ip && i.status === 'RUNNING');
+        if (!rec) return undefined;
+        const sas = (rec.json.serviceAccounts ?? []) as Array<{ email?: string; scopes?: string[] }>;
+        return {
+          name: rec.json.name,
+          id: rec.json.id,
+          zone: rec.zone,
+          serviceAccounts: sas.map((a) => ({
+            email:
+              !a.email || a.email === 'default'
+                ? `${settings.project}-compute@developer.gserviceaccount.com`
+                : a.email,
+            scopes: a.scopes ?? [],
+          })),
+        };
+      },
+      issue: (p) => auth.issue(p),
+      onToken: (p) =>
+        authLog.push({ at: Date.now(), via: 'metadata', principal: principalName(p), status: 200 }),
+    });
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      await metadata?.stop();
       ops.stop();
       lb.health.stop();
       await lb.dataplane.closeAll();
@@ -326,5 +413,9 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
     inject: (f: GceFault) => faults.inject(f),
     clearFaults: () => faults.clear(),
     resourceCount,
+    metadataHost: metadata?.host,
+    createServiceAccountKey: (email?: string) => auth.createKey(email),
+    revokeServiceAccountKey: (id: string) => auth.revokeKey(id),
+    authEvents: () => authLog.map((e) => ({ ...e })),
   };
 }

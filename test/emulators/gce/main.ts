@@ -26,6 +26,9 @@ options:
   --quota-instances N      instances per region (default 24)
   --quota-forwarding-rules N   forwarding rules per project (default 15)
   --quota-addresses N      static addresses per region (default 8)
+  --host ADDR              listen address, also in the endpoint (default 127.0.0.1; lab VMs: 172.29.0.1)
+  --auth none|required     check OAuth tokens like Google (default none); keys: POST .../serviceAccountKeys
+  --metadata-host ADDR     also serve the metadata server there (its host:port is printed on stderr)
   -h, --help               this help
 `;
 
@@ -57,6 +60,9 @@ async function main(): Promise<void> {
         'quota-instances': { type: 'string' },
         'quota-forwarding-rules': { type: 'string' },
         'quota-addresses': { type: 'string' },
+        host: { type: 'string' },
+        auth: { type: 'string' },
+        'metadata-host': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -75,7 +81,15 @@ async function main(): Promise<void> {
     process.stderr.write(`emulator:gce: --backing must be vm, node or none, got '${backingFlag}'\n`);
     process.exit(2);
   }
+  const authFlag = s('auth') ?? 'none';
+  if (authFlag !== 'none' && authFlag !== 'required') {
+    process.stderr.write(`emulator:gce: --auth must be none or required, got '${authFlag}'\n`);
+    process.exit(2);
+  }
   const opts: GceEmulatorOptions = {
+    host: s('host'),
+    auth: authFlag,
+    metadata: s('metadata-host') ? { host: s('metadata-host')! } : undefined,
     port: num(s('port'), '--port'),
     project: s('project'),
     region: s('region'),
@@ -103,7 +117,7 @@ async function main(): Promise<void> {
   const emu = await startGceEmulator(opts);
   process.stdout.write(`${emu.endpoint}\n`);
   process.stderr.write(
-    `GCE emulator: project ${emu.project}, region ${emu.region}, backing ${backingFlag}; admin ${emu.endpoint}/_emulator/{state,requests,faults}; Ctrl-C to stop\n`,
+    `GCE emulator: project ${emu.project}, region ${emu.region}, backing ${backingFlag}, auth ${authFlag}${emu.metadataHost ? `, metadata server ${emu.metadataHost} (GCE_METADATA_HOST)` : ''}; admin ${emu.endpoint}/_emulator/{state,requests,faults,serviceAccountKeys}; Ctrl-C to stop\n`,
   );
   let stopping = false;
   const shutdown = (sig: string) => {
