@@ -10,15 +10,26 @@ const SUPERVISOR_PID = '/run/swarmup-dockerd-supervise.pid';
 
 /**
  * Shell that sets `sup` to the supervisor's pid when it runs. A pid file that survived a restart may
- * name another process, and in a container that restarted pids are handed out from 1 again: the pid is
- * the supervisor's only when one of its arguments is exactly the supervisor's path (a shell running a
- * script that merely mentions the path, such as this one under `sudo sh -c`, is not it). Shared by
- * the relaunch and stop scripts here and by templates/engine-start.sh.
+ * name another process, and in a container that restarted pids are handed out from 1 again, in the
+ * same order as before: the old supervisor's pid can be this very check's own helper processes. So the
+ * pid is the supervisor's only when its whole command line is the supervisor's, `[sh] SUP` and nothing
+ * else (a shell whose script mentions the path, or a `grep -x SUP` that happens to hold the pid, is
+ * not it), compared in this shell after the read has finished. Shared by the relaunch and stop scripts
+ * here and by templates/engine-start.sh.
  */
 export function findSupervisor(pidFile = SUPERVISOR_PID, supervise = REMOTE.supervise): string {
   return `SUP=${supervise}; PIDF=${pidFile}
 sup=$(cat "$PIDF" 2>/dev/null || true)
-if [ -n "$sup" ] && ! tr '\\0' '\\n' <"/proc/$sup/cmdline" 2>/dev/null | grep -qxF "$SUP"; then sup=; fi`;
+if [ -n "$sup" ]; then
+  cmd=$(tr '\\0' '\\n' <"/proc/$sup/cmdline" 2>/dev/null || true)
+  first=\${cmd%%"
+"*}
+  rest=\${cmd#*"
+"}
+  if [ "$cmd" != "$SUP" ]; then
+    case "$first" in *sh) [ "$rest" = "$SUP" ] || sup= ;; *) sup= ;; esac
+  fi
+fi`;
 }
 const FIND_SUPERVISOR = findSupervisor();
 

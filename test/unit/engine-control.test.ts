@@ -21,8 +21,12 @@ describe("finding dockerd's supervisor from its pid file", () => {
     await chmod(sup, 0o755);
     // After a container restart the old pid may be that of `sudo sh -c <the relaunch script>`.
     const impostor = spawn('sh', ['-c', `sleep 60; : SUP=${sup}`], { stdio: 'ignore' });
+    // Or, pids being handed out again in the same order, the check's own `grep -qxF SUP` (CI saw
+    // this: the supervisor was taken for running and dockerd never came back after a restart).
+    const lastArg = spawn('tail', ['-f', sup], { stdio: 'ignore' });
+    const shellArg = spawn('sh', ['-c', 'sleep 60', 'x', sup], { stdio: 'ignore' });
     const real = spawn(sup, [], { stdio: 'ignore' });
-    procs.push(impostor, real);
+    procs.push(impostor, lastArg, shellArg, real);
     const found = async (pid: number) => {
       await writeFile(pidFile, `${pid}\n`);
       return execFileSync('sh', ['-c', `${findSupervisor(pidFile, sup)}\necho "$sup"`], {
@@ -30,6 +34,8 @@ describe("finding dockerd's supervisor from its pid file", () => {
       }).trim();
     };
     expect(await found(impostor.pid!)).toBe('');
+    expect(await found(lastArg.pid!)).toBe('');
+    expect(await found(shellArg.pid!)).toBe('');
     expect(await found(real.pid!)).toBe(String(real.pid));
     expect(await found(2 ** 22 + 1)).toBe(''); // no such process
   });
