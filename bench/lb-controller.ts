@@ -4,12 +4,17 @@
  * the SLB listener, with the reconcile on the operator's host (`lb sync --watch`) and inside the
  * cluster (`lb controller`), in the same run on the same cluster (1 manager + 1 worker), on the GCE
  * and Aliyun emulators with their default latency (the GCE one checking credentials: the controller
- * uses the VMs' service account, the host a key). Prints each trial, the medians and the ratio.
- * Needs root, the lab and a build.   node dist/bench/lb-controller.js [--cloud gce|aliyun|both] [--trials N]
+ * uses the VMs' service account, the host a key). Each mode first syncs the load balancer and runs
+ * one untimed warm-up publish, so a trial times only the reaction to one new port. Prints each
+ * trial, the medians and the ratio controller/watch. Everything it makes (clusters, emulators and
+ * their VMs, the controller image, its temp dir) goes at the end, also after a failure or Ctrl-C.
+ * Needs root, the lab and a build; it uses the shared lab heavily, so on a shared lab run it under
+ * the e2e lock:
+ *   flock /tmp/swarmup-e2e.lock node dist/bench/lb-controller.js [--cloud gce|aliyun|both] [--trials N]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labDockerHost, labImages, labUp } from '../test/lab/lab.js';
@@ -17,14 +22,34 @@ import { startGceEmulator } from '../test/emulators/gce/index.js';
 import { startAliyunEmulator } from '../test/emulators/aliyun/index.js';
 
 const bin = fileURLToPath(new URL('../../bin/swarmup', import.meta.url));
-const arg = (name: string, def: string) =>
-  process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : def;
-const clouds = arg('--cloud', 'both') === 'both' ? ['gce', 'aliyun'] : [arg('--cloud', 'both')];
-const trials = Number(arg('--trials', '3'));
+const USAGE = 'usage: node dist/bench/lb-controller.js [--cloud gce|aliyun|both] [--trials N]';
+
+function options(argv: string[]): { clouds: string[]; trials: number } {
+  const o = { cloud: 'both', trials: '3' };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [k, v] = [argv[i], argv[i + 1]];
+    if ((k !== '--cloud' && k !== '--trials') || v === undefined) throw new Error(`${k}?\n${USAGE}`);
+    o[k.slice(2) as 'cloud' | 'trials'] = v;
+  }
+  if (!['gce', 'aliyun', 'both'].includes(o.cloud))
+    throw new Error(`--cloud must be gce, aliyun or both, not "${o.cloud}"`);
+  const trials = Number(o.trials);
+  if (!Number.isInteger(trials) || trials < 1 || trials > 50)
+    throw new Error(`--trials must be a whole number from 1 to 50, not "${o.trials}"`);
+  return { clouds: o.cloud === 'both' ? ['gce', 'aliyun'] : [o.cloud], trials };
+}
+
+/** The lab network's gateway: this host as the lab VMs (and the controller in them) reach it. */
 const HOST = '172.29.0.1';
 const IMAGE = 'swarmup-bench/lb-controller:bench';
-const work = mkdtempSync(join(tmpdir(), 'swarmup-bench-ctl-'));
-const store = join(work, 'store');
+let work = '';
+let store = '';
+
+/** Undone last first at the end, whatever happened. */
+const cleanups: Array<{ what: string; undo: () => Promise<unknown> }> = [];
+/** Children still running (a signal stops them, then the cleanups run). */
+const children = new Set<ChildProcess>();
+let interrupted = '';
 
 interface Run {
   code: number;
@@ -33,10 +58,13 @@ interface Run {
 }
 
 function start(cmd: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(cmd, args, {
+  const p = spawn(cmd, args, {
     env: { ...process.env, SWARMUP_STORAGE_PATH: store, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(p);
+  p.once('close', () => children.delete(p));
+  return p;
 }
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
@@ -62,6 +90,7 @@ const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(f: () => Promise<boolean>, ms: number, what: string): Promise<number> {
   const t0 = performance.now();
   while (!(await f())) {
+    if (interrupted) throw new Error(`interrupted (${interrupted})`);
     if (performance.now() - t0 > ms) throw new Error(`${what}: not within ${ms / 1000} s`);
     await delay(50);
   }
@@ -153,98 +182,171 @@ async function aliyun(): Promise<Cloud> {
   };
 }
 
-async function bench(c: Cloud): Promise<{ watch: number[]; controller: number[] }> {
-  const cluster = `bench-ctl-${c.name.toLowerCase()}`;
+async function bench(c: Cloud, trials: number): Promise<{ watch: number[]; controller: number[] }> {
+  const cluster = `bnc-ctl-${c.name.toLowerCase()}`;
   const env = { ...c.env, SWARMUP_LB_HEALTH_IMAGE: labImages.httpd, DOCKER_HOST: labDockerHost };
   const sw = (args: string[]) => run(process.execPath, [bin, ...args], env);
+  cleanups.push({
+    what: `cluster down ${cluster}`,
+    undo: () => must(sw(['cluster', 'down', cluster]), `cluster down ${cluster}`),
+  });
   process.stderr.write(`${c.name}: cluster up ${cluster} (1 manager, 1 worker)...\n`);
   await must(sw(['cluster', 'up', cluster, ...c.upFlags, '--managers', '1', '--workers', '1']), 'cluster up');
-  try {
-    await must(sw(['image', 'load', '--cluster', cluster, labImages.httpd]), 'image load');
-    const envOut = (await must(sw(['cluster', 'env', cluster]), 'cluster env')).stdout;
-    const denv: Record<string, string> = { DOCKER_CONFIG: work };
-    for (const m of envOut.matchAll(/^export ([A-Z_]+)="(.*)"$/gm)) denv[m[1]] = m[2];
-    const docker = (args: string[]) => must(run('docker', args, denv), `docker ${args[0]} ${args[1]}`);
-    let port = 18600 + (c.name === 'GCE' ? 0 : 50);
-    const trial = async (mode: string): Promise<number> => {
-      const p = port++;
-      const name = `bench${p}`;
-      await docker([
-        'service',
-        'create',
-        '-d',
-        '--name',
-        name,
-        '--mode',
-        'global',
-        '-p',
-        `mode=host,published=${p},target=80`,
-        labImages.httpd,
-      ]);
-      const ms = await until(async () => served(await c.url(p)), 60_000, `${mode} tcp/${p}`);
-      process.stderr.write(`${c.name} ${mode.padEnd(10)} tcp/${p}: ${(ms / 1000).toFixed(2)} s\n`);
-      await docker(['service', 'rm', name]);
-      await until(async () => !(await c.url(p)), 60_000, `${mode} tcp/${p} removed`);
-      return ms;
-    };
-    // The host's watch.
-    const watch = start(process.execPath, [bin, 'lb', 'sync', '--cluster', cluster, '--watch'], env);
-    let log = '';
-    watch.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    await until(async () => log.includes("Following the manager's events."), 120_000, 'lb sync --watch');
-    await until(
-      async () => /in sync|No changes/.test(log) || log.includes('Following'),
+  await must(sw(['image', 'load', '--cluster', cluster, labImages.httpd]), 'image load');
+  const envOut = (await must(sw(['cluster', 'env', cluster]), 'cluster env')).stdout;
+  const denv: Record<string, string> = { DOCKER_CONFIG: work };
+  for (const m of envOut.matchAll(/^export ([A-Z_]+)="(.*)"$/gm)) denv[m[1]] = m[2];
+  const docker = (args: string[]) => must(run('docker', args, denv), `docker ${args[0]} ${args[1]}`);
+  let port = 18600 + (c.name === 'GCE' ? 0 : 50);
+  /** Publish a new port, time it until served through the LB, then take it away again. */
+  const trial = async (mode: string, warmUp = false): Promise<number> => {
+    const p = port++;
+    const name = `bnc${p}`;
+    await docker([
+      'service',
+      'create',
+      '-d',
+      '--name',
+      name,
+      '--mode',
+      'global',
+      '-p',
+      `mode=host,published=${p},target=80`,
+      labImages.httpd,
+    ]);
+    // Also when the rule / listener first shows in the cloud (the rest is the cloud's health check).
+    const t0 = performance.now();
+    let made = 0;
+    const ms = await until(
+      async () => {
+        const url = await c.url(p);
+        if (url && !made) made = performance.now() - t0;
+        return served(url);
+      },
       60_000,
-      'first sync',
+      `${mode} tcp/${p}`,
     );
-    const w: number[] = [];
-    for (let i = 0; i < trials; i++) w.push(await trial('watch'));
-    watch.kill('SIGINT');
-    await new Promise((r) => watch.once('close', r));
-    // The controller.
-    await must(
-      sw(['lb', 'controller', 'install', '--cluster', cluster, '--image', IMAGE]),
-      'lb controller install',
+    const label = warmUp ? `${mode} (warm-up)` : mode;
+    process.stderr.write(
+      `${c.name} ${label.padEnd(20)} tcp/${p}: ${s(ms)} (${c.name === 'GCE' ? 'rule' : 'listener'} at ${s(made)})\n`,
     );
-    const k: number[] = [];
-    for (let i = 0; i < trials; i++) k.push(await trial('controller'));
-    return { watch: w, controller: k };
-  } finally {
-    await sw(['cluster', 'down', cluster]);
-  }
+    await docker(['service', 'rm', name]);
+    await until(async () => !(await c.url(p)), 60_000, `${mode} tcp/${p} removed`);
+    return ms;
+  };
+  // The load balancer's fixed parts (pool, health check and service / SLB) exist before any trial.
+  await must(sw(['lb', 'sync', '--cluster', cluster]), 'lb sync');
+
+  // The host's watch.
+  const watch = start(process.execPath, [bin, 'lb', 'sync', '--cluster', cluster, '--watch'], env);
+  const closed = new Promise((r) => watch.once('close', r));
+  cleanups.push({
+    what: 'stop lb sync --watch',
+    undo: async () => {
+      if (watch.exitCode === null && watch.signalCode === null) watch.kill('SIGINT');
+      await closed;
+    },
+  });
+  let log = '';
+  watch.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  await until(async () => log.includes("Following the manager's events."), 120_000, 'lb sync --watch');
+  await trial('watch', true);
+  const w: number[] = [];
+  for (let i = 0; i < trials; i++) w.push(await trial('watch'));
+  watch.kill('SIGINT');
+  await closed;
+
+  // The controller (install returns once it runs and has synced).
+  await must(
+    sw(['lb', 'controller', 'install', '--cluster', cluster, '--image', IMAGE]),
+    'lb controller install',
+  );
+  await trial('controller', true);
+  const k: number[] = [];
+  for (let i = 0; i < trials; i++) k.push(await trial('controller'));
+  return { watch: w, controller: k };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => {
+  const o = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(o.length / 2);
+  return o.length % 2 ? o[m] : (o[m - 1] + o[m]) / 2;
+};
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 async function main(): Promise<void> {
+  const { clouds, trials } = options(process.argv.slice(2));
+  work = mkdtempSync(join(tmpdir(), 'swarmup-bench-ctl-'));
+  store = join(work, 'store');
+  cleanups.push({ what: `rm -r ${work}`, undo: async () => rmSync(work, { recursive: true, force: true }) });
+  const started = new Date().toISOString();
+  const loadBefore = load();
   await labUp();
   process.stderr.write(`Building ${IMAGE}...\n`);
+  const lab = { DOCKER_HOST: labDockerHost };
+  cleanups.push({
+    what: `docker rmi ${IMAGE}`,
+    undo: () => run('docker', ['rmi', IMAGE], lab),
+  });
   await must(
-    run(process.execPath, [bin, 'lb', 'controller', 'build', '--base', labImages.vm, '--tag', IMAGE], {
-      DOCKER_HOST: labDockerHost,
-    }),
+    run(process.execPath, [bin, 'lb', 'controller', 'build', '--base', labImages.vm, '--tag', IMAGE], lab),
     'lb controller build',
   );
   const rows: string[] = [];
   for (const name of clouds) {
+    const mark = cleanups.length;
     const c = name === 'gce' ? await gce() : await aliyun();
-    try {
-      const r = await bench(c);
-      rows.push(
-        `${c.name.padEnd(7)} ${s(median(r.watch)).padStart(7)}  ${s(median(r.controller)).padStart(10)}  ${(median(r.controller) / median(r.watch)).toFixed(2).padStart(5)}   ` +
-          `watch ${r.watch.map(s).join(', ')}; controller ${r.controller.map(s).join(', ')}`,
-      );
-    } finally {
-      await c.stop();
-    }
+    cleanups.push({ what: `stop the ${c.name} emulator`, undo: () => c.stop() });
+    const r = await bench(c, trials);
+    // This cloud's cluster, watch and emulator go before the next cloud's start.
+    await cleanUp(mark);
+    rows.push(
+      `${c.name.padEnd(7)} ${s(median(r.watch)).padStart(7)}  ${s(median(r.controller)).padStart(10)}  ${(median(r.controller) / median(r.watch)).toFixed(2).padStart(5)}   ` +
+        `watch ${r.watch.map(s).join(', ')}; controller ${r.controller.map(s).join(', ')}`,
+    );
   }
-  console.log(`service create → first request through the cloud load balancer (median of ${trials}):`);
+  console.log(
+    `service create → first request through the cloud load balancer (median of ${trials}); ` +
+      `${started}, ${cpus().length} CPUs, load average ${loadBefore} before, ${load()} after:`,
+  );
   console.log('cloud   watch     controller  ratio   trials');
   for (const r of rows) console.log(r);
 }
 
-main().catch((err: unknown) => {
+/** Run the cleanups pushed since there were `keep` of them, last first; report, never throw. */
+async function cleanUp(keep = 0): Promise<boolean> {
+  let ok = true;
+  while (cleanups.length > keep) {
+    const c = cleanups.pop()!;
+    try {
+      await c.undo();
+    } catch (err) {
+      ok = false;
+      process.stderr.write(`bench lb-controller: cleanup "${c.what}" failed: ${(err as Error).message}\n`);
+    }
+  }
+  return ok;
+}
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (interrupted) return;
+    interrupted = sig;
+    process.stderr.write(`bench lb-controller: ${sig}: stopping, then removing what the bench made...\n`);
+    for (const p of children) p.kill('SIGTERM');
+  });
+}
+
+let code = 0;
+try {
+  await main();
+} catch (err) {
   process.stderr.write(`bench lb-controller: ${(err as Error).message}\n`);
-  process.exit(1);
-});
+  code = 1;
+}
+if (!(await cleanUp())) code = 1;
+process.exit(interrupted ? 130 : code);
