@@ -1,8 +1,11 @@
 /**
  * Endpoints that accept a TCP connection and never answer: the local Docker Engine (docker driver
  * create, cluster up and cluster down), a generic host's SSH, a cloud API (the google and aliyunecs
- * drivers pointed at the silent listener instead of their emulators), and `ls --timeout` over
- * machines whose hosts are silent. Each must end with one line naming the endpoint and leave nothing.
+ * drivers pointed at the silent listener instead of their emulators), `ls --timeout` over machines
+ * whose hosts are silent, and a cloud API that falls silent in the middle of a batched `cluster up`
+ * (the emulators' `silence` fault, right after they accepted the batch call). Each must end with one
+ * line naming the endpoint or the call; a batch's re-run, once the endpoint answers again, converges
+ * without making anything twice.
  * SWARMUP_API_TIMEOUT=2 shortens the API deadline so the suite stays quick; the defaults are in
  * docs/reliability.md.
  */
@@ -11,7 +14,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { labUp } from '../lab/lab.js';
 import { run, swarmup, tempDir } from '../e2e/helpers.js';
-import { addFigures, expectRefusal, newFigures, silentListener } from './harness.js';
+import { startGceEmulator, type GceEmulator } from '../emulators/gce/index.js';
+import { startAliyunEmulator, type AliyunEmulator } from '../emulators/aliyun/index.js';
+import { addFigures, expectRefusal, memberNames, newFigures, silentListener } from './harness.js';
 
 const figures = newFigures();
 let work: string;
@@ -180,4 +185,130 @@ describe('a cloud API that never answers', () => {
     );
     await noMachines();
   });
+});
+
+/**
+ * A cloud endpoint that accepts the batch's creation call (GCE bulkInsert, ECS RunInstances with
+ * Amount), carries it out, and from then on answers nothing: swarmup gives up at its API deadline
+ * with one line naming the call; once the endpoint answers again a re-run resends the journalled
+ * call with the same requestId / ClientToken, so the instances made by the unanswered call are used,
+ * never made twice; `cluster down` leaves nothing.
+ */
+describe('a cloud API that falls silent during a batched cluster up', () => {
+  let gce: GceEmulator;
+  let ali: AliyunEmulator;
+
+  interface Cloud {
+    flags: () => string[];
+    env: () => NodeJS.ProcessEnv;
+    silence: () => void;
+    recover: () => void;
+    /** How the first run's last line names the call that got no answer. */
+    gaveUp: () => RegExp;
+    /** Names of the emulator's instances (each once per instance). */
+    instances: () => string[];
+    /** The batch calls since `n` requests (not DryRuns): whether each was answered, its token. */
+    batchCalls: (n: number) => Array<{ answered: boolean; token: string | null }>;
+    requests: () => number;
+    resources: () => number;
+  }
+
+  const clouds: Record<string, Cloud> = {
+    google: {
+      flags: () => ['--driver', 'google', '--google-endpoint', gce.endpoint, '--google-project', gce.project],
+      env: () => ({}),
+      silence: () => gce.inject({ kind: 'silence', match: '/instances/bulkInsert', method: 'POST' }),
+      recover: () => gce.clearFaults(),
+      gaveUp: () =>
+        new RegExp(
+          `creating \\d+ (manager|worker) instance\\(s\\) in \\S+ \\(instances\\.bulkInsert\\): cannot reach the Compute API \\(ETIMEDOUT: no answer from ${gce.endpoint} within 2 s\\)`,
+        ),
+      instances: () => (gce.dump() as { instances: Array<{ name: string }> }).instances.map((i) => i.name),
+      batchCalls: (n) =>
+        gce
+          .requests()
+          .slice(n)
+          .filter((r) => r.path.endsWith('/instances/bulkInsert'))
+          .map((r) => ({
+            answered: !r.unanswered,
+            token: new URLSearchParams(r.query ?? '').get('requestId'),
+          })),
+      requests: () => gce.requests().length,
+      resources: () => gce.resourceCount(),
+    },
+    aliyunecs: {
+      flags: () => ['--driver', 'aliyunecs', '--aliyunecs-api-endpoint', ali.endpoint],
+      env: () => ({
+        ALIBABA_CLOUD_ACCESS_KEY_ID: ali.accessKeyId,
+        ALIBABA_CLOUD_ACCESS_KEY_SECRET: ali.accessKeySecret,
+      }),
+      silence: () => ali.inject({ kind: 'silence', action: 'RunInstances' }),
+      recover: () => ali.clearFaults(),
+      gaveUp: () =>
+        new RegExp(`cannot reach the Aliyun API at ${ali.endpoint} for RunInstances \\(ETIMEDOUT\\)`),
+      instances: () =>
+        (ali.dump() as { instances: Array<{ HostName: string }> }).instances.map((i) => i.HostName),
+      batchCalls: (n) =>
+        ali
+          .requests()
+          .slice(n)
+          .filter((r) => r.path === 'RunInstances' && r.params.DryRun !== 'true')
+          .map((r) => ({ answered: !r.unanswered, token: r.params.ClientToken ?? null })),
+      requests: () => ali.requests().length,
+      resources: () => ali.resourceCount(),
+    },
+  };
+
+  beforeAll(async () => {
+    gce = await startGceEmulator({ backing: { image: 'node' } });
+    ali = await startAliyunEmulator({ backing: { image: 'node' }, addressPrefix: '127.88.19.' });
+  });
+
+  afterAll(async () => {
+    await gce?.stop();
+    await ali?.stop();
+  });
+
+  it.each(Object.keys(clouds))(
+    '%s: gives up naming the call; a re-run after the endpoint recovers makes nothing twice; down leaves zero',
+    async (name) => {
+      const c = clouds[name];
+      const cluster = `flq${name.slice(0, 1)}`;
+      const cstore = join(work, `silent-${name}`);
+      const argv = ['cluster', 'up', cluster, ...c.flags(), '--managers', '1', '--workers', '2'];
+      figures.cases++;
+      const n = c.requests();
+      c.silence();
+      const first = await swarmup(cstore, argv, { ...c.env(), SWARMUP_API_TIMEOUT: '2' });
+      expectRefusal(first, c.gaveUp());
+      // The call that fell silent was carried out: its instances exist, unanswered.
+      const unanswered = c.batchCalls(n).filter((x) => !x.answered);
+      expect(unanswered.length).toBeGreaterThan(0);
+      expect(c.instances().filter((i) => i.startsWith(`${cluster}-`)).length).toBeGreaterThan(0);
+
+      c.recover();
+      const again = await swarmup(cstore, argv, c.env());
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stderr).toMatch(/resending the (manager|worker) batch of an interrupted run/);
+      // Exactly the desired machines, each instance once, and every node Ready.
+      const want = memberNames(cluster, 1, 2);
+      expect(
+        c
+          .instances()
+          .filter((i) => i.startsWith(`${cluster}-`))
+          .sort(),
+      ).toEqual(want);
+      // Across both runs, one token per role: the re-run resent, it did not ask anew.
+      expect(new Set(c.batchCalls(n).map((x) => x.token)).size).toBeLessThanOrEqual(2);
+      const st = await swarmup(cstore, ['cluster', 'status', cluster, '--json'], c.env());
+      expect(st.code, st.stderr).toBe(0);
+      const nodes = (JSON.parse(st.stdout) as { nodes: Array<{ hostname: string; state: string }> }).nodes;
+      expect(nodes.map((x) => `${x.hostname}:${x.state}`).sort()).toEqual(want.map((m) => `${m}:ready`));
+      figures.converged++;
+
+      const down = await swarmup(cstore, ['cluster', 'down', cluster], c.env());
+      expect(down.code, down.stderr).toBe(0);
+      expect(c.resources()).toBe(0);
+    },
+  );
 });
