@@ -13,22 +13,14 @@ import { swarmup, tempDir } from '../e2e/helpers.js';
 import { startGceEmulator, type GceEmulator } from '../emulators/gce/index.js';
 import { startAliyunEmulator, type AliyunEmulator } from '../emulators/aliyun/index.js';
 import { addFigures, expectRefusal, killAt, memberNames, newFigures } from './harness.js';
+import { aliyunAccess, googleAccess, type CloudAccess } from './clouds.js';
 
 const figures = newFigures();
 let gce: GceEmulator;
 let ali: AliyunEmulator;
 let work: string;
 
-interface Cloud {
-  name: string;
-  flags: () => string[];
-  env: () => NodeJS.ProcessEnv;
-  /** Names of the instances the emulator holds, each once per instance. */
-  instances: () => string[];
-  /** The creation calls of the batch (bulkInsert / RunInstances, not DryRun) since `n` requests. */
-  batchCalls: (n: number) => Array<{ token: string | null }>;
-  requests: () => number;
-  resources: () => number;
+interface Cloud extends CloudAccess {
   /** Make the next batch short of `n` instances. */
   shortBy: (cluster: string, n: number) => void;
   /** The batch cannot make `<cluster>-worker-2`, nor can its own create afterwards. */
@@ -44,18 +36,7 @@ interface Cloud {
 
 const clouds: Record<string, Cloud> = {
   google: {
-    name: 'google',
-    flags: () => ['--driver', 'google', '--google-endpoint', gce.endpoint, '--google-project', gce.project],
-    env: () => ({}),
-    instances: () => (gce.dump() as { instances: Array<{ name: string }> }).instances.map((i) => i.name),
-    batchCalls: (n) =>
-      gce
-        .requests()
-        .slice(n)
-        .filter((r) => r.path.endsWith('/instances/bulkInsert'))
-        .map((r) => ({ token: new URLSearchParams(r.query ?? '').get('requestId') })),
-    requests: () => gce.requests().length,
-    resources: () => gce.resourceCount(),
+    ...googleAccess(() => gce),
     shortBy: (cluster, n) => gce.inject({ kind: 'failOperation', count: n, match: `${cluster}-worker-` }),
     // Its instance operation in the bulk, then its own insert.
     neverWorker2: (cluster) => gce.inject({ kind: 'failOperation', count: 2, match: `${cluster}-worker-2` }),
@@ -72,22 +53,7 @@ const clouds: Record<string, Cloud> = {
       /quota INSTANCES in region \S+ of project \S+: 31 needed for 31 \S+ instance\(s\), \d+ left \(limit 24, in use \d+\); nothing was created/,
   },
   aliyunecs: {
-    name: 'aliyunecs',
-    flags: () => ['--driver', 'aliyunecs', '--aliyunecs-api-endpoint', ali.endpoint],
-    env: () => ({
-      ALIBABA_CLOUD_ACCESS_KEY_ID: ali.accessKeyId,
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: ali.accessKeySecret,
-    }),
-    instances: () =>
-      (ali.dump() as { instances: Array<{ HostName: string }> }).instances.map((i) => i.HostName),
-    batchCalls: (n) =>
-      ali
-        .requests()
-        .slice(n)
-        .filter((r) => r.path === 'RunInstances' && r.params.DryRun !== 'true')
-        .map((r) => ({ token: r.params.ClientToken ?? null })),
-    requests: () => ali.requests().length,
-    resources: () => ali.resourceCount(),
+    ...aliyunAccess(() => ali),
     // The workers' DryRun and call see the same stock.
     shortBy: (cluster, n) => ali.inject({ kind: 'noStock', short: n, count: 2, match: `${cluster}-worker-` }),
     // The workers' DryRun and call (worker-2, the last, is left out), then its CreateInstance.
