@@ -92,7 +92,7 @@ export async function gceBatchBench(createLatencyMs: number): Promise<void> {
 export async function ecsBatchBench(latencyMs: number): Promise<void> {
   const rows: Row[] = [];
   for (const n of SIZES) {
-    const emu = await startAliyunEmulator({ backing: false, latencyMs, quotas: { instances: 200 } });
+    const emu = await startAliyunEmulator({ backing: false, latencyMs, quotas: { vcpus: 400 } });
     try {
       const flags = {
         'aliyunecs-api-endpoint': emu.endpoint,

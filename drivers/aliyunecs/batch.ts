@@ -1,7 +1,8 @@
 /**
  * Batch creation on ECS: one RunInstances (Amount ≤ 100, MinAmount 1, `HostNames.N` naming each
- * instance) per role, with one bootstrap key pair for the call. A DryRun first checks parameters,
- * quota and stock: nothing is made when they do not allow it. The call (parameters, ClientToken,
+ * instance) per role, with one bootstrap key pair for the call. The region's vCPU quota is read
+ * first (before the security group or anything else is made); a DryRun then checks parameters and
+ * stock: no instance is made when they do not allow it. The call (parameters, ClientToken,
  * bootstrap key) is journalled before it is sent, so a retried or re-run create sends the same
  * ClientToken and ECS makes the instances once. Instances out of stock are reported per machine; the
  * caller creates those singly. Security trade-off (docs/drivers/aliyunecs.md): a call takes one key
@@ -22,19 +23,21 @@ import {
   type AliyunClient,
 } from '../../src/cloud/aliyun/client.js';
 import {
+  accountAttributes,
   deleteInstance,
   deleteKeyPairs,
   describeInstances,
   dryRunInstances,
   importKeyPair,
   instanceRequest,
+  instanceTypeCpus,
   runInstances,
 } from '../../src/cloud/aliyun/ecs.js';
 import { ensureSecurityGroup } from '../../src/cloud/aliyun/firewall.js';
 import { TAG, resourceTags, tagsOf } from '../../src/cloud/aliyun/tags.js';
 import { BATCH_TAG } from './batch-tags.js';
 import { AliyunDriver, instanceParams } from './driver.js';
-import { requireAdminCidrs, securityGroupName, settingsFrom } from './settings.js';
+import { requireAdminCidrs, securityGroupName, settingsFrom, type AliyunSettings } from './settings.js';
 
 /** One RunInstances makes at most this many instances. */
 export const MAX_AMOUNT = 100;
@@ -67,15 +70,6 @@ export async function createMachines(req: BatchRequest): Promise<BatchResult> {
     ...resourceTags({ user: s.tags, cluster, role, storeId }),
     [BATCH_TAG]: batch,
   });
-  const securityGroupId = await ensureSecurityGroup(c, {
-    name: securityGroupName(s, cluster.name, ''),
-    vpcId: s.vpcId,
-    adminCidrs: s.adminCidrs,
-    tags: resourceTags({ user: s.tags, cluster, role: 'firewall', storeId }),
-    cluster: cluster.name,
-    log: req.log,
-  });
-
   // One bootstrap key (pair) for the whole run, shared by its calls; reused by a re-run that resends.
   const bootKey = `ecs-${s.regionId}-bootstrap`;
   const keyFile = req.journal.path(`${bootKey}.key`);
@@ -101,6 +95,9 @@ export async function createMachines(req: BatchRequest): Promise<BatchResult> {
       x.machines.map((m) => m.machineName),
     );
   const reuse = !!prevBoot && planned.some(replays);
+  // The vCPU quota before anything is made (the security group included): reads only.
+  const fresh = planned.filter((x) => !(reuse && replays(x))).reduce((n, x) => n + x.machines.length, 0);
+  if (fresh) await checkQuota(c, s, fresh);
   let keyPair: string;
   let publicKey: string;
   if (reuse) {
@@ -111,6 +108,14 @@ export async function createMachines(req: BatchRequest): Promise<BatchResult> {
     keyPair = `swarmup-${cluster.name}-b${randomBytes(5).toString('hex')}`.slice(0, 128);
     publicKey = await generateSshKey(keyFile, `swarmup-batch-${cluster.name}`);
   }
+  const securityGroupId = await ensureSecurityGroup(c, {
+    name: securityGroupName(s, cluster.name, ''),
+    vpcId: s.vpcId,
+    adminCidrs: s.adminCidrs,
+    tags: resourceTags({ user: s.tags, cluster, role: 'firewall', storeId }),
+    cluster: cluster.name,
+    log: req.log,
+  });
   for (const x of planned) {
     const names = x.machines.map((m) => m.machineName);
     if (reuse && replays(x)) {
@@ -147,13 +152,14 @@ export async function createMachines(req: BatchRequest): Promise<BatchResult> {
       keyFile,
     });
   }
-  // Quota, stock and parameters, before anything is made (without the key pair, not made yet).
+  // Stock and parameters, before an instance is made (without the key pair, not made yet). The
+  // DryRun needs the security group (RunInstances requires one), so it comes after the group.
   for (const g of groups.filter((x) => !x.replay)) {
     try {
       await dryRunInstances(c, { ...g.rec.params, Password: s.sshPassword, KeyPairName: undefined });
     } catch (err) {
       throw new UserError(
-        `${g.machines.length} ${g.role} instance(s) of type ${s.instanceType} cannot be made in ${s.regionId}: ${oneLine(err)}; nothing was created`,
+        `${g.machines.length} ${g.role} instance(s) of type ${s.instanceType} cannot be made in ${s.regionId}: ${oneLine(err)}; no instance was created`,
       );
     }
   }
@@ -187,6 +193,33 @@ export async function createMachines(req: BatchRequest): Promise<BatchResult> {
       await req.journal.remove(bootKey);
     },
   };
+}
+
+const MAX_VCPUS = 'max-postpaid-instance-vcpu-count';
+const USED_VCPUS = 'used-postpaid-instance-vcpu-count';
+
+/**
+ * Room for `count` more pay-as-you-go instances of the type in the region's vCPU quota, or a
+ * UserError naming the quota, what the machines need and what is left. Reads only
+ * (DescribeAccountAttributes, DescribeInstanceTypes). A type the API does not list is left to the
+ * DryRun, which refuses it with the API's own words.
+ */
+async function checkQuota(c: AliyunClient, s: AliyunSettings, count: number): Promise<void> {
+  const [attrs, cpus] = await Promise.all([
+    accountAttributes(c, [MAX_VCPUS, USED_VCPUS]),
+    instanceTypeCpus(c, s.instanceType),
+  ]);
+  const limit = Number(attrs.get(MAX_VCPUS));
+  if (cpus === undefined || !Number.isFinite(limit)) return;
+  const used = Number(attrs.get(USED_VCPUS) ?? 0);
+  const want = count * cpus;
+  const room = limit - used;
+  if (room < want)
+    throw new UserError(
+      `quota ${MAX_VCPUS} in ${s.regionId}: ${want} vCPUs needed for ${count} ${s.instanceType} instance(s) ` +
+        `(${cpus} each), ${Math.max(0, room)} left (limit ${limit}, in use ${used}); ` +
+        'nothing was created: ask for more quota or make fewer machines',
+    );
 }
 
 /** Journal, one RunInstances; per machine what was made. */

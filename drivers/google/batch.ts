@@ -163,7 +163,7 @@ export async function createMachines(req: BatchRequest): Promise<BatchResult> {
 /** Send one group's bulkInsert (journalled first), wait for it, and tell per machine what was made. */
 async function runGroup(gce: Gce, s: GoogleSettings, req: BatchRequest, g: Group): Promise<BatchOutcome[]> {
   const names = g.machines.map((m) => m.machineName);
-  const what = `creating ${names.length} ${g.role} instance(s) in ${s.zone}`;
+  const what = `creating ${names.length} ${g.role} instance(s) in ${s.zone} (instances.bulkInsert)`;
   if (!g.replay) await req.journal.write(g.key, g.rec);
   req.log(
     `${g.replay ? 'Resending' : 'Sending'} one bulkInsert for ${names.length} ${g.role}(s) in ${s.zone} (${s.machineType})...`,

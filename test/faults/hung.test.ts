@@ -1,8 +1,11 @@
 /**
  * Endpoints that accept a TCP connection and never answer: the local Docker Engine (docker driver
  * create, cluster up and cluster down), a generic host's SSH, a cloud API (the google and aliyunecs
- * drivers pointed at the silent listener instead of their emulators), and `ls --timeout` over
- * machines whose hosts are silent. Each must end with one line naming the endpoint and leave nothing.
+ * drivers pointed at the silent listener instead of their emulators), `ls --timeout` over machines
+ * whose hosts are silent, and a cloud API that falls silent in the middle of a batched `cluster up`
+ * (the emulators' `silence` fault, right after they accepted the batch call). Each must end with one
+ * line naming the endpoint or the call; a batch's re-run, once the endpoint answers again, converges
+ * without making anything twice.
  * SWARMUP_API_TIMEOUT=2 shortens the API deadline so the suite stays quick; the defaults are in
  * docs/reliability.md.
  */
@@ -11,7 +14,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { labUp } from '../lab/lab.js';
 import { run, swarmup, tempDir } from '../e2e/helpers.js';
-import { addFigures, expectRefusal, newFigures, silentListener } from './harness.js';
+import { startGceEmulator, type GceEmulator } from '../emulators/gce/index.js';
+import { startAliyunEmulator, type AliyunEmulator } from '../emulators/aliyun/index.js';
+import { addFigures, expectRefusal, memberNames, newFigures, silentListener } from './harness.js';
+import { aliyunAccess, googleAccess, type CloudAccess } from './clouds.js';
 
 const figures = newFigures();
 let work: string;
@@ -180,4 +186,101 @@ describe('a cloud API that never answers', () => {
     );
     await noMachines();
   });
+});
+
+/**
+ * A cloud endpoint that accepts the batch's creation call (GCE bulkInsert, ECS RunInstances with
+ * Amount), carries it out, and from then on answers nothing: swarmup gives up at its API deadline
+ * with one line naming the call; once the endpoint answers again a re-run resends the journalled
+ * call with the same requestId / ClientToken, so the instances made by the unanswered call are used,
+ * never made twice; `cluster down` leaves nothing.
+ */
+describe('a cloud API that falls silent during a batched cluster up', () => {
+  let gce: GceEmulator;
+  let ali: AliyunEmulator;
+
+  interface Cloud extends CloudAccess {
+    silence: () => void;
+    recover: () => void;
+    /** How the first run's last line names the call that got no answer. */
+    gaveUp: () => RegExp;
+  }
+
+  const clouds: Record<string, Cloud> = {
+    google: {
+      ...googleAccess(() => gce),
+      silence: () => gce.inject({ kind: 'silence', match: '/instances/bulkInsert', method: 'POST' }),
+      recover: () => gce.clearFaults(),
+      gaveUp: () =>
+        new RegExp(
+          `creating \\d+ (manager|worker) instance\\(s\\) in \\S+ \\(instances\\.bulkInsert\\): cannot reach the Compute API \\(ETIMEDOUT: no answer from ${gce.endpoint} within 2 s\\)`,
+        ),
+    },
+    aliyunecs: {
+      ...aliyunAccess(() => ali),
+      silence: () => ali.inject({ kind: 'silence', action: 'RunInstances' }),
+      recover: () => ali.clearFaults(),
+      gaveUp: () =>
+        new RegExp(`cannot reach the Aliyun API at ${ali.endpoint} for RunInstances \\(ETIMEDOUT\\)`),
+    },
+  };
+
+  beforeAll(async () => {
+    gce = await startGceEmulator({ backing: { image: 'node' } });
+    ali = await startAliyunEmulator({ backing: { image: 'node' }, addressPrefix: '127.88.19.' });
+  });
+
+  afterAll(async () => {
+    await gce?.stop();
+    await ali?.stop();
+  });
+
+  it.each(Object.keys(clouds))(
+    '%s: gives up naming the call; a re-run after the endpoint recovers makes nothing twice; down leaves zero',
+    async (name) => {
+      const c = clouds[name];
+      const cluster = `flq${name.slice(0, 1)}`;
+      const cstore = join(work, `silent-${name}`);
+      const argv = ['cluster', 'up', cluster, ...c.flags(), '--managers', '1', '--workers', '2'];
+      figures.cases++;
+      const n = c.requests();
+      c.silence();
+      const first = await swarmup(cstore, argv, { ...c.env(), SWARMUP_API_TIMEOUT: '2' });
+      expectRefusal(first, c.gaveUp());
+      // The call that fell silent was carried out: its instances exist, unanswered.
+      const unanswered = c.batchCalls(n).filter((x) => !x.answered);
+      expect(unanswered.length).toBeGreaterThan(0);
+      expect(c.instances().filter((i) => i.startsWith(`${cluster}-`)).length).toBeGreaterThan(0);
+
+      c.recover();
+      const m = c.requests();
+      const again = await swarmup(cstore, argv, c.env());
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stderr).toMatch(/resending the (manager|worker) batch of an interrupted run/);
+      // Exactly the desired machines, each instance once, and every node Ready.
+      const want = memberNames(cluster, 1, 2);
+      expect(
+        c
+          .instances()
+          .filter((i) => i.startsWith(`${cluster}-`))
+          .sort(),
+      ).toEqual(want);
+      // The re-run resent each unanswered call with its token; across both runs, one token per role.
+      const resent = c
+        .batchCalls(m)
+        .filter((x) => x.answered)
+        .map((x) => x.token);
+      for (const u of unanswered) expect(resent).toContain(u.token);
+      expect(new Set(c.batchCalls(n).map((x) => x.token)).size).toBeLessThanOrEqual(2);
+      const st = await swarmup(cstore, ['cluster', 'status', cluster, '--json'], c.env());
+      expect(st.code, st.stderr).toBe(0);
+      const nodes = (JSON.parse(st.stdout) as { nodes: Array<{ hostname: string; state: string }> }).nodes;
+      expect(nodes.map((x) => `${x.hostname}:${x.state}`).sort()).toEqual(want.map((m) => `${m}:ready`));
+      figures.converged++;
+
+      const down = await swarmup(cstore, ['cluster', 'down', cluster], c.env());
+      expect(down.code, down.stderr).toBe(0);
+      expect(c.resources()).toBe(0);
+    },
+  );
 });

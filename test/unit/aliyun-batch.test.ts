@@ -18,7 +18,7 @@ let emu: AliyunEmulator;
 let store: Store;
 
 beforeAll(async () => {
-  emu = await startAliyunEmulator({ backing: false, latencyMs: 40, quotas: { instances: 30 } });
+  emu = await startAliyunEmulator({ backing: false, latencyMs: 40, quotas: { vcpus: 60 } });
 });
 afterAll(async () => {
   await emu?.stop();
@@ -74,13 +74,28 @@ describe('aliyunecs batch create', () => {
     expect(await instances('bat-a-')).toEqual([]);
   });
 
-  it('refuses before making anything when the instance quota is too small', async () => {
+  it('refuses before making anything, the security group included, when the vCPU quota is too small', async () => {
     const n = emu.requests().length;
     const req = await request('bat-q', 1, 40);
-    await expect(createMachines(req)).rejects.toThrow(/cannot be made in .*QuotaExceed.*nothing was created/);
-    expect(runs(n)).toEqual([]);
-    const made = since(n).filter((x) => x.mutating && x.params.DryRun !== 'true');
-    expect(made.map((x) => x.path).filter((a) => !/SecurityGroup/.test(a))).toEqual([]);
+    // 60 vCPUs, none in use: 41 ecs.g6.large (2 vCPUs each) need 82.
+    await expect(createMachines(req)).rejects.toThrow(
+      'quota max-postpaid-instance-vcpu-count in cn-hangzhou: 82 vCPUs needed for 41 ecs.g6.large instance(s) (2 each), 60 left (limit 60, in use 0); nothing was created',
+    );
+    expect(since(n).filter((x) => x.mutating)).toEqual([]);
+    expect(since(n).map((x) => x.path)).toEqual(
+      expect.arrayContaining(['DescribeAccountAttributes', 'DescribeInstanceTypes']),
+    );
+  });
+
+  it('counts the vCPUs in use: what is left is what the quota refuses by', async () => {
+    const first = await createMachines(await request('bat-u', 0, 10)); // 20 of the 60 vCPUs
+    const n = emu.requests().length;
+    await expect(createMachines(await request('bat-v', 0, 21))).rejects.toThrow(
+      /42 vCPUs needed for 21 .*, 40 left \(limit 60, in use 20\)/,
+    );
+    expect(since(n).filter((x) => x.mutating)).toEqual([]);
+    for (const o of first.outcomes) if ('driver' in o) await o.driver.remove();
+    await first.done();
   });
 
   it('reports the machines a short stock left out; the others are made', async () => {

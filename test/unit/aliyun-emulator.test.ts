@@ -4,7 +4,7 @@
  * backend batches, fault injection, quotas, the request log. Instances get unique loopback addresses
  * (127.66.x.y), so the SLB data plane is tested against HTTP servers bound to them.
  */
-import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll, afterEach, vi } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
@@ -78,7 +78,7 @@ beforeAll(async () => {
     latencyMs: 250,
     addressPrefix: '127.88.2.',
     healthCheckScale: 0.02,
-    quotas: { instances: 40, loadBalancers: 6 },
+    quotas: { vcpus: 80, loadBalancers: 6 },
   });
   const cfg = { accessKeyId: emu.accessKeyId, accessKeySecret: emu.accessKeySecret, endpoint: emu.endpoint };
   ecs = new RPCClient({ ...cfg, apiVersion: '2014-05-26' });
@@ -305,10 +305,87 @@ describe('ECS instances', () => {
     for (const id of [...ids, other]) await ecsCall('DeleteInstance', { InstanceId: id, Force: true });
   });
 
-  it('enforces the instance quota', async () => {
+  it('enforces the vCPU quota of pay-as-you-go instances, which DescribeAccountAttributes reports', async () => {
+    // 80 vCPUs: 41 ecs.g6.large (2 each) are over it, in a DryRun too.
     expect(await codeOf(ecsCall('RunInstances', { ...baseInstance, Amount: 41 }))).toBe(
       'QuotaExceed.ElasticQuota',
     );
+    expect(await codeOf(ecsCall('RunInstances', { ...baseInstance, Amount: 41, DryRun: true }))).toBe(
+      'QuotaExceed.ElasticQuota',
+    );
+    const attrs = async () => {
+      const r = await ecsCall('DescribeAccountAttributes', {
+        AttributeName: ['max-postpaid-instance-vcpu-count', 'used-postpaid-instance-vcpu-count'],
+      });
+      return Object.fromEntries(
+        r.AccountAttributeItems.AccountAttributeItem.map((i: Json) => [
+          i.AttributeName,
+          i.AttributeValues.ValueItem[0].Value,
+        ]),
+      );
+    };
+    const before = await attrs();
+    expect(before['max-postpaid-instance-vcpu-count']).toBe('80');
+    const run = await ecsCall('RunInstances', { ...baseInstance, Amount: 3 });
+    const after = await attrs();
+    expect(Number(after['used-postpaid-instance-vcpu-count'])).toBe(
+      Number(before['used-postpaid-instance-vcpu-count']) + 6,
+    );
+    for (const id of run.InstanceIdSets.InstanceIdSet)
+      await ecsCall('DeleteInstance', { InstanceId: id, Force: true });
+    expect(await attrs()).toEqual(before);
+  });
+
+  it('silence: the RunInstances is carried out and never answered, nor is anything after it, until the faults are cleared', async () => {
+    emu.inject({ kind: 'silence', action: 'RunInstances' });
+    const n = emu.requests().length;
+    // A DryRun makes nothing: it does not set the silence off.
+    expect(await codeOf(ecsCall('RunInstances', { ...baseInstance, Amount: 2, DryRun: true }))).toBe(
+      'DryRunOperation',
+    );
+    const token = `silent-${Date.now()}`;
+    const run = ecsCall('RunInstances', { ...baseInstance, Amount: 2, ClientToken: token }).catch(
+      (err: Error) => err,
+    );
+    const unanswered = () =>
+      emu
+        .requests()
+        .slice(n)
+        .filter((r) => r.unanswered);
+    await vi.waitFor(() => expect(unanswered()).toHaveLength(1));
+    const read = ecsCall('DescribeRegions').catch((err: Error) => err);
+    await vi.waitFor(() => expect(unanswered()).toHaveLength(2));
+    expect(
+      emu
+        .requests()
+        .slice(n)
+        .map((r) => [r.path, r.status]),
+    ).toEqual([
+      ['RunInstances', 400],
+      ['RunInstances', 0],
+      ['DescribeRegions', 0],
+    ]);
+    const made = (emu.dump() as { instances: Array<{ InstanceId: string; Tags: unknown }> }).instances;
+    emu.clearFaults();
+    expect(await run).toBeInstanceOf(Error);
+    expect(await read).toBeInstanceOf(Error);
+    // The same ClientToken answers the instances the unanswered call made.
+    const again = await ecsCall('RunInstances', { ...baseInstance, Amount: 2, ClientToken: token });
+    const ids: string[] = again.InstanceIdSets.InstanceIdSet;
+    expect(ids).toHaveLength(2);
+    for (const id of ids) expect(made.map((i) => i.InstanceId)).toContain(id);
+    for (const id of ids) await ecsCall('DeleteInstance', { InstanceId: id, Force: true });
+  });
+
+  it('DescribeInstanceTypes gives the vCPUs of the types asked for', async () => {
+    const r = await ecsCall('DescribeInstanceTypes', {
+      InstanceTypes: ['ecs.g6.large', 'ecs.t5-lc1m1.small'],
+    });
+    expect(
+      Object.fromEntries(r.InstanceTypes.InstanceType.map((t: Json) => [t.InstanceTypeId, t.CpuCoreCount])),
+    ).toEqual({ 'ecs.g6.large': 2, 'ecs.t5-lc1m1.small': 1 });
+    const none = await ecsCall('DescribeInstanceTypes', { InstanceTypes: ['ecs.nope.large'] });
+    expect(none.InstanceTypes.InstanceType).toEqual([]);
   });
 });
 

@@ -3,7 +3,7 @@
  * error bodies, names, quotas, fingerprints, request ids, faults, the request log.
  * (test/e2e/gce-conformance.test.ts drives the same API through @google-cloud/compute with VMs.)
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { expectViolation } from '../conformance/recorder.js';
 import { startGceEmulator, type GceEmulator } from '../emulators/gce/index.js';
 
@@ -666,6 +666,39 @@ describe('faults and the request log', () => {
       ]);
       await done((await api('DELETE', `global/firewalls/${name}`)).body);
     }
+  });
+
+  it('silence: the matching insert is applied and never answered, nor is anything after it, until the faults are cleared', async () => {
+    emu.resetLog();
+    emu.inject({ kind: 'silence', match: '/global/firewalls', method: 'POST' });
+    const insert = fetch(`${emu.endpoint}${P}/global/firewalls`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(firewall('fw-silent')),
+    }).then(
+      (r) => r.status,
+      (err: Error) => err,
+    );
+    const unanswered = () => emu.requests().filter((r) => r.unanswered);
+    await vi.waitFor(() => expect(unanswered()).toHaveLength(1));
+    const read = fetch(`${emu.endpoint}${P}/global/firewalls`).then(
+      (r) => r.status,
+      (err: Error) => err,
+    );
+    // Both are taken in (logged, unanswered); the insert was carried out.
+    await vi.waitFor(() => expect(unanswered()).toHaveLength(2));
+    expect(emu.requests().map((r) => [r.method, r.status])).toEqual([
+      ['POST', 0],
+      ['GET', 0],
+    ]);
+    const names = () => (emu.dump() as { firewalls: Array<{ name: string }> }).firewalls.map((f) => f.name);
+    expect(names()).toContain('fw-silent');
+    emu.clearFaults();
+    // Clearing closes the held connections: neither ever got an answer.
+    expect(await insert).toBeInstanceOf(Error);
+    expect(await read).toBeInstanceOf(Error);
+    expect((await api('GET', 'global/firewalls/fw-silent')).status).toBe(200);
+    await done((await api('DELETE', 'global/firewalls/fw-silent')).body);
   });
 
   it('mutating = any non-GET except operation waits (and getHealth)', async () => {

@@ -195,6 +195,36 @@ export async function dryRunInstances(c: AliyunClient, params: Record<string, un
   throw new Error('RunInstances with DryRun answered without DryRunOperation');
 }
 
+/**
+ * DescribeAccountAttributes: the region's values of the named quotas (at most 8 names), e.g.
+ * `max-postpaid-instance-vcpu-count` → 800. A quota the API leaves out is missing from the map.
+ */
+export async function accountAttributes(c: AliyunClient, names: string[]): Promise<Map<string, string>> {
+  const r = await c.ecs<{
+    AccountAttributeItems?: {
+      AccountAttributeItem?: Array<{
+        AttributeName?: string;
+        AttributeValues?: { ValueItem?: Array<{ Value?: string }> };
+      }>;
+    };
+  }>('DescribeAccountAttributes', { RegionId: c.regionId, AttributeName: names });
+  const out = new Map<string, string>();
+  for (const item of r.AccountAttributeItems?.AccountAttributeItem ?? []) {
+    const value = item.AttributeValues?.ValueItem?.[0]?.Value;
+    if (item.AttributeName && value !== undefined) out.set(item.AttributeName, value);
+  }
+  return out;
+}
+
+/** DescribeInstanceTypes for one type: its vCPUs, or undefined when the API does not know the type. */
+export async function instanceTypeCpus(c: AliyunClient, instanceType: string): Promise<number | undefined> {
+  const r = await c.ecs<{
+    InstanceTypes?: { InstanceType?: Array<{ InstanceTypeId?: string; CpuCoreCount?: number }> };
+  }>('DescribeInstanceTypes', { InstanceTypes: [instanceType] });
+  const t = r.InstanceTypes?.InstanceType?.find((x) => x.InstanceTypeId === instanceType);
+  return t?.CpuCoreCount === undefined ? undefined : Number(t.CpuCoreCount);
+}
+
 export async function allocatePublicIpAddress(c: AliyunClient, instanceId: string): Promise<string> {
   const r = await c.ecs<{ IpAddress: string }>('AllocatePublicIpAddress', { InstanceId: instanceId });
   return r.IpAddress;

@@ -44,10 +44,15 @@ export class Context {
     readonly zoneId: string,
     readonly latencyMs: number,
     readonly backing: VmBacking,
-    readonly quotas: { instances?: number; loadBalancers?: number },
+    readonly quotas: { vcpus?: number; loadBalancers?: number },
     readonly healthCheckScale: number,
     readonly addressPrefix: string,
   ) {}
+
+  /** The vCPU quota of pay-as-you-go instances per region (`quotas.vcpus`; 1000 when not given). */
+  vcpuQuota(): number {
+    return this.quotas.vcpus ?? 1000;
+  }
 
   regions(): string[] {
     return REGIONS.includes(this.regionId) ? REGIONS : [this.regionId, ...REGIONS];

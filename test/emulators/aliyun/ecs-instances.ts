@@ -38,6 +38,9 @@ export function sequenced(pattern: string, n: number): string | undefined {
   return `${m[1]}${String(begin + n).padStart(bits, '0')}${m[4]}`;
 }
 
+/** vCPUs of an instance type (types the emulator does not list count 2, as its view shows them). */
+export const vcpusOf = (type: string): number => INSTANCE_TYPES[type]?.[0] ?? 2;
+
 const noStock = () =>
   new ApiError(
     'OperationDenied.NoStock',
@@ -77,6 +80,13 @@ export class EcsInstances {
       JoinSecurityGroup: (p) => this.joinGroup(p, true),
       LeaveSecurityGroup: (p) => this.joinGroup(p, false),
     };
+  }
+
+  /** vCPUs of the region's instances (all pay-as-you-go): used-postpaid-instance-vcpu-count. */
+  usedVcpus(region: string): number {
+    let n = 0;
+    for (const i of this.s.instances.values()) if (i.regionId === region) n += vcpusOf(i.instanceType);
+    return n;
   }
 
   private schedule(inst: Instance, work: () => Promise<void>): void {
@@ -162,11 +172,12 @@ export class EcsInstances {
     });
     const bandwidthOut = p.int('InternetMaxBandwidthOut', 0, 0, 100);
     const tags = p.tags();
-    const quota = this.ctx.quotas.instances;
-    if (quota !== undefined && this.s.instances.size + amount > quota) {
+    // Pay-as-you-go instances count against the region's vCPU quota (DescribeAccountAttributes).
+    const quota = this.ctx.vcpuQuota();
+    if (this.usedVcpus(regionId) + amount * vcpusOf(instanceType) > quota) {
       throw new ApiError(
         'QuotaExceed.ElasticQuota',
-        `No additional quota is available for the specified ECS instance type (quota ${quota} instances).`,
+        `No additional quota is available for the specified ECS instance type (quota ${quota} vCPUs of pay-as-you-go instances).`,
       );
     }
     for (const h of opts.hostNames ?? [])

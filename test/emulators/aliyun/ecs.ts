@@ -2,6 +2,7 @@
 // and images; one shared state.
 import type { Context, Handler } from './context.js';
 import { EcsInstances, INSTANCE_TYPES } from './ecs-instances.js';
+import { ApiError } from './errors.js';
 import { KeyPairs } from './ecs-key-pairs.js';
 import { SecurityGroups } from './ecs-security-groups.js';
 import { EcsState } from './ecs-state.js';
@@ -51,11 +52,72 @@ export class Ecs {
         },
       }),
       DescribeImages: (p) => this.describeImages(p),
+      DescribeInstanceTypes: (p) => this.describeInstanceTypes(p),
+      DescribeAccountAttributes: (p) => this.describeAccountAttributes(p),
       ...this.instancesApi.handlers(),
       ...new SecurityGroups(this.ctx, this.s).handlers(),
       ...new KeyPairs(this.ctx, this.s).handlers(),
       ...new EcsTags(this.ctx, this.s).handlers(),
     };
+  }
+
+  /** The instance types the emulator knows (all, or those of `InstanceTypes.N`, at most 10). */
+  private describeInstanceTypes(p: Params): Record<string, unknown> {
+    const want = p.list('InstanceTypes');
+    if (want.length > 10)
+      throw new ApiError(
+        'InvalidParameter',
+        'The specified parameter "InstanceTypes" holds more than 10 items.',
+      );
+    const types = Object.entries(INSTANCE_TYPES).filter(([id]) => !want.length || want.includes(id));
+    return {
+      InstanceTypes: {
+        InstanceType: types.map(([id, [cpu, mem]]) => ({
+          InstanceTypeId: id,
+          InstanceTypeFamily: id.split('.').slice(0, 2).join('.'),
+          CpuCoreCount: cpu,
+          MemorySize: mem,
+          CpuArchitecture: 'X86',
+        })),
+      },
+    };
+  }
+
+  /**
+   * The region's quotas of `AttributeName.N` (every attribute the emulator models when none is
+   * named): max-/used-postpaid-instance-vcpu-count (the vCPU quota of pay-as-you-go
+   * instances, `quotas.vcpus`, which RunInstances and CreateInstance enforce) and max-security-groups. Each value is a string, as the API
+   * gives it.
+   */
+  private describeAccountAttributes(p: Params): Record<string, unknown> {
+    const region = this.ctx.region(p);
+    const values: Record<string, () => number> = {
+      'max-postpaid-instance-vcpu-count': () => this.ctx.vcpuQuota(),
+      'used-postpaid-instance-vcpu-count': () => this.instancesApi.usedVcpus(region),
+      'max-security-groups': () => 100,
+    };
+    const names = p.list('AttributeName');
+    if (names.length > 8)
+      throw new ApiError(
+        'InvalidParameter',
+        'The specified parameter "AttributeName" holds more than 8 items.',
+      );
+    const items = (names.length ? names : Object.keys(values))
+      .filter((n) => values[n])
+      .map((n) => ({
+        AttributeName: n,
+        AttributeValues: {
+          ValueItem: [
+            {
+              Value: String(values[n]()),
+              Count: 1,
+              ...(n.includes('postpaid') ? { InstanceChargeType: 'PostPaid' } : {}),
+              ...(p.str('ZoneId') ? { ZoneId: p.str('ZoneId') } : {}),
+            },
+          ],
+        },
+      }));
+    return { AccountAttributeItems: { AccountAttributeItem: items } };
   }
 
   private describeImages(p: Params): Record<string, unknown> {

@@ -2,7 +2,7 @@
 // signature v1 checks, real error bodies, throttling/busy/failure injection, lab VMs behind instances and
 // loopback load balancers that carry traffic. See docs/emulators/aliyun.md.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { labBacking, noBacking } from './backing.js';
 import { Context, type Handler } from './context.js';
 import { Ecs } from './ecs.js';
@@ -24,6 +24,8 @@ export interface RequestLogEntry {
   params: Record<string, string>;
   /** Whose credentials signed it: `access-key`, or `ram-role:<role>@<instance>` (STS). */
   principal?: string;
+  /** Held without an answer by a `silence` fault (carried out only if it set the silence off). */
+  unanswered?: true;
 }
 
 /** STS credentials handed out by the metadata service. */
@@ -42,10 +44,19 @@ export type AliyunFault =
    * RunInstances/CreateInstance find `short` fewer instances in stock than they ask for: without
    * MinAmount (or below it) nothing is made (OperationDenied.NoStock); with it, what is in stock.
    */
-  | { kind: 'noStock'; short: number; count: number; match?: string };
+  | { kind: 'noStock'; short: number; count: number; match?: string }
+  /**
+   * The endpoint falls silent at the first call of `action` that is not a DryRun (a DryRun makes
+   * nothing): that call is carried out (unless `serve` is false) and gets no answer, nor does any
+   * request after it (connections accepted and held) until the faults are cleared, which closes them.
+   */
+  | { kind: 'silence'; action: string; serve?: boolean };
 
 /** Thrown after a `responseLost` action ran: the server resets the connection instead of answering. */
 class ResponseLost extends Error {}
+
+/** Thrown when a `silence` fault holds the request without an answer. */
+class Silenced extends Error {}
 
 export interface AliyunEmulatorOptions {
   port?: number;
@@ -59,7 +70,8 @@ export interface AliyunEmulatorOptions {
   backing?: { image: 'vm' | 'node' } | false;
   /** Loopback addresses for SLB, default '127.88.0.'. */
   addressPrefix?: string;
-  quotas?: { instances?: number; loadBalancers?: number };
+  /** vCPUs of pay-as-you-go instances in a region (the quota ECS enforces; default 1000), load balancers (unlimited by default). */
+  quotas?: { vcpus?: number; loadBalancers?: number };
   /** Multiplies SLB health-check intervals and timeouts (tests: 0.05–0.2); default 1. */
   healthCheckScale?: number;
   /** Address to listen on; default 127.0.0.1. */
@@ -84,6 +96,7 @@ export interface AliyunEmulator {
   requests(): RequestLogEntry[];
   resetLog(): void;
   inject(f: AliyunFault): void;
+  /** Drop every fault; a silence ends (its held connections are closed). */
   clearFaults(): void;
   resourceCount(): number;
   /** The metadata service (`metadata` option): SWARMUP_ALIYUN_METADATA_ENDPOINT for instances. */
@@ -145,11 +158,20 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
   };
   let log: RequestLogEntry[] = [];
   let faults: AliyunFault[] = [];
+  /** The faults with a count (every kind but `silence`). */
+  const countedFaults = () => faults.filter((x) => x.kind !== 'silence');
+  /** A `silence` fault fired: nothing is answered until the faults are cleared. */
+  let silent = false;
+  /** Connections held without an answer while silent. */
+  const held = new Set<Socket>();
   const nonces = new Map<string, number>();
   let lastPrune = Date.now();
 
-  function takeFault(action: string, params: Record<string, string>): AliyunFault | undefined {
-    const f = faults.find(
+  function takeFault(
+    action: string,
+    params: Record<string, string>,
+  ): Exclude<AliyunFault, { kind: 'silence' }> | undefined {
+    const f = countedFaults().find(
       (x) =>
         x.count > 0 &&
         (x.kind !== 'noStock' || x.match === undefined || JSON.stringify(params).includes(x.match)) &&
@@ -161,8 +183,20 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
     );
     if (f) {
       f.count--;
-      faults = faults.filter((x) => x.count > 0);
+      faults = faults.filter((x) => x.kind === 'silence' || x.count > 0);
     }
+    return f;
+  }
+
+  /** The `silence` fault this call sets off, if one is for its action (silent from now on). */
+  function takeSilence(action: string, params: Record<string, string>) {
+    const f = faults.find(
+      (x): x is Extract<AliyunFault, { kind: 'silence' }> =>
+        x.kind === 'silence' && x.action === action && params.DryRun !== 'true',
+    );
+    if (!f) return undefined;
+    faults = faults.filter((x) => x !== f);
+    silent = true;
     return f;
   }
 
@@ -224,6 +258,8 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
     nonces.set(nonceKey, now + 2 * NONCE_WINDOW_MS);
     const handler = product[action];
     if (!handler) throw new ApiError('InvalidAction.NotFound');
+    const silence = takeSilence(action, params);
+    if (silence?.serve === false) throw new Silenced();
     const fault = takeFault(action, params);
     let fail = false;
     if (fault?.kind === 'code') throw new ApiError(fault.code);
@@ -233,6 +269,7 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
     }
     const short = fault?.kind === 'noStock' ? fault.short : undefined;
     const result = await handler(p, { fail, requestId: rid, ...(short ? { short } : {}) });
+    if (silence) throw new Silenced();
     if (fault?.kind === 'responseLost') throw new ResponseLost(action);
     return result;
   }
@@ -278,8 +315,18 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
       if (method !== 'GET' && method !== 'POST')
         throw new ApiError('UnsupportedHTTPMethod', `${method} is not supported.`);
       if (!action) throw missing('Action');
+      if (silent) throw new Silenced();
       body = { RequestId: rid, ...(await call(method, params, rid)) };
     } catch (err) {
+      if (err instanceof Silenced) {
+        // Accepted, never answered: held until the faults are cleared (or the client gives up).
+        status = 0;
+        log.push({ ...entry(), unanswered: true });
+        const socket = req.socket;
+        held.add(socket);
+        socket.once('close', () => held.delete(socket));
+        return;
+      }
       if (err instanceof ResponseLost) {
         status = 0;
         log.push(entry());
@@ -374,6 +421,9 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
     },
     clearFaults: () => {
       faults = [];
+      silent = false;
+      for (const socket of held) socket.destroy();
+      held.clear();
     },
     resourceCount: () => ecs.count() + slb.count(),
     metadataEndpoint: metadata?.endpoint,

@@ -13,7 +13,7 @@ const USAGE = `usage: npm run emulator:aliyun -- [options]
   --backing vm|node|none   lab VM image behind each instance, or none (default vm; runs lab up, needs root)
   --address-prefix P       SLB loopback address prefix (default 127.88.0.)
   --health-check-scale X   multiply SLB health-check intervals (default 1)
-  --quota-instances N      instance quota
+  --quota-vcpus N          vCPU quota of pay-as-you-go instances
   --quota-load-balancers N load balancer quota
   --print-secret           also print the access key secret
   --ram-role NAME          a RAM role instances may be given (RamRoleName); repeatable
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
         backing: { type: 'string' },
         'address-prefix': { type: 'string' },
         'health-check-scale': { type: 'string' },
-        'quota-instances': { type: 'string' },
+        'quota-vcpus': { type: 'string' },
         'quota-load-balancers': { type: 'string' },
         'print-secret': { type: 'boolean' },
         'ram-role': { type: 'string', multiple: true },
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     addressPrefix: values['address-prefix'],
     healthCheckScale: num('health-check-scale', values['health-check-scale']),
     quotas: {
-      instances: num('quota-instances', values['quota-instances']),
+      vcpus: num('quota-vcpus', values['quota-vcpus']),
       loadBalancers: num('quota-load-balancers', values['quota-load-balancers']),
     },
     accessKeys: envId && envSecret ? { [envId]: envSecret } : undefined,

@@ -1,4 +1,4 @@
-// Injected faults: HTTP status storms, lost responses, failed operations, slow zones.
+// Injected faults: HTTP status storms, lost responses, failed operations, slow zones, silence.
 import { OperationError } from './errors.js';
 
 export type GceFault =
@@ -25,16 +25,29 @@ export type GceFault =
       code?: string;
       message?: string;
     }
-  | { kind: 'slowZone'; zone: string; latencyMs: number };
+  | { kind: 'slowZone'; zone: string; latencyMs: number }
+  | {
+      /**
+       * The endpoint falls silent at the first request that matches: that request is served (unless
+       * `serve` is false) and gets no answer, nor does any request after it (their connections are
+       * accepted and held) until the faults are cleared, which closes the held connections.
+       */
+      kind: 'silence';
+      match?: string;
+      method?: string;
+      /** Carry the matching request out before falling silent (default true: an accepted call). */
+      serve?: boolean;
+    };
 
 type StatusFault = Extract<GceFault, { kind: 'status' }>;
 type LostFault = Extract<GceFault, { kind: 'lostResponse' }>;
 type FailFault = Extract<GceFault, { kind: 'failOperation' }>;
+type SilenceFault = Extract<GceFault, { kind: 'silence' }>;
 
 /** A fault that is not well formed (the admin API answers 400 with this message). */
 export class FaultError extends Error {}
 
-const FAULT_KINDS = ['status', 'lostResponse', 'failOperation', 'slowZone'];
+const FAULT_KINDS = ['status', 'lostResponse', 'failOperation', 'slowZone', 'silence'];
 
 /** Check a fault from outside (the admin API): its shape and values, one clear message if wrong. */
 export function checkFault(v: unknown): GceFault {
@@ -52,6 +65,9 @@ export function checkFault(v: unknown): GceFault {
     if (typeof f.zone !== 'string' || !f.zone) throw new FaultError('slowZone needs "zone"');
     if (typeof f.latencyMs !== 'number' || !(f.latencyMs >= 0))
       throw new FaultError('slowZone needs "latencyMs" ≥ 0');
+  } else if (f.kind === 'silence') {
+    if (f.serve !== undefined && typeof f.serve !== 'boolean')
+      throw new FaultError('"serve" must be a boolean');
   } else if (!Number.isInteger(f.count) || (f.count as number) < 1) {
     throw new FaultError('"count" must be a positive integer');
   }
@@ -82,10 +98,19 @@ export class Faults {
   private lost: LostFault[] = [];
   private fail: FailFault[] = [];
   private slow = new Map<string, number>();
+  private silence: SilenceFault[] = [];
+  /** A `silence` fault fired: no request is answered until the faults are cleared. */
+  silent = false;
+  /** Called by clear() (the server closes the connections it holds). */
+  onClear: () => void = () => undefined;
 
   inject(f: GceFault): void {
     if (f.kind === 'slowZone') {
       this.slow.set(f.zone, Math.max(0, f.latencyMs));
+      return;
+    }
+    if (f.kind === 'silence') {
+      this.silence.push({ ...f });
       return;
     }
     if (!Number.isInteger(f.count) || f.count < 1) throw new Error(`fault count must be a positive integer`);
@@ -99,6 +124,18 @@ export class Faults {
     this.lost = [];
     this.fail = [];
     this.slow.clear();
+    this.silence = [];
+    this.silent = false;
+    this.onClear();
+  }
+
+  /** The `silence` fault this request sets off, if one matches (the endpoint is silent from now on). */
+  takeSilence(method: string, path: string): SilenceFault | undefined {
+    const f = this.silence.find((x) => matches(x, method, path));
+    if (!f) return undefined;
+    this.silence.splice(this.silence.indexOf(f), 1);
+    this.silent = true;
+    return f;
   }
 
   /** The status to answer this request with instead of serving it, if a fault matches. */
@@ -145,6 +182,8 @@ export class Faults {
       lostResponse: this.lost,
       failOperation: this.fail,
       slowZones: Object.fromEntries(this.slow),
+      silence: this.silence,
+      silent: this.silent,
     };
   }
 }

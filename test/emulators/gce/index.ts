@@ -4,6 +4,7 @@
 // faults), with lab VMs behind instances and real TCP load balancing on loopback addresses.
 // See docs/emulators/gce.md.
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import { registerAddresses, renderAddress } from './addresses.js';
 import { GceError, injectedStatus, notFound, notImplemented, parseError } from './errors.js';
 import { Faults, type GceFault } from './faults.js';
@@ -36,7 +37,10 @@ export interface RequestLogEntry {
   at: number;
   method: string;
   path: string;
-  /** The HTTP status answered; 0 when the connection was reset instead (a `lostResponse` fault). */
+  /**
+   * The HTTP status answered; 0 when the connection was reset instead (a `lostResponse` fault) or
+   * never answered (a `silence` fault: `unanswered`).
+   */
   status: number;
   mutating: boolean;
   /** The query string without '?', when there was one. */
@@ -45,6 +49,8 @@ export interface RequestLogEntry {
   lostResponse?: true;
   /** The request body as sent, when there was one. */
   body?: string;
+  /** Held without an answer by a `silence` fault (served only if it set the silence off). */
+  unanswered?: true;
   /** Who the request's token speaks for (`auth: 'required'`): `key:<email>` or `instance:<name> (<email>)`. */
   principal?: string;
 }
@@ -148,6 +154,9 @@ const MAX_LOG = 100_000;
 const isMutating = (method: string, path: string) =>
   method !== 'GET' && !/\/operations\/[^/]+\/wait$/.test(path) && !/\/getHealth$/.test(path);
 
+/** Thrown by `serve` when a `silence` fault falls silent at this request (served or not). */
+class Silenced {}
+
 /** Thrown by `serve` when a `lostResponse` fault takes the answer of a request it has served. */
 class LostResponse {
   constructor(readonly answer: 503 | 'reset') {}
@@ -197,6 +206,8 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
   const byRequestId = new Map<string, { scope: string; name: string }>();
 
   async function serve(method: string, path: string, query: URLSearchParams, raw: string): Promise<unknown> {
+    const silence = faults.takeSilence(method, path);
+    if (silence && silence.serve === false) throw new Silenced();
     const injected = faults.takeStatus(method, path);
     if (injected) throw injectedStatus(injected);
     const m = router.match(method, path);
@@ -226,6 +237,7 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
       const scope = op.selfLink.replace(/^.*\/projects\/[^/]+\//, '').replace(/\/operations\/[^/]+$/, '');
       byRequestId.set(requestId.toLowerCase(), { scope, name: op.name });
     }
+    if (silence) throw new Silenced();
     const lost = faults.takeLostResponse(method, path);
     if (lost) throw new LostResponse(lost);
     return out;
@@ -264,6 +276,12 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
     log.length = 0;
   };
 
+  /** Connections a `silence` fault holds without an answer; closed when the faults are cleared. */
+  const held = new Set<Socket>();
+  faults.onClear = () => {
+    for (const s of held) s.destroy();
+    held.clear();
+  };
   const server = http.createServer((req, res) => {
     const at = Date.now();
     const method = req.method ?? 'GET';
@@ -286,6 +304,11 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
     }
     if (path === '/token') {
       // The OAuth token endpoint of the keys this emulator makes: not the Compute API (no log, no gate).
+      if (faults.silent) {
+        held.add(req.socket);
+        req.socket.once('close', () => held.delete(req.socket));
+        return;
+      }
       void readBody(req).then((raw) => {
         const a =
           method === 'POST'
@@ -302,17 +325,24 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
       return;
     }
     let lost: LostResponse | undefined;
+    let silenced = false;
     let body = '';
     let principal: Principal | undefined;
     void readBody(req)
       .then((raw) => {
         body = raw;
+        // A silent endpoint takes the request and says nothing.
+        if (faults.silent) throw new Silenced();
         principal = checkAuth(req, method);
         return serve(method, path, url.searchParams, raw);
       })
       .then(
         (out) => [200, out ?? {}] as const,
         (err: unknown) => {
+          if (err instanceof Silenced) {
+            silenced = true;
+            return [0, {}] as const;
+          }
           if (err instanceof LostResponse) {
             lost = err;
             return err.answer === 'reset' ? ([0, {}] as const) : ([503, injectedStatus(503).body()] as const);
@@ -337,11 +367,18 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
           mutating: isMutating(method, path),
           ...(q ? { query: q } : {}),
           ...(lost ? { lostResponse: true as const } : {}),
+          ...(silenced ? { unanswered: true as const } : {}),
           ...(body ? { body } : {}),
           ...(principal ? { principal: principalName(principal) } : {}),
         });
         record({ cloud: 'gce', method, path, ...(q ? { query: q } : {}), ...(body ? { body } : {}), status });
         if (log.length > MAX_LOG) log.splice(0, log.length - MAX_LOG);
+        if (silenced) {
+          // Held open, unanswered, until the faults are cleared (or the client gives up).
+          held.add(req.socket);
+          req.socket.once('close', () => held.delete(req.socket));
+          return;
+        }
         if (status === 0) {
           req.socket.destroy();
           return;
