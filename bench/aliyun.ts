@@ -96,6 +96,7 @@ function target(cluster: string, flags: Record<string, string>): LbTarget {
     storeId: () => new Store(mkdtempSync(join(tmpdir(), 'bench-store-'))).id(),
     manager: () => Promise.reject(new Error('the bench gives the swarm as a snapshot')),
     machines: async () => [],
+    hostEngine: () => Promise.reject(new Error('an SLB needs no local engine')),
   };
 }
 

@@ -321,7 +321,7 @@ function registerLbController(lb: Command): void {
   ctl
     .command('build')
     .description(
-      'build the controller image on the local engine (DOCKER_HOST) from this swarmup, its production dependencies and this node binary: no registry or network needed',
+      'build the controller image on the local engine (DOCKER_HOST, unless it names a machine of the store: then the default socket) from this swarmup, its production dependencies and this node binary: no registry or network needed',
     )
     .option(
       '--base <image>',

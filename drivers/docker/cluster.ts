@@ -1,19 +1,24 @@
-import type { DiscoveredCluster, FlagValues } from '../../src/driver/contract.js';
-import { apiMessage, engineAddressFromEnv, engineClient, engineError, statusOf } from './engine.js';
+import type { ClusterScope, DiscoveredCluster, FlagValues } from '../../src/driver/contract.js';
+import { hostEngine } from '../../src/engine/host.js';
+import { apiMessage, engineClient, engineError, statusOf } from './engine.js';
 import { forgetNetwork } from './network.js';
 import { laterExpiry } from '../../src/driver/expiry.js';
 
 /**
- * Label-based views of the engine named by the environment (DOCKER_HOST...), so `cluster down --all`
- * and `prune` work without a store. The flags carry nothing these need.
+ * Label-based views of the engine of a cluster: the one its machines recorded, else the one the
+ * environment names (so `cluster down --all` and `prune` work without a store), never a machine of
+ * the store (src/engine/host.ts). The flags carry nothing these need.
  */
-const engine = () => {
-  const addr = engineAddressFromEnv();
+const engine = (scope: ClusterScope) => {
+  const addr = hostEngine(scope);
   return { addr, docker: engineClient(addr) };
 };
 
-export async function discoverClusters(_flags: FlagValues): Promise<DiscoveredCluster[]> {
-  const { addr, docker } = engine();
+export async function discoverClusters(
+  _flags: FlagValues,
+  scope: ClusterScope,
+): Promise<DiscoveredCluster[]> {
+  const { addr, docker } = engine(scope);
   try {
     const containers = await docker.listContainers({
       all: true,
@@ -40,8 +45,9 @@ export async function destroyCluster(
   cluster: string,
   _flags: FlagValues,
   log: (msg: string) => void,
+  scope: ClusterScope,
 ): Promise<string[]> {
-  const { addr, docker } = engine();
+  const { addr, docker } = engine(scope);
   const filters = { label: ['swarmup.managed=true', `swarmup.cluster=${cluster}`] };
   const gone: string[] = [];
   try {

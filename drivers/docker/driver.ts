@@ -8,14 +8,9 @@ import type {
 } from '../../src/driver/contract.js';
 import { UserError } from '../../src/errors.js';
 import { DockerExecTransport } from '../../src/transport/docker-exec.js';
-import {
-  apiMessage,
-  engineAddressFromEnv,
-  engineClient,
-  engineError,
-  statusOf,
-  type EngineAddress,
-} from './engine.js';
+import { resolve } from 'node:path';
+import { hostEngine } from '../../src/engine/host.js';
+import { apiMessage, engineClient, engineError, statusOf, type EngineAddress } from './engine.js';
 import { ensureNetwork, forgetNetwork, isNetworkGone, removeNetworkIfUnused } from './network.js';
 import { isPrivilegeRefused, privilegeHint, withDetectedPrivilege } from './privileged.js';
 import { relaunchEngine, stopEngine } from '../../src/provision/engine-control.js';
@@ -73,7 +68,8 @@ export class DockerDriver implements Driver {
     const s = settingsFromFlags(flags, ctx.cluster);
     const state: DockerState = {
       MachineName: ctx.machineName,
-      ...engineAddressFromEnv(),
+      // The environment's engine, unless it names a machine of this store (src/engine/host.ts).
+      ...hostEngine({ storeRoot: resolve(ctx.machineDir, '..', '..'), recorded: [] }),
       IPAddress: '127.0.0.1',
       EngineListenPort: ENGINE_PORT,
       ContainerName: containerName(ctx.machineName),

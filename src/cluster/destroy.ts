@@ -1,3 +1,4 @@
+import type { ClusterScope } from '../driver/contract.js';
 import { flagsFromEnv } from '../driver/flags.js';
 import { drivers, findDriver } from '../driver/registry.js';
 import { oneLine } from '../errors.js';
@@ -51,6 +52,9 @@ async function destroyLocked(
     ).removeClusterController(store, name, record?.Driver ?? opts.driver, opts.log)),
   );
   const machines = await clusterMachines(store, name);
+  // Where the cluster's machines are (the docker driver's engine), read before they go: the sweeps
+  // below look there, not at whatever the environment names now (src/engine/host.ts).
+  const scope: ClusterScope = { storeRoot: store.root, recorded: machines.map((m) => m.cfg.Driver) };
   await mapBounded(machines, opts.parallel ?? 8, async (m) => {
     try {
       opts.log(`Removing machine ${m.cfg.Name}...`);
@@ -68,7 +72,7 @@ async function destroyLocked(
   // Whatever load balancer the driver uses (src/lb/backends.ts); without a record, every kind found.
   const { removeClusterLoadBalancers } = await import('../lb/backends.js');
   result.swept.push(
-    ...(await removeClusterLoadBalancers(store, name, driverName, opts.log, (d, err) => {
+    ...(await removeClusterLoadBalancers(store, name, driverName, scope.recorded, opts.log, (d, err) => {
       if (driverName) result.errors.push(`load balancer: ${oneLine(err)}`);
       else debug(`${d} load balancer: ${oneLine(err)}`);
     })),
@@ -79,7 +83,7 @@ async function destroyLocked(
     if (!mod.destroyCluster) continue;
     try {
       const flags = flagsFromEnv(plugin, plugin.name === record?.Driver ? record.DriverOptions : {});
-      result.swept.push(...(await mod.destroyCluster(name, flags, opts.log)));
+      result.swept.push(...(await mod.destroyCluster(name, flags, opts.log, scope)));
     } catch (err) {
       // Without a record we try every driver; one that cannot be reached here owns nothing of ours.
       if (driverName) result.errors.push(`${plugin.name}: ${oneLine(err)}`);

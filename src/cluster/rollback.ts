@@ -1,4 +1,4 @@
-import type { Driver, DriverModule, FlagValues } from '../driver/contract.js';
+import type { Driver, DriverModule, DriverState, FlagValues } from '../driver/contract.js';
 import { oneLine } from '../errors.js';
 import { loadMachine } from '../machine/machine.js';
 import type { Store } from '../store/store.js';
@@ -41,10 +41,13 @@ export class RunLedger {
     const { store, cluster, log } = o;
     const errors: string[] = [];
     let last: Driver | undefined;
+    // Where the removed machines were (the docker driver's engine), for the sweep below.
+    const recorded: DriverState[] = [];
     await mapBounded(this.machines, 8, async (name) => {
       try {
         if (await store.exists(name)) {
           const m = await loadMachine(store, name);
+          recorded.push(m.cfg.Driver);
           log(`Removing machine ${name}...`);
           await m.driver.remove();
           await store.remove(name);
@@ -66,9 +69,10 @@ export class RunLedger {
     // is left anywhere the driver looks: then nothing of anyone else's can go with it.
     if ((this.firewall || this.driverCreated) && o.mod.destroyCluster && o.mod.discoverClusters) {
       try {
-        const found = await o.mod.discoverClusters(o.flags);
+        const scope = { storeRoot: store.root, recorded };
+        const found = await o.mod.discoverClusters(o.flags, scope);
         const others = found.find((c) => c.name === cluster)?.machines.length ?? 0;
-        if (others === 0) await o.mod.destroyCluster(cluster, o.flags, log);
+        if (others === 0) await o.mod.destroyCluster(cluster, o.flags, log, scope);
         else
           log(
             `keeping what the cluster's machines share: ${others} machine(s) of "${cluster}" made elsewhere use it`,

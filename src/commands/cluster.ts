@@ -212,7 +212,9 @@ export async function down(
     for (const r of await listClusterRecords(store)) names.add(r.Name);
     for (const plugin of o.driver ? [findDriver(o.driver)] : drivers) {
       const mod = await plugin.load();
-      const found = await mod.discoverClusters?.(flagsFromEnv(plugin)).catch(() => []);
+      const found = await mod
+        .discoverClusters?.(flagsFromEnv(plugin), { storeRoot: store.root, recorded: [] })
+        .catch(() => []);
       for (const c of found ?? []) if (isValidName('cluster', c.name)) names.add(c.name);
     }
   }
@@ -363,7 +365,9 @@ export async function prune(o: { expired?: boolean; dryRun?: boolean }, cmd: Com
   const known = new Set(records.map((r) => r.Name));
   for (const plugin of drivers) {
     const mod = await plugin.load();
-    const found = await mod.discoverClusters?.(flagsFromEnv(plugin)).catch(() => []);
+    const found = await mod
+      .discoverClusters?.(flagsFromEnv(plugin), { storeRoot: store.root, recorded: [] })
+      .catch(() => []);
     for (const c of found ?? [])
       if (
         isValidName('cluster', c.name) &&

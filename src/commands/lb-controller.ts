@@ -125,11 +125,16 @@ export async function rm(o: TargetOptions, cmd: Command): Promise<void> {
   );
 }
 
-export async function build(o: { base?: string; tag?: string }): Promise<void> {
+export async function build(o: { base?: string; tag?: string }, cmd: Command): Promise<void> {
   if (o.base !== undefined && !o.base.trim()) throw new UserError('--base must not be empty');
-  const { buildControllerImage, defaultImage } = await import('../lb/controller/image.js');
+  const [{ buildControllerImage, defaultImage }, { hostEngine }] = await Promise.all([
+    import('../lb/controller/image.js'),
+    import('../engine/host.js'),
+  ]);
   const tag = o.tag ?? defaultImage();
-  const r = await buildControllerImage({ base: o.base ?? 'node:20-bookworm-slim', tag, log: info });
+  // This host's engine, as for a local load balancer: never a machine the environment points at.
+  const engine = hostEngine({ storeRoot: storeOf(cmd).root, recorded: [] });
+  const r = await buildControllerImage({ base: o.base ?? 'node:20-bookworm-slim', tag, engine, log: info });
   process.stdout.write(`${tag}\n`);
   info(`Built ${tag} (${r.id.slice(7, 19)}); "lb controller install" loads it into the swarm's nodes.`);
 }

@@ -105,6 +105,17 @@ export interface DriverContext {
   storeId?: string;
 }
 
+/**
+ * Where a cluster-level operation stands: the store, and the saved driver states of the cluster's
+ * machines, read before any of them is removed (empty without a record: `cluster down --all`, prune).
+ * The docker driver finds its engine there (src/engine/host.ts); cloud drivers need none of it.
+ */
+export interface ClusterScope {
+  /** Absolute path of the store root. */
+  storeRoot: string;
+  recorded: readonly DriverState[];
+}
+
 /** A cluster as a driver sees it from its labels or tags alone (no store needed). */
 export interface DiscoveredCluster {
   name: string;
@@ -179,9 +190,14 @@ export interface DriverModule {
    * Clusters this driver can find by their labels or tags, with whatever access the flags and the
    * environment give (so `cluster down --all` and `prune` work from an empty store).
    */
-  discoverClusters?(flags: FlagValues): Promise<DiscoveredCluster[]>;
+  discoverClusters?(flags: FlagValues, scope: ClusterScope): Promise<DiscoveredCluster[]>;
   /** Remove every resource the driver owns for a cluster, found by labels or tags. Returns what went. */
-  destroyCluster?(cluster: string, flags: FlagValues, log: (msg: string) => void): Promise<string[]>;
+  destroyCluster?(
+    cluster: string,
+    flags: FlagValues,
+    log: (msg: string) => void,
+    scope: ClusterScope,
+  ): Promise<string[]>;
   /**
    * Open the swarm ports (2377/tcp, 7946/tcp+udp, 4789/udp) between the cluster's members only.
    * Drivers whose machines share a private network need nothing here.

@@ -4,6 +4,7 @@
  */
 import { hasCloud, type CloudAccess } from '../cloud/access.js';
 import { drivers, findDriver } from '../driver/registry.js';
+import type { DriverState } from '../driver/contract.js';
 import { UserError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { LbBackend, Log, Provider } from './backend.js';
@@ -50,7 +51,7 @@ export async function backendFor(t: LbTarget, o: BackendOptions = {}): Promise<L
   switch (providerFor(t.driver)) {
     case 'local': {
       const { LocalLb } = await import('./local/index.js');
-      return new LocalLb(t.name, o.local) as LbBackend;
+      return new LocalLb(t.name, await t.hostEngine(), o.local) as LbBackend;
     }
     case 'gce': {
       const a = await cloudOf(t);
@@ -70,12 +71,14 @@ export async function backendFor(t: LbTarget, o: BackendOptions = {}): Promise<L
 /**
  * `cluster down`: remove the load balancer of `cluster` for its driver (from its record), or, without
  * a record or driver, every kind of load balancer the environment reaches (found by labels, tags or
- * ownership). Returns what went; `onError` gets each driver's failure.
+ * ownership). `recorded`: the saved driver states of the cluster's machines, read before they went.
+ * Returns what went; `onError` gets each driver's failure.
  */
 export async function removeClusterLoadBalancers(
   store: Store,
   cluster: string,
   driver: string | undefined,
+  recorded: readonly DriverState[],
   log: Log,
   onError: (driver: string, err: unknown) => void,
 ): Promise<string[]> {
@@ -86,7 +89,7 @@ export async function removeClusterLoadBalancers(
     if (!provider || seen.has(provider)) continue;
     seen.add(provider);
     try {
-      const b = await backendFor(await teardownTarget(store, cluster, d));
+      const b = await backendFor(await teardownTarget(store, cluster, d, recorded));
       gone.push(...(await b.remove({ log, swarm: false, clusterGoes: true })));
     } catch (err) {
       onError(d, err);

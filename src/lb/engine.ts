@@ -3,7 +3,8 @@
  * (`lb sync` on an operator's machine), or through the manager's own Docker socket (the in-cluster
  * controller, which runs on a manager with the socket mounted).
  */
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { dockerClient } from '../engine/dockerode.js';
 import type { EngineEndpoint } from '../engine/api.js';
 import { ENGINE_TIMEOUT_MS, engineClient, newEngineClient } from '../swarm/client.js';
 
@@ -23,7 +24,7 @@ export function managerClient(e: ManagerEngine): Docker {
   if (!isSocket(e)) return engineClient(e);
   let c = sockets.get(e.socketPath);
   if (!c) {
-    c = new Docker({ socketPath: e.socketPath, timeout: ENGINE_TIMEOUT_MS });
+    c = dockerClient({ socketPath: e.socketPath, timeout: ENGINE_TIMEOUT_MS });
     sockets.set(e.socketPath, c);
   }
   return c;
@@ -31,5 +32,5 @@ export function managerClient(e: ManagerEngine): Docker {
 
 /** A fresh client without an idle timeout (an event stream may be silent for long). */
 export function newManagerClient(e: ManagerEngine): Docker {
-  return isSocket(e) ? new Docker({ socketPath: e.socketPath }) : newEngineClient(e);
+  return isSocket(e) ? dockerClient({ socketPath: e.socketPath }) : newEngineClient(e);
 }

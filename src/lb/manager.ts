@@ -8,6 +8,7 @@ import { loadClusterRecord } from '../cluster/record.js';
 import { flagsFromEnv } from '../driver/flags.js';
 import { findDriver } from '../driver/registry.js';
 import type { EngineEndpoint } from '../engine/api.js';
+import { hostEngine } from '../engine/host.js';
 import { oneLine, UserError } from '../errors.js';
 import { engineEndpoint, loadMachine, type Machine } from '../machine/machine.js';
 import type { Store } from '../store/store.js';
@@ -163,5 +164,6 @@ export async function managerTarget(store: Store, name: string): Promise<LbTarge
     storeId: () => store.id(),
     manager,
     machines: async () => (await machines()).map(nodeMachine),
+    hostEngine: async () => hostEngine({ storeRoot: store.root, recorded: [machine.cfg.Driver] }),
   };
 }

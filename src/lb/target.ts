@@ -10,6 +10,7 @@ import { flagsFromEnv } from '../driver/flags.js';
 import { findDriver } from '../driver/registry.js';
 import { oneLine, UserError } from '../errors.js';
 import type { EngineEndpoint } from '../engine/api.js';
+import { hostEngine, type EngineAddress } from '../engine/host.js';
 import { engineEndpoint, type Machine } from '../machine/machine.js';
 import type { Store } from '../store/store.js';
 import type { Log } from './backend.js';
@@ -35,6 +36,11 @@ export interface LbTarget {
   manager(): Promise<{ name: string; endpoint: ManagerEngine }>;
   /** The stored machines that are the swarm's nodes. */
   machines(): Promise<NodeMachine[]>;
+  /**
+   * The Docker Engine that hosts the swarm's machines as they recorded it (docker driver), else this
+   * host's (src/engine/host.ts): where a local load balancer runs.
+   */
+  hostEngine(): Promise<EngineAddress>;
 }
 
 /** A stored machine as a load balancer needs it: where it is (its driver state) and its address. */
@@ -74,14 +80,25 @@ export async function clusterTarget(store: Store, cluster: string): Promise<LbTa
       return { name: machine.cfg.Name, endpoint };
     },
     machines: async () => (await clusterMachines(store, cluster)).map(nodeMachine),
+    hostEngine: async () =>
+      hostEngine({
+        storeRoot: store.root,
+        recorded: (await clusterMachines(store, cluster)).map((m) => m.cfg.Driver),
+      }),
   };
 }
 
 /**
  * The target `cluster down` removes a load balancer of: the cluster's record when there is one, else
- * the driver's flags from the environment (a sweep by labels); no swarm is read.
+ * the driver's flags from the environment (a sweep by labels); no swarm is read. `recorded`: the saved
+ * driver states of the cluster's machines, read before they were removed.
  */
-export async function teardownTarget(store: Store, cluster: string, driver: string): Promise<LbTarget> {
+export async function teardownTarget(
+  store: Store,
+  cluster: string,
+  driver: string,
+  recorded: readonly DriverState[] = [],
+): Promise<LbTarget> {
   const record = await loadClusterRecord(store, cluster);
   const own = record?.Driver === driver;
   return {
@@ -93,6 +110,7 @@ export async function teardownTarget(store: Store, cluster: string, driver: stri
     storeId: () => store.id(),
     manager: () => Promise.reject(new UserError(`cluster "${cluster}" is being removed`)),
     machines: async () => [],
+    hostEngine: async () => hostEngine({ storeRoot: store.root, recorded }),
   };
 }
 

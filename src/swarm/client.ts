@@ -1,4 +1,5 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { dockerClient } from '../engine/dockerode.js';
 import type { EngineEndpoint } from '../engine/api.js';
 
 /**
@@ -32,7 +33,7 @@ export function engineClient(ep: EngineEndpoint): Docker {
 
 /** A fresh, uncached client; without `timeoutMs` it never gives up on a silent connection. */
 export function newEngineClient(ep: EngineEndpoint, timeoutMs?: number): Docker {
-  return new Docker({
+  return dockerClient({
     host: ep.host,
     port: ep.port,
     protocol: 'https',

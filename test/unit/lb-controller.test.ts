@@ -28,6 +28,7 @@ const target = (over: Partial<LbTarget> = {}): LbTarget => ({
   storeId: async () => 'store-1',
   manager: () => Promise.reject(new Error('no manager here')),
   machines: async () => [],
+  hostEngine: () => Promise.reject(new Error('no local engine here')),
   ...over,
 });
 

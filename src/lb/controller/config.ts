@@ -126,5 +126,7 @@ export function controllerTarget(
     storeId: async () => c.storeId,
     manager: async () => ({ name: node, endpoint: engine }),
     machines: async () => machines,
+    // The controller serves cloud load balancers only; a local one runs beside a store, not in the swarm.
+    hostEngine: () => Promise.reject(new Error('the in-cluster controller runs no local load balancer')),
   };
 }

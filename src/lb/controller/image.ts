@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { hostEngineClient, type EngineAddress } from '../../engine/host.js';
 import { imageId, loadImageFile, saveImage } from '../../engine/images.js';
 import { UserError, oneLine } from '../../errors.js';
 import { mapBounded } from '../../util/async.js';
@@ -19,10 +20,6 @@ import { managerClient, newManagerClient } from '../engine.js';
 import type { Log } from '../backend.js';
 import type { LbTarget } from '../target.js';
 import { CONTROLLER } from './spec.js';
-
-/** The local engine (DOCKER_HOST, else the default socket). */
-export const localEngine = () => new Docker();
-export const localEngineName = () => process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
 
 /** The installed package's root (where package.json, dist/ and templates/ are). */
 export const packageRoot = () => dirname(templatesDir());
@@ -153,22 +150,23 @@ function followBuild(docker: Docker, stream: NodeJS.ReadableStream, base: string
   });
 }
 
-/** `lb controller build`: make the image on the local engine. */
+/** `lb controller build`: make the image on the local engine (src/engine/host.ts). */
 export async function buildControllerImage(o: {
   base: string;
   tag: string;
+  engine: EngineAddress;
   log: Log;
 }): Promise<{ id: string; bytes: number; files: number }> {
-  const docker = localEngine();
+  const docker = hostEngineClient(o.engine);
   const ctx = await buildContext(o.base);
   o.log(
-    `Building ${o.tag} on ${localEngineName()} from ${o.base}: node ${process.version} and swarmup ${swarmupVersion()} (${ctx.files} files, ${(ctx.bytes / 1e6).toFixed(0)} MB)...`,
+    `Building ${o.tag} on ${o.engine.DockerHost} from ${o.base}: node ${process.version} and swarmup ${swarmupVersion()} (${ctx.files} files, ${(ctx.bytes / 1e6).toFixed(0)} MB)...`,
   );
   let stream: NodeJS.ReadableStream;
   try {
     stream = await docker.buildImage(tarStream(ctx.members), { t: o.tag, forcerm: true, rm: true });
   } catch (err) {
-    throw new UserError(`cannot build on the local engine (${localEngineName()}): ${oneLine(err)}`);
+    throw new UserError(`cannot build on the local engine (${o.engine.DockerHost}): ${oneLine(err)}`);
   }
   await followBuild(docker, stream, o.base);
   const id = await imageId(docker, o.tag);
@@ -189,7 +187,7 @@ export interface ImagePlacement {
  * nodes to pull. A node whose image of that name differs from the local one gets the local one.
  */
 export async function placeImage(t: LbTarget, image: string, log: Log): Promise<ImagePlacement> {
-  const local = localEngine();
+  const local = hostEngineClient(await t.hostEngine());
   let localId: string | undefined;
   try {
     localId = await imageId(local, image);

@@ -1,10 +1,12 @@
 /**
- * The local load balancer as an `LbBackend`: one haproxy container on the local Docker engine (host
- * network) per target, for drivers whose machines this host reaches at their swarm addresses.
+ * The local load balancer as an `LbBackend`: one haproxy container (host network) per target on the
+ * engine that hosts the target's machines, or this host's (`LbTarget.hostEngine`, src/engine/host.ts),
+ * for drivers whose machines that host reaches at their swarm addresses.
  */
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { hostEngineClient, type EngineAddress } from '../../engine/host.js';
 import { UserError } from '../../errors.js';
-import { apiAnswerMs, noAnswerHint } from '../../util/deadlines.js';
+import { noAnswerHint } from '../../util/deadlines.js';
 import type { InSync, LbBackend, LbStatus, Log, RemoveOptions } from '../backend.js';
 import { desiredListeners, listenerKey } from '../desired.js';
 import type { Listener, SwarmSnapshot } from '../model.js';
@@ -21,17 +23,15 @@ import {
 } from './backend.js';
 import { lbContainerName } from './container.js';
 
-export const localEngineName = () => process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
-
-/** Turn a failure to talk to the local engine into one clear line. */
-async function onLocalEngine<T>(what: string, fn: () => Promise<T>): Promise<T> {
+/** Turn a failure to talk to the engine into one clear line. */
+async function onEngine<T>(engine: EngineAddress, what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     if (err instanceof UserError) throw err;
     const silent = noAnswerHint(err);
     throw new UserError(
-      `${what} on the local Docker engine (${localEngineName()}): ${silent ?? (err as Error).message}`,
+      `${what} on the Docker engine ${engine.DockerHost}: ${silent ?? (err as Error).message}`,
     );
   }
 }
@@ -40,17 +40,24 @@ type Planned = LocalPlan & { warnings: string[]; where: Record<string, unknown> 
 
 export class LocalLb implements LbBackend<LocalCurrent, Listener[], Planned> {
   readonly provider = 'local' as const;
-  // The engine named by DOCKER_HOST, with the API deadline (docker-modem reads connectionTimeout).
-  private readonly docker = new Docker({ connectionTimeout: apiAnswerMs() } as Docker.DockerOptions);
+  // With the API deadline (docker-modem reads connectionTimeout).
+  private readonly docker: Docker;
   private applied?: ApplyResult;
 
   constructor(
     private readonly name: string,
+    private readonly engine: EngineAddress,
     private readonly opts: LocalOptions = {},
-  ) {}
+  ) {
+    this.docker = hostEngineClient(engine);
+  }
+
+  private on<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return onEngine(this.engine, what, fn);
+  }
 
   current(): Promise<LocalCurrent> {
-    return onLocalEngine('cannot read the load balancer', () => readLocal(this.docker, this.name));
+    return this.on('cannot read the load balancer', () => readLocal(this.docker, this.name));
   }
 
   async desired(snap: SwarmSnapshot): Promise<Listener[]> {
@@ -67,13 +74,13 @@ export class LocalLb implements LbBackend<LocalCurrent, Listener[], Planned> {
   }
 
   async apply(p: Planned, current: LocalCurrent, log: Log): Promise<void> {
-    this.applied = await onLocalEngine('cannot update the load balancer', () =>
+    this.applied = await this.on('cannot update the load balancer', () =>
       applyLocal(this.docker, current, p, log),
     );
   }
 
   async verify(p: Planned, desired: Listener[]): Promise<InSync> {
-    const after = await onLocalEngine('cannot verify the load balancer', () =>
+    const after = await this.on('cannot verify the load balancer', () =>
       verifyLocal(this.docker, p, desired),
     );
     return {
@@ -94,7 +101,7 @@ export class LocalLb implements LbBackend<LocalCurrent, Listener[], Planned> {
       (err: NodeJS.ErrnoException) => ['ENOENT', 'ECONNREFUSED'].includes(err.code ?? ''),
     );
     if (noEngine) return [];
-    const removed = await onLocalEngine('cannot remove the load balancer', () =>
+    const removed = await this.on('cannot remove the load balancer', () =>
       removeLocal(this.docker, this.name, () => o.log(`Removing load balancer container ${name}...`)),
     );
     if (!removed) return [];
@@ -119,7 +126,7 @@ export class LocalLb implements LbBackend<LocalCurrent, Listener[], Planned> {
       swarmError,
       details: {
         containerName: lbContainerName(this.name),
-        engine: localEngineName(),
+        engine: this.engine.DockerHost,
         container: c
           ? { name: c.name, id: c.id, image: c.image, status: c.status, startedAt: c.startedAt }
           : null,
