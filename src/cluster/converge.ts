@@ -7,22 +7,20 @@ import { engineEndpoint, loadMachine, saveMachine, type Machine } from '../machi
 import { validateEngineOptions } from '../provision/engine-config.js';
 import { provision } from '../provision/provisioner.js';
 import type { Store } from '../store/store.js';
-import {
-  bootstrapSwarm,
-  leaveSwarm,
-  listNodes,
-  removeNode,
-  setNodeRole,
-  waitNodesReady,
-  type SwarmMember,
-  type SwarmNode,
-} from '../swarm/bootstrap.js';
+import { bootstrapSwarm } from '../swarm/bootstrap.js';
+import { listNodes } from '../swarm/calls.js';
+import type { MachineRef } from '../swarm/identity.js';
+import type { SwarmMember } from '../swarm/membership.js';
+import type { SwarmNode } from '../swarm/model.js';
+import { waitNodesReady } from '../swarm/ready.js';
+import { machineNode, removeMachineNode } from './members.js';
 import { runPhases, type Log, type Phase } from '../ui/progress.js';
 import { clusterMachines } from './access.js';
 import { destroyCluster } from './destroy.js';
 import {
   loadClusterRecord,
   memberNames,
+  recordNodeIds,
   saveClusterRecord,
   validateClusterName,
   type ClusterRecord,
@@ -94,6 +92,8 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
     ExpiresAt: spec.ttl
       ? new Date(now.getTime() + parseDuration(spec.ttl)).toISOString()
       : previous?.ExpiresAt,
+    Nodes: previous?.Nodes,
+    Leader: previous?.Leader,
   };
   await saveClusterRecord(store, record);
 
@@ -164,6 +164,7 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
           role: d.role,
           endpoint: await engineEndpoint(m),
           advertiseAddr: await m.driver.getInternalIP(),
+          recordedNodeIds: record.Nodes?.[d.name],
           labels: {
             'swarmup.cluster': spec.name,
             'swarmup.driver': spec.driver,
@@ -172,6 +173,14 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
         };
       }),
     );
+
+  let nodeIds: Record<string, string> = {};
+  const machineRef = async (name: string): Promise<MachineRef> => ({
+    name,
+    nodeId: nodeIds[name],
+    recordedIds: record.Nodes?.[name],
+    address: await machines.get(name)!.driver.getInternalIP(),
+  });
 
   let extras: Machine[] = [];
   const phases: Phase[] = [
@@ -185,9 +194,20 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
       key: 'swarm',
       title: 'Swarm',
       run: async (log) => {
-        const r = await bootstrapSwarm(await members(), { log, parallel: spec.parallel, repair: true });
+        const r = await bootstrapSwarm(await members(), {
+          log,
+          parallel: spec.parallel,
+          repair: true,
+          cluster: spec.name,
+          lastLeader: record.Leader,
+          // Recorded as soon as known: a run killed later still tells these nodes from leftovers.
+          onNodeIds: async (ids) => {
+            if (recordNodeIds(record, ids)) await saveClusterRecord(store, record);
+          },
+        });
         result.initialized = r.initialized;
         result.joined = r.joined;
+        nodeIds = r.nodeIds;
       },
     },
     {
@@ -201,7 +221,7 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
       title: 'Remove machines beyond the spec',
       skip: () => extras.length === 0,
       run: async (log) => {
-        result.removed = await removeMembers(extras, await managerOf(machines, desired), log);
+        result.removed = await removeMembers(extras, await managerOf(machines, desired), log, record);
       },
     },
     {
@@ -210,7 +230,17 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
       skip: () => !o.wait,
       run: async (log) => {
         log(`waiting up to ${Math.round(o.timeoutMs / 1000)} s`);
-        result.nodes = await waitNodesReady(await managerOf(machines, desired), [...wanted], o.timeoutMs);
+        const refs = await Promise.all(desired.map((d) => machineRef(d.name)));
+        // Healthy only when the node list is exactly the machines: a leftover is reported, never hidden.
+        result.nodes = await waitNodesReady(await managerOf(machines, desired), refs, o.timeoutMs, {
+          exact: true,
+          cluster: spec.name,
+        });
+        const leader = result.nodes.find((n) => n.leader)?.machine;
+        if (leader && leader !== record.Leader) {
+          record.Leader = leader;
+          await saveClusterRecord(store, record);
+        }
       },
     },
   ];
@@ -245,18 +275,14 @@ export async function removeMembers(
   extras: Machine[],
   manager: Awaited<ReturnType<typeof engineEndpoint>>,
   log: Log,
+  record?: ClusterRecord,
 ) {
   const removed: string[] = [];
   for (const m of extras) {
     const name = m.cfg.Name;
     log(`removing ${name}`);
-    try {
-      if (m.cfg.Cluster?.Role === 'manager') await setNodeRole(manager, name, 'worker');
-      await leaveSwarm(await engineEndpoint(m), true).catch(() => undefined);
-    } catch (err) {
-      log(`${name}: could not leave the swarm cleanly (${oneLine(err)}); removing it anyway`);
-    }
-    await removeNode(manager, name);
+    const node = await machineNode(m, manager, record?.Nodes?.[name]);
+    await removeMachineNode(m, manager, node, log);
     await m.driver.remove();
     await m.store.remove(name);
     removed.push(name);

@@ -20,6 +20,30 @@ export interface ClusterRecord {
   Labels: Record<string, string>;
   CreatedAt: string;
   ExpiresAt?: string;
+  /**
+   * Machine name → the swarm node IDs it had, newest first (recorded at each join): how swarmup tells
+   * a machine's node, and its leftovers, without trusting hostnames.
+   */
+  Nodes?: Record<string, string[]>;
+  /** The machine that led the swarm when `cluster up` last finished. */
+  Leader?: string;
+}
+
+/** How many node IDs are kept per machine. */
+const NODE_HISTORY = 4;
+
+/** `Nodes` with each machine's current node ID put first; true when that changed anything. */
+export function recordNodeIds(rec: ClusterRecord, ids: Record<string, string>): boolean {
+  const nodes = { ...(rec.Nodes ?? {}) };
+  let changed = false;
+  for (const [machine, id] of Object.entries(ids)) {
+    const had = nodes[machine] ?? [];
+    if (had[0] === id) continue;
+    nodes[machine] = [id, ...had.filter((x) => x !== id)].slice(0, NODE_HISTORY);
+    changed = true;
+  }
+  rec.Nodes = nodes;
+  return changed;
 }
 
 const CLUSTER_RE = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
