@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
-import { clusterMachines, reachableManager } from '../cluster/access.js';
+import { clusterMachines, clusterNodes, reachableManager } from '../cluster/access.js';
 import { clusterUp, type UpResult } from '../cluster/converge.js';
 import { destroyCluster, flagsFromEnv, type DestroyResult } from '../cluster/destroy.js';
 import {
@@ -19,7 +19,7 @@ import {
 import { drivers, findDriver } from '../driver/registry.js';
 import { UserError } from '../errors.js';
 import { machineUrl } from '../machine/machine.js';
-import { listNodes, type SwarmNode } from '../swarm/bootstrap.js';
+import { listNodes } from '../swarm/calls.js';
 import { mapBounded } from '../util/async.js';
 import { info } from '../util/log.js';
 import { storeOf } from './common.js';
@@ -109,7 +109,8 @@ async function specFrom(name: string | undefined, o: UpFlags, cmd: Command): Pro
 
 function printUpSummary(r: UpResult, spec: ClusterSpec, seconds: number): void {
   const ready = r.nodes.filter((n) => n.state === 'ready').length;
-  const leader = r.nodes.find((n) => n.leader)?.hostname ?? '?';
+  const lead = r.nodes.find((n) => n.leader);
+  const leader = lead?.machine ?? lead?.hostname ?? '?';
   info(
     `Cluster "${r.cluster}" is up: ${spec.managers} manager(s), ${spec.workers} worker(s), ${ready}/${r.nodes.length} Ready, leader ${leader} (${seconds.toFixed(1)} s; created ${r.created.length}, repaired ${r.repaired.length}, unchanged ${r.unchanged.length}${r.removed.length ? `, removed ${r.removed.length}` : ''}).`,
   );
@@ -251,25 +252,24 @@ export async function ls(o: { json?: boolean }, cmd: Command): Promise<void> {
 
 export async function status(name: string, o: { json?: boolean }, cmd: Command): Promise<void> {
   const store = storeOf(cmd);
-  const { machine, endpoint } = await reachableManager(store, name);
-  const nodes: SwarmNode[] = await listNodes(endpoint);
+  const { via, nodes } = await clusterNodes(store, name);
   if (o.json) {
-    process.stdout.write(JSON.stringify({ cluster: name, via: machine.cfg.Name, nodes }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ cluster: name, via: via.cfg.Name, nodes }, null, 2) + '\n');
     return;
   }
+  // MACHINE "-": a node that is none of the cluster's machines (a leftover "cluster up" removes).
   const table = [
-    ['HOSTNAME', 'ROLE', 'LEADER', 'AVAILABILITY', 'STATE', 'ENGINE', 'ADDRESS'],
-    ...nodes
-      .sort((a, b) => a.hostname.localeCompare(b.hostname, undefined, { numeric: true }))
-      .map((n) => [
-        n.hostname,
-        n.role,
-        n.leader ? 'Leader' : n.role === 'manager' ? 'Reachable' : '-',
-        n.availability,
-        n.state,
-        n.engineVersion,
-        n.addr,
-      ]),
+    ['MACHINE', 'HOSTNAME', 'ROLE', 'LEADER', 'AVAILABILITY', 'STATE', 'ENGINE', 'ADDRESS'],
+    ...nodes.map((n) => [
+      n.machine ?? '-',
+      n.hostname,
+      n.role,
+      n.leader ? 'Leader' : n.role === 'manager' ? 'Reachable' : '-',
+      n.availability,
+      n.state,
+      n.engineVersion,
+      n.addr,
+    ]),
   ];
   process.stdout.write(formatColumns(table));
 }
