@@ -4,7 +4,7 @@ import { engineEndpoint, loadMachine, type Machine } from '../machine/machine.js
 import type { Store } from '../store/store.js';
 import { toSwarmNode, type SwarmNode } from '../swarm/model.js';
 import { mapBounded } from '../util/async.js';
-import { requireClusterRecord } from './record.js';
+import { recordedIds, requireClusterRecord } from './record.js';
 
 /** The cluster's machines found in the store (by their Cluster field), managers first. */
 export async function clusterMachines(store: Store, cluster: string): Promise<Machine[]> {
@@ -69,7 +69,7 @@ export async function clusterNodes(
   const refs = await Promise.all(
     (await clusterMachines(store, cluster)).map(async (m) => ({
       name: m.cfg.Name,
-      recordedIds: record.Nodes?.[m.cfg.Name],
+      recordedIds: recordedIds(record, m.cfg.Name),
       address: await m.driver.getInternalIP(),
     })),
   );

@@ -21,6 +21,8 @@ import {
   loadClusterRecord,
   memberNames,
   recordNodeIds,
+  recordedIds,
+  remadeSinceRecorded,
   saveClusterRecord,
   validateClusterName,
   type ClusterRecord,
@@ -164,7 +166,8 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
           role: d.role,
           endpoint: await engineEndpoint(m),
           advertiseAddr: await m.driver.getInternalIP(),
-          recordedNodeIds: record.Nodes?.[d.name],
+          recordedNodeIds: recordedIds(record, d.name),
+          fresh: result.created.includes(d.name) || remadeSinceRecorded(record, d.name, m.cfg.CreatedAt),
           labels: {
             'swarmup.cluster': spec.name,
             'swarmup.driver': spec.driver,
@@ -178,7 +181,7 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
   const machineRef = async (name: string): Promise<MachineRef> => ({
     name,
     nodeId: nodeIds[name],
-    recordedIds: record.Nodes?.[name],
+    recordedIds: recordedIds(record, name),
     address: await machines.get(name)!.driver.getInternalIP(),
   });
 
@@ -202,7 +205,8 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
           lastLeader: record.Leader,
           // Recorded as soon as known: a run killed later still tells these nodes from leftovers.
           onNodeIds: async (ids) => {
-            if (recordNodeIds(record, ids)) await saveClusterRecord(store, record);
+            const createdAt = Object.fromEntries([...machines].map(([n, m]) => [n, m.cfg.CreatedAt]));
+            if (recordNodeIds(record, ids, createdAt)) await saveClusterRecord(store, record);
           },
         });
         result.initialized = r.initialized;
@@ -281,7 +285,7 @@ export async function removeMembers(
   for (const m of extras) {
     const name = m.cfg.Name;
     log(`removing ${name}`);
-    const node = await machineNode(m, manager, record?.Nodes?.[name]);
+    const node = await machineNode(m, manager, recordedIds(record, name));
     await removeMachineNode(m, manager, node, log);
     await m.driver.remove();
     await m.store.remove(name);

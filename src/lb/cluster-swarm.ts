@@ -1,5 +1,5 @@
 import { clusterMachines, reachableManager } from '../cluster/access.js';
-import { loadClusterRecord } from '../cluster/record.js';
+import { loadClusterRecord, recordedIds, type ClusterRecord } from '../cluster/record.js';
 import { UserError } from '../errors.js';
 import type { Machine } from '../machine/machine.js';
 import { info } from '../util/log.js';
@@ -15,12 +15,10 @@ import type { Store } from '../store/store.js';
 async function mapNodesToMachines(
   nodes: SwarmNodeInfo[],
   machines: Machine[],
-  recorded: Record<string, string[]>,
+  record: ClusterRecord | undefined,
 ): Promise<SwarmNodeInfo[]> {
   const names = new Set(machines.map((m) => m.cfg.Name));
-  const byId = new Map(
-    Object.entries(recorded).flatMap(([name, ids]) => (names.has(name) ? [[ids[0], name]] : [])),
-  );
+  const byId = new Map(machines.map((m) => [recordedIds(record, m.cfg.Name)[0], m.cfg.Name]));
   const byAddr = new Map<string, string>();
   for (const m of machines) byAddr.set(await m.driver.getInternalIP(), m.cfg.Name);
   const taken = new Set<string>();
@@ -54,6 +52,6 @@ export async function readClusterSwarm(store: Store, cluster: string, quiet = fa
   } catch (err) {
     throw new UserError(`cannot read the swarm from ${machine.cfg.Name}: ${(err as Error).message}`);
   }
-  const recorded = (await loadClusterRecord(store, cluster))?.Nodes ?? {};
-  return { ...snap, nodes: await mapNodesToMachines(snap.nodes, machines, recorded) };
+  const record = await loadClusterRecord(store, cluster);
+  return { ...snap, nodes: await mapNodesToMachines(snap.nodes, machines, record) };
 }

@@ -10,7 +10,7 @@ import { engineRequest, type EngineEndpoint } from '../engine/api.js';
 import { UserError, oneLine } from '../errors.js';
 import { delay, retryUntil } from '../util/async.js';
 import { engineClient } from './client.js';
-import { isTransient, wrapEngineError } from './errors.js';
+import { isNoAnswer, isTransient, wrapEngineError } from './errors.js';
 import {
   SWARM_PORT,
   toLocalSwarmState,
@@ -127,6 +127,32 @@ export async function settledState(ep: EngineEndpoint, deadlineMs = SETTLE_MS): 
     wait = Math.min(wait * 2, 2_000);
   }
 }
+
+/**
+ * A member's state at the start of a run: like `settledState`, but a daemon that twice gives no answer
+ * to `GET /info` is taken for what it is, a manager whose raft has no leader (`busy`), instead of being
+ * waited for: it would hold each request until its election ends, ~30 s.
+ */
+export async function memberState(ep: EngineEndpoint): Promise<LocalSwarmState> {
+  const end = Date.now() + SETTLE_MS;
+  let wait = 250;
+  let silent = 0;
+  for (;;) {
+    let st: LocalSwarmState | undefined;
+    try {
+      st = await readSwarmState(ep, BUSY_AFTER_MS);
+    } catch (err) {
+      if (isNoAnswer(err) && ++silent >= 2) return { state: 'active', isManager: true, busy: true };
+      if (!isTransient(err) || Date.now() + wait > end) throw err;
+    }
+    if (st && (st.state !== 'pending' || Date.now() + wait > end)) return st;
+    await delay(wait);
+    wait = Math.min(wait * 2, 2_000);
+  }
+}
+
+/** How long one `GET /info` may go unanswered before the daemon counts as busy (see memberState). */
+const BUSY_AFTER_MS = 3_000;
 
 export function refuseBrokenState(name: string, st: LocalSwarmState): void {
   if (st.state === 'locked')

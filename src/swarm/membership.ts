@@ -30,6 +30,8 @@ export interface SwarmMember {
   labels?: Record<string, string>;
   /** Node IDs the store recorded for this machine at earlier joins, newest first. */
   recordedNodeIds?: string[];
+  /** Made (or made again) in this run: its daemon has no swarm state, its old node is gone for sure. */
+  fresh?: boolean;
 }
 
 export interface JoinTokens {

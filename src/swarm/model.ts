@@ -45,6 +45,11 @@ export interface LocalSwarmState {
   raftPeers?: RaftPeer[];
   /** The host's own hostname (`GET /info` Name). */
   hostname?: string;
+  /**
+   * Its daemon holds every swarm request unanswered: a manager whose raft has no leader (it waits up to
+   * ~30 s for one before it says so). It says nothing else: no node ID, no cluster.
+   */
+  busy?: boolean;
 }
 
 /** A node as the `GET /nodes` endpoint returns it (only the fields swarmup reads). */
@@ -164,14 +169,17 @@ export function chooseBootstrapManager(
   });
   const managers = states.map((s, i) => ({ s, i })).filter(({ s }) => s.state === 'active' && s.isManager);
   if (managers.length) {
-    const clusters = [...new Set(managers.map(({ s }) => s.clusterId ?? '?'))];
+    // A busy manager cannot say which swarm it is in: the others speak for the cluster, and lead.
+    const answering = managers.filter(({ s }) => !s.busy);
+    const clusters = [...new Set(answering.map(({ s }) => s.clusterId ?? '?'))];
     if (clusters.length > 1)
       throw new UserError(
         `the machines are managers of different swarms: ${managers
           .map(({ s, i }) => `${members[i].name} (cluster ${s.clusterId ?? '?'})`)
           .join(', ')}`,
       );
-    const declared = managers.find(({ i }) => members[i].role === 'manager') ?? managers[0];
+    const pool = answering.length ? answering : managers;
+    const declared = pool.find(({ i }) => members[i].role === 'manager') ?? pool[0];
     return { index: declared.i, init: false, orphans: [] };
   }
   const orphans = states.flatMap((s, i) => (s.state === 'active' ? [i] : []));

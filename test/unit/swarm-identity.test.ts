@@ -6,7 +6,7 @@ import {
   nodeReadiness,
   type MachineRef,
 } from '../../src/swarm/identity.js';
-import type { LocalSwarmState, RawNode } from '../../src/swarm/model.js';
+import { chooseBootstrapManager, type LocalSwarmState, type RawNode } from '../../src/swarm/model.js';
 import {
   chooseSurvivor,
   quorumFromNodes,
@@ -244,6 +244,95 @@ describe('lost quorum, decided from evidence', () => {
       { nodeId: 'n9', addr: '10.0.0.12:2377' },
     ];
     expect(quorumFromPeers(fewer, members, 'C')).toMatchObject({ unknown: ['f1'], lost: true });
+    // Nobody can say what the raft membership is: not a lost quorum.
+    expect(quorumFromPeers([], members, 'C')).toMatchObject({ size: 0, lost: false });
+  });
+
+  it('counts a manager it did not ask (busy, no node ID) as the raft member at its own address', () => {
+    const unasked: QuorumMember[] = [
+      {
+        name: 'm1',
+        role: 'manager',
+        state: { state: 'inactive', isManager: false },
+        address: '10.0.0.1',
+        recordedIds: ['n1'],
+      },
+      {
+        name: 'm2',
+        role: 'manager',
+        state: { state: 'active', isManager: true, busy: true },
+        address: '10.0.0.2',
+      },
+      { name: 'm3', role: 'manager', state: { state: 'inactive', isManager: false }, address: '10.0.0.3' },
+    ];
+    const peers = [
+      { nodeId: 'n1', addr: '10.0.0.1:2377' },
+      { nodeId: 'n2', addr: '10.0.0.2:2377' },
+      { nodeId: 'n3', addr: '10.0.0.3:2377' },
+    ];
+    expect(quorumFromPeers(peers, unasked, undefined)).toMatchObject({
+      alive: ['n2'],
+      dead: ['n1', 'n3'],
+      lost: true,
+    });
+    // The same with m3 still there (unasked): two of three, a majority.
+    const two = unasked.map((m) => (m.name === 'm3' ? { ...m, state: unasked[1].state } : m));
+    expect(quorumFromPeers(peers, two, undefined)).toMatchObject({ alive: ['n2', 'n3'], lost: false });
+    expect(chooseSurvivor(two, undefined)).toBe(1);
+    expect(
+      chooseBootstrapManager(
+        two,
+        two.map((m) => m.state),
+      ),
+    ).toEqual({ index: 1, init: false, orphans: [] });
+  });
+
+  it('never takes a busy manager for the node the store recorded (a rejoin the record missed)', () => {
+    // m2 was made again and joined (new node n2b) in a run killed before it recorded n2b; m1 is busy.
+    const rejoined: QuorumMember[] = [
+      {
+        name: 'm1',
+        role: 'manager',
+        state: { state: 'active', isManager: true, busy: true },
+        address: '10.0.0.1',
+        recordedIds: ['n1'],
+      },
+      {
+        name: 'm2',
+        role: 'manager',
+        state: st({ nodeId: 'n2b' }),
+        address: '10.0.0.2',
+        recordedIds: ['n2a'],
+      },
+      {
+        name: 'm3',
+        role: 'manager',
+        state: { state: 'active', isManager: true, busy: true },
+        address: '10.0.0.3',
+        recordedIds: ['n3a'],
+      },
+    ];
+    const peers = [
+      { nodeId: 'n1', addr: '10.0.0.1:2377' },
+      { nodeId: 'n2b', addr: '10.0.0.2:2377' },
+      { nodeId: 'n3b', addr: '10.0.0.3:2377' },
+    ];
+    expect(quorumFromPeers(peers, rejoined, 'C')).toMatchObject({ alive: ['n1', 'n2b', 'n3b'], lost: false });
+    const nodes = [
+      mgr('n1', '10.0.0.1'),
+      mgr('n2b', '10.0.0.2'),
+      mgr('n3b', '10.0.0.3'),
+      node('n2a', 'm2', {
+        ...at('10.0.0.2', 'down'),
+        Spec: { Role: 'manager' },
+        ManagerStatus: { Reachability: 'unreachable' },
+      }),
+    ];
+    expect(quorumFromNodes(nodes, rejoined, 'C', 'c')).toMatchObject({
+      alive: ['n1', 'n2b', 'n3b'],
+      dead: ['n2a'],
+      lost: false,
+    });
   });
 
   it('restarts raft from the leader, else the last known leader, else the first declared manager', () => {

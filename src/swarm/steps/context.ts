@@ -7,6 +7,7 @@ import { oneLine } from '../../errors.js';
 import { mapBounded } from '../../util/async.js';
 import { joinTokens, type JoinTokens, type SwarmMember } from '../membership.js';
 import type { MachineRef } from '../identity.js';
+import type { QuorumVerdict } from '../quorum.js';
 import { hostOf, type LocalSwarmState } from '../model.js';
 
 export interface SwarmOptions {
@@ -65,6 +66,8 @@ export interface SwarmContext {
   note(m: string): void;
   /** The join tokens once read (see `tokensOf`). */
   tokenCache?: Promise<JoinTokens>;
+  /** A lost quorum proven before any surviving manager was asked (see inspectMembers). */
+  lostQuorum?: QuorumVerdict;
 }
 
 export interface SwarmStep {
