@@ -97,6 +97,7 @@ export function buildProgram(argv: string[]): Command {
     )
     .argument(NAME)
     .argument('[file]', 'with "init": where to write the sample (default: stdout)')
+    .option('-d, --driver <driver>', 'with "init": a sample for this driver (generic: a host inventory)')
     .action(lazy(async () => ({ run: (await import('./commands/info.js')).config })));
 
   program

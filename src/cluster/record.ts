@@ -5,6 +5,7 @@ import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import type { EngineOptions } from '../store/machine-config.js';
 import type { Store } from '../store/store.js';
+import type { HostSpec } from './hosts.js';
 
 /** What `cluster up` was asked for, kept in `clusters/<name>.json` (no credentials, relative paths). */
 export interface ClusterRecord {
@@ -27,6 +28,8 @@ export interface ClusterRecord {
   Nodes?: Record<string, RecordedNodes>;
   /** The machine that led the swarm when `cluster up` last finished. */
   Leader?: string;
+  /** The hosts of a cluster of existing hosts (`spec.hosts`), as last given. */
+  Hosts?: HostSpec[];
 }
 
 export interface RecordedNodes {

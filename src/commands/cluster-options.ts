@@ -47,6 +47,7 @@ export function registerCluster(program: Command, argv: string[]): void {
     drivers.find((d) => d.name === chosen),
     'swarmup cluster up',
     false,
+    true,
   );
 
   cluster
@@ -72,7 +73,7 @@ export function registerCluster(program: Command, argv: string[]): void {
     .option('--json', 'print JSON')
     .action(impl('status'));
 
-  cluster
+  const scale = cluster
     .command('scale')
     .description('change the number of workers (or managers, kept odd) and converge')
     .argument('<name>')
@@ -80,6 +81,13 @@ export function registerCluster(program: Command, argv: string[]): void {
     .option('--managers <n>', 'manager nodes (odd)', toInt)
     .option('--json', 'print the result as JSON on stdout')
     .action(impl('scale'));
+  // Clusters of existing hosts grow by hosts: each one given here becomes a machine.
+  for (const d of drivers.filter((x) => x.inventory))
+    scale.option(
+      `--${d.inventory!.address} <address>`,
+      `${d.name} clusters: a host to add (repeatable; fewer --workers drops the last worker hosts)`,
+      collect,
+    );
 
   cluster
     .command('env')

@@ -17,6 +17,7 @@ import {
   type SpecFromFile,
 } from '../cluster/spec.js';
 import { drivers, findDriver } from '../driver/registry.js';
+import { dropWorkerHosts, inventorySpec, type HostSpec } from '../cluster/hosts.js';
 import { UserError } from '../errors.js';
 import { machineUrl } from '../machine/machine.js';
 import { listNodes } from '../swarm/calls.js';
@@ -104,7 +105,24 @@ async function specFrom(name: string | undefined, o: UpFlags, cmd: Command): Pro
     engine: record?.Engine ?? engineOptionsFrom(o),
     labels: record?.Labels ?? {},
   };
-  return mergeSpec(defaults, file, { ...flags, name: clusterName });
+  const inv = findDriver(driver).inventory;
+  if (!inv) return mergeSpec(defaults, file, { ...flags, name: clusterName });
+  // Existing hosts: the machine counts follow the hosts unless given.
+  const merged = mergeSpec(defaults, file, { ...flags, name: clusterName });
+  const inventory = inventorySpec(
+    inv,
+    {
+      flags: flags.driverOptions ?? {},
+      file,
+      record: record && { hosts: record.Hosts, driverOptions: record.DriverOptions },
+    },
+    merged,
+    {
+      managers: o.managers !== undefined || file.managers !== undefined,
+      workers: o.workers !== undefined || file.workers !== undefined,
+    },
+  );
+  return mergeSpec({ ...merged, ...inventory }, {}, {});
 }
 
 function printUpSummary(r: UpResult, spec: ClusterSpec, seconds: number): void {
@@ -148,13 +166,17 @@ export async function up(name: string | undefined, o: UpFlags, cmd: Command): Pr
 
 export async function scale(
   name: string,
-  o: { workers?: number; managers?: number; json?: boolean },
+  o: { workers?: number; managers?: number; json?: boolean; [k: string]: unknown },
   cmd: Command,
 ): Promise<void> {
   const store = storeOf(cmd);
   const rec = await requireClusterRecord(store, name);
-  if (o.workers === undefined && o.managers === undefined)
-    throw new UserError('give --workers and/or --managers');
+  const inv = findDriver(rec.Driver).inventory;
+  const added = inv ? hostsToAdd(inv.address, o) : [];
+  if (o.workers === undefined && o.managers === undefined && !added.length)
+    throw new UserError(
+      `give --workers and/or --managers${inv ? ` (or --${inv.address} for each host to add)` : ''}`,
+    );
   const spec = mergeSpec(
     {
       name,
@@ -174,7 +196,26 @@ export async function scale(
     {},
     { managers: o.managers, workers: o.workers },
   );
+  if (inv && (rec.Hosts?.length || added.length)) {
+    // Hosts given here are added; fewer workers drop the last worker hosts of the list.
+    let hosts: HostSpec[] = [...(rec.Hosts ?? []), ...added.map((address) => ({ address }))];
+    const workerHosts = Math.max(0, hosts.length - spec.managers);
+    if (o.workers !== undefined && o.workers < workerHosts)
+      hosts = dropWorkerHosts(hosts, spec.managers, workerHosts - o.workers);
+    const fitted = inventorySpec(inv, { flags: {}, record: { hosts } }, spec, {
+      managers: o.managers !== undefined,
+      workers: o.workers !== undefined,
+    });
+    await runUp(store, mergeSpec({ ...spec, ...fitted }, {}, {}), { timeout: '5m', json: o.json });
+    return;
+  }
   await runUp(store, spec, { timeout: '5m', json: o.json });
+}
+
+/** The hosts `cluster scale` adds: its repeated host address flag. */
+function hostsToAdd(flag: string, o: Record<string, unknown>): string[] {
+  const v = o[flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase())];
+  return (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String);
 }
 
 export async function down(

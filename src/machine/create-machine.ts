@@ -22,6 +22,31 @@ export interface CreateRequest {
   repairHint?: boolean;
 }
 
+async function runPreCreateCheck(driver: Driver): Promise<void> {
+  try {
+    await driver.preCreateCheck?.();
+  } catch (err) {
+    throw new UserError(`Error with pre-create check: ${oneLine(err)}`, 3);
+  }
+}
+
+/**
+ * The driver's pre-create checks for a machine that does not exist yet, making nothing: a cluster
+ * runs them for every new machine before it creates any.
+ */
+export async function checkBeforeCreate(
+  req: Pick<CreateRequest, 'store' | 'plugin' | 'name' | 'flags' | 'log' | 'cluster'>,
+): Promise<void> {
+  const mod = await req.plugin.load();
+  const ctx = {
+    ...driverContext(req.store, req.name),
+    log: req.log,
+    cluster: req.cluster,
+    storeId: await req.store.id(),
+  };
+  await runPreCreateCheck(await mod.fromFlags(ctx, req.flags));
+}
+
 /**
  * Create a machine and provision it. A failure before the driver made anything leaves nothing behind;
  * a failure after it keeps the machine record so that `provision` or `rm` can finish the job.
@@ -36,11 +61,7 @@ export async function createMachine(req: CreateRequest): Promise<Machine> {
     const ctx = { ...driverContext(store, name), log, cluster: req.cluster, storeId: await store.id() };
     driver = await mod.fromFlags(ctx, req.flags);
     log('Running pre-create checks...');
-    try {
-      await driver.preCreateCheck?.();
-    } catch (err) {
-      throw new UserError(`Error with pre-create check: ${oneLine(err)}`, 3);
-    }
+    await runPreCreateCheck(driver);
     log('Creating machine...');
     await driver.create();
     created = true;
