@@ -13,6 +13,8 @@ import type { MachineRef } from '../swarm/identity.js';
 import type { SwarmMember } from '../swarm/membership.js';
 import type { SwarmNode } from '../swarm/model.js';
 import { waitNodesReady } from '../swarm/ready.js';
+import { assignHosts, hostFlags, recordedHosts } from './hosts.js';
+import { checkNewHosts, hostedMachines } from './inventory.js';
 import { machineNode, removeMachineNode } from './members.js';
 import { runPhases, type Log, type Phase } from '../ui/progress.js';
 import { clusterMachines } from './access.js';
@@ -70,13 +72,46 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
   const { store, spec } = o;
   validateClusterName(spec.name);
   const plugin = findDriver(spec.driver);
-  requireDriverFlags(plugin, spec.driverOptions);
+  const inv = plugin.inventory;
+  if (spec.hosts && !inv)
+    throw new UserError(`spec.hosts lists existing hosts: the ${spec.driver} driver makes its own machines`);
+  if (inv && spec.hosts)
+    for (const h of spec.hosts) requireDriverFlags(plugin, hostFlags(inv, spec.driverOptions, h));
+  else requireDriverFlags(plugin, spec.driverOptions);
   validateEngineOptions(spec.engine);
   const mod = await plugin.load();
   const previous = await loadClusterRecord(store, spec.name);
   if (previous && previous.Driver !== spec.driver) {
     throw new UserError(
       `Cluster "${spec.name}" exists with the ${previous.Driver} driver, not ${spec.driver}`,
+    );
+  }
+  // Existing hosts: which machine each is; new ones must all answer before anything is made.
+  const existing = await clusterMachines(store, spec.name);
+  const assignment =
+    inv && spec.hosts
+      ? assignHosts(
+          spec.name,
+          inv,
+          spec.driverOptions,
+          spec.hosts,
+          spec.managers,
+          await hostedMachines(existing),
+        )
+      : undefined;
+  const hostOf = new Map(assignment?.desired.map((d) => [d.name, d.host]));
+  const flagsFor = (name: string) => {
+    const h = hostOf.get(name);
+    return inv && h ? hostFlags(inv, spec.driverOptions, h) : spec.driverOptions;
+  };
+  if (assignment) {
+    const had = new Set(existing.map((m) => m.cfg.Name));
+    const fresh = assignment.desired.filter((d) => !had.has(d.name));
+    await checkNewHosts(
+      store,
+      plugin,
+      fresh.map((d) => ({ name: d.name, address: d.host.address, flags: flagsFor(d.name) })),
+      spec.parallel,
     );
   }
   const now = new Date();
@@ -96,6 +131,7 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
       : previous?.ExpiresAt,
     Nodes: previous?.Nodes,
     Leader: previous?.Leader,
+    Hosts: assignment ? recordedHosts(assignment) : previous?.Hosts,
   };
   await saveClusterRecord(store, record);
 
@@ -111,7 +147,7 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
     durations: {},
     nodes: [],
   };
-  const desired = memberNames(spec.name, spec.managers, spec.workers);
+  const desired = assignment?.desired ?? memberNames(spec.name, spec.managers, spec.workers);
   const wanted = new Set(desired.map((d) => d.name));
   const machines = new Map<string, Machine>();
   const extraLabels: Record<string, string> = { ...spec.labels };
@@ -147,7 +183,7 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
       store,
       plugin,
       name,
-      flags: spec.driverOptions,
+      flags: flagsFor(name),
       engine: spec.engine,
       log,
       cluster,
@@ -172,6 +208,7 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
             'swarmup.cluster': spec.name,
             'swarmup.driver': spec.driver,
             ...(typeof m.cfg.Driver.Zone === 'string' ? { 'swarmup.zone': m.cfg.Driver.Zone } : {}),
+            ...hostOf.get(d.name)?.labels,
           },
         };
       }),
@@ -248,7 +285,7 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
       },
     },
   ];
-  extras = (await clusterMachines(store, spec.name)).filter((m) => !wanted.has(m.cfg.Name));
+  extras = existing.filter((m) => !wanted.has(m.cfg.Name));
   try {
     const r = await runPhases(phases, { interactive: o.interactive });
     result.durations = r.durations;
