@@ -6,6 +6,7 @@ import { createMachine } from '../machine/create-machine.js';
 import { engineEndpoint, loadMachine, saveMachine, type Machine } from '../machine/machine.js';
 import { validateEngineOptions } from '../provision/engine-config.js';
 import { provision } from '../provision/provisioner.js';
+import { releaseHost } from '../provision/release.js';
 import type { Store } from '../store/store.js';
 import { bootstrapSwarm } from '../swarm/bootstrap.js';
 import { listNodes } from '../swarm/calls.js';
@@ -324,6 +325,7 @@ export async function removeMembers(
     log(`removing ${name}`);
     const node = await machineNode(m, manager, recordedIds(record, name));
     await removeMachineNode(m, manager, node, log);
+    if (findDriver(m.cfg.DriverName).inventory) log(`${name}: ${await releaseHost(m)}`);
     await m.driver.remove();
     await m.store.remove(name);
     removed.push(name);

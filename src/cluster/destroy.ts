@@ -6,6 +6,7 @@ import { oneLine } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { mapBounded } from '../util/async.js';
 import { debug } from '../util/log.js';
+import { releaseHost } from '../provision/release.js';
 import { clusterMachines } from './access.js';
 import { loadClusterRecord, removeClusterRecord } from './record.js';
 
@@ -45,6 +46,8 @@ export async function destroyCluster(
   await mapBounded(machines, opts.parallel ?? 8, async (m) => {
     try {
       opts.log(`Removing machine ${m.cfg.Name}...`);
+      // A host that exists without swarmup is given back, not destroyed.
+      if (findDriver(m.cfg.DriverName).inventory) opts.log(`${m.cfg.Name}: ${await releaseHost(m)}`);
       await m.driver.remove();
       await store.remove(m.cfg.Name);
       result.machines.push(m.cfg.Name);

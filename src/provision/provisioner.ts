@@ -1,3 +1,4 @@
+import { findDriver } from '../driver/registry.js';
 import { UserError } from '../errors.js';
 import { waitForEngine } from '../engine/api.js';
 import { ensureServerCert, ensureStoreCerts } from '../machine/certs.js';
@@ -6,6 +7,7 @@ import { renderTemplateFile } from '../util/template.js';
 import { installEngine } from './engine-install.js';
 import { REMOTE, REMOTE_CERT_DIR, renderEngineFiles } from './engine-config.js';
 import { findSupervisor } from './engine-control.js';
+import { recordOrigin } from './origin.js';
 import { parseOsRelease } from './os-release.js';
 import { syncFiles, type ManagedFile } from './sync-files.js';
 
@@ -46,6 +48,8 @@ export async function provision(m: Machine, opts: ProvisionOptions): Promise<Pro
     log('Detecting operating system of the machine...');
     const os = parseOsRelease((await t.exec('cat /etc/os-release')).stdout);
     log(`Provisioning with ${os.PRETTY_NAME}...`);
+    // A host swarmup does not own: before anything changes, note what it had, to give it back.
+    if (findDriver(m.cfg.DriverName).inventory) await recordOrigin(t);
     const installed = await installEngine(t, os, eng.InstallURL, log);
 
     const hostname = (await t.exec('hostname')).stdout.trim();
