@@ -17,13 +17,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { destroyCluster } from '../drivers/aliyunecs/cluster.js';
-import { createInstance, describeInstances, privateIpOf } from '../drivers/aliyunecs/ecs.js';
-import { ensureSecurityGroup } from '../drivers/aliyunecs/firewall.js';
+import { createInstance, describeInstances, privateIpOf } from '../src/cloud/aliyun/ecs.js';
+import { ensureSecurityGroup } from '../src/cloud/aliyun/firewall.js';
 import { hasStatus, waitInstance } from '../drivers/aliyunecs/poller.js';
-import { resourceTags } from '../drivers/aliyunecs/tags.js';
-import type { ClusterRecord } from '../src/cluster/record.js';
+import { resourceTags } from '../src/cloud/aliyun/tags.js';
 import type { SwarmSnapshot } from '../src/lb/model.js';
-import { setup, syncSnapshot } from '../src/lb/slb/index.js';
+import { cloud } from '../drivers/aliyunecs/cloud.js';
+import { backendFor } from '../src/lb/backends.js';
+import { syncSnapshot } from '../src/lb/reconcile.js';
+import type { LbTarget } from '../src/lb/target.js';
+import { Store } from '../src/store/store.js';
 import { startAliyunEmulator, type AliyunEmulator } from '../test/emulators/aliyun/index.js';
 
 const bin = fileURLToPath(new URL('../../bin/swarmup', import.meta.url));
@@ -51,7 +54,7 @@ const fmt = (c: Counts) => `${c.calls} (${c.mutating})`;
 
 /** A cluster's worth of instances and its group, as `cluster up` leaves them (no VMs behind them). */
 async function fakeCluster(cluster: string, flags: Record<string, string>) {
-  const { c } = await setup({ cluster, record: record(cluster, flags) });
+  const { client: c } = await cloud({ flags, cluster });
   const tags = (role: string) => resourceTags({ user: {}, cluster: { name: cluster, labels: {} }, role });
   const sg = await ensureSecurityGroup(c, {
     name: `swarmup-${cluster}`,
@@ -79,18 +82,17 @@ async function fakeCluster(cluster: string, flags: Record<string, string>) {
   return describeInstances(c, { instanceIds: ids });
 }
 
-function record(cluster: string, flags: Record<string, string>): ClusterRecord {
+/** `lb sync --cluster` of a cluster whose swarm is given as a snapshot (no store, no manager). */
+function target(cluster: string, flags: Record<string, string>): LbTarget {
   return {
-    ConfigVersion: 1,
-    Name: cluster,
-    Driver: 'aliyunecs',
-    DriverOptions: flags,
-    Managers: 1,
-    Workers: 2,
-    Parallel: 8,
-    Engine: { ArbitraryFlags: [], Env: [], InsecureRegistry: [], Labels: [], RegistryMirror: [], TlsSan: [] },
-    Labels: {},
-    CreatedAt: new Date().toISOString(),
+    kind: 'cluster',
+    name: cluster,
+    driver: 'aliyunecs',
+    flags,
+    labels: {},
+    store: new Store(mkdtempSync(join(tmpdir(), 'bench-store-'))),
+    manager: () => Promise.reject(new Error('the bench gives the swarm as a snapshot')),
+    machines: async () => [],
   };
 }
 
@@ -127,17 +129,17 @@ async function lbSyncCounts(): Promise<void> {
     for (const n of [1, 50, 200]) {
       const cluster = `bench-lb-${n}`;
       const instances = await fakeCluster(cluster, flags);
-      const ctx = { cluster, record: record(cluster, flags) };
-      const s = await setup(ctx);
+      const lb = await backendFor(target(cluster, flags));
       const sync = (services: number) =>
-        counted(emu, () =>
-          syncSnapshot({ cluster }, ctx, s, snapshot(instances, services), false, { out: quiet, log: quiet }),
-        );
+        counted(emu, async () => {
+          await syncSnapshot(lb, snapshot(instances, services), { log: quiet });
+        });
       const first = await sync(n);
       const noop = await sync(n);
       const change = await sync(n + 1);
       if (noop.mutating !== 0) throw new Error(`a no-op sync made ${noop.mutating} mutating calls`);
       rows.push([String(n), fmt(first), fmt(noop), fmt(change)]);
+      await lb.remove({ log: quiet, clusterGoes: true });
       await destroyCluster(
         cluster,
         {

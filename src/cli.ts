@@ -2,6 +2,8 @@ import { Command, Help, Option } from 'commander';
 import { UserError, oneLine } from './errors.js';
 import { registerCreate } from './commands/create-options.js';
 import { collect, lazy } from './commands/cli-util.js';
+import { envBool } from './util/env.js';
+import { splitVerbatim } from './commands/ssh-args.js';
 import { registerCluster } from './commands/cluster-options.js';
 import { setDebug } from './util/log.js';
 import { swarmupVersion } from './version.js';
@@ -10,12 +12,20 @@ import { swarmupVersion } from './version.js';
 export interface GlobalOptions {
   storagePath?: string;
   debug?: boolean;
+  nativeSsh?: boolean;
 }
 
 const NAME = '[name]';
 const NAMES = '[names...]';
 
-export function buildProgram(argv: string[]): Command {
+/** docker-machine's MACHINE_DEBUG (Go's ParseBool), or swarmup's SWARMUP_DEBUG=1. */
+const debugFromEnv = () => process.env.SWARMUP_DEBUG === '1' || envBool('MACHINE_DEBUG');
+
+/**
+ * The program. `sshWords` are the words after `ssh NAME`, cut from argv before parsing (splitVerbatim)
+ * so that they reach the remote side verbatim.
+ */
+export function buildProgram(argv: string[], sshWords: string[] = []): Command {
   const program = new Command('swarmup')
     .description('Turn machines into Docker Swarm clusters and wire cloud load balancers to them.')
     .version(swarmupVersion(), '-v, --version', 'print the swarmup version')
@@ -24,7 +34,15 @@ export function buildProgram(argv: string[]): Command {
         'SWARMUP_STORAGE_PATH',
       ),
     )
-    .option('-D, --debug', 'print debug lines to stderr')
+    .option('-D, --debug', 'print debug lines to stderr (or MACHINE_DEBUG=1)')
+    .option('--native-ssh', 'use the built-in SSH client for ssh, never OpenSSH (or MACHINE_NATIVE_SSH=1)')
+    // docker-machine's: they fetched boot2docker releases and sent crash reports; swarmup does neither.
+    .addOption(new Option('--github-api-token <token>').hideHelp())
+    .addOption(new Option('--bugsnag-api-token <token>').hideHelp())
+    .addOption(new Option('--tls-ca-cert <file>').hideHelp())
+    .addOption(new Option('--tls-ca-key <file>').hideHelp())
+    .addOption(new Option('--tls-client-cert <file>').hideHelp())
+    .addOption(new Option('--tls-client-key <file>').hideHelp())
     // Usage errors stay on one line, the hint included; lists default to none, not "[]".
     .configureOutput({
       outputError: (str, write) => write(`${str.trimEnd()} (run with --help for usage)\n`),
@@ -37,7 +55,16 @@ export function buildProgram(argv: string[]): Command {
           .replace(/\(default: \[\], /, '(');
       },
     })
-    .hook('preAction', (cmd) => setDebug(!!cmd.optsWithGlobals().debug || process.env.SWARMUP_DEBUG === '1'))
+    .hook('preAction', (_program, action) => {
+      const g = action.optsWithGlobals();
+      setDebug(!!g.debug || debugFromEnv());
+      const tls = ['tlsCaCert', 'tlsCaKey', 'tlsClientCert', 'tlsClientKey'].find((k) => g[k] !== undefined);
+      if (tls) {
+        throw new UserError(
+          `--${tls.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is not supported: swarmup keeps one CA and client certificate per store, in its certs/ (use --storage-path to choose the store)`,
+        );
+      }
+    })
     .addHelpText(
       'after',
       '\nA command without a machine name acts on the machine called "default".\n' +
@@ -84,10 +111,11 @@ export function buildProgram(argv: string[]): Command {
   program
     .command('env')
     .description('print the environment that points the docker CLI at a machine')
-    .argument(NAME)
-    .option('--shell <shell>', 'bash, zsh, fish, tcsh, powershell or cmd (default: detected)')
-    .option('-u, --unset', 'print commands that unset the variables')
+    .argument(NAMES)
+    .option('--shell <shell>', 'bash, zsh, fish, tcsh, powershell, cmd or emacs (default: from $SHELL)')
+    .option('-u, --unset', 'print commands that unset the variables (no machine name)')
     .option('--no-proxy', "add the machine's IP to NO_PROXY")
+    .addOption(new Option('--swarm').hideHelp())
     .action(lazy(() => import('./commands/env.js')));
 
   program
@@ -98,23 +126,46 @@ export function buildProgram(argv: string[]): Command {
     .argument(NAME)
     .argument('[file]', 'with "init": where to write the sample (default: stdout)')
     .option('-d, --driver <driver>', 'with "init": a sample for this driver (generic: a host inventory)')
+    .addOption(new Option('--swarm').hideHelp())
     .action(lazy(async () => ({ run: (await import('./commands/info.js')).config })));
 
   program
     .command('ssh')
-    .description('log in to a machine, or run a command on it: swarmup ssh NAME -- CMD')
+    .description('log in to a machine, or run a command on it: swarmup ssh NAME [ssh options] [CMD ARGS...]')
     .argument(NAME)
-    .argument('[command...]', 'command to run instead of an interactive shell')
-    .action(lazy(async () => ({ run: (await import('./commands/ssh.js')).ssh })));
+    .addHelpText(
+      'after',
+      '\nEverything after NAME goes to the machine as typed: "swarmup ssh web-1 df -h",\n' +
+        '"swarmup ssh web-1 docker swarm join --token T 10.0.0.2:2377". Leading options are ssh(1)\'s\n' +
+        '("swarmup ssh web-1 -L 8080:localhost:80"); "--" ends them. The words are joined with spaces\n' +
+        'for the remote shell, as ssh(1) does: quote what that shell must see as one word.',
+    )
+    .action(
+      lazy(async () => {
+        const { ssh } = await import('./commands/ssh.js');
+        return { run: (name: string | undefined, _o: unknown, c: Command) => ssh(name, sshWords, c) };
+      }),
+    );
 
   program
     .command('scp')
-    .description('copy files between machines and this host: swarmup scp [-r] SRC DST (machine:path)')
-    .argument('<src>')
-    .argument('<dst>')
+    .description('copy files between machines and this host: swarmup scp [-r] [-d] [-q] SRC DST')
+    .argument('<src>', '[user@]machine:path, or a local path')
+    .argument('<dst>', '[user@]machine:path, or a local path')
     .option('-r, --recursive', 'copy directories recursively')
-    .option('-q, --quiet', 'no progress meter')
-    .action(lazy(async () => ({ run: (await import('./commands/ssh.js')).scp })));
+    .option('-d, --delta', 'send only the differences (rsync, when this host and the machine have it)')
+    .option('-q, --quiet', 'no progress meter, no diagnostics')
+    .action(lazy(async () => ({ run: (await import('./commands/scp.js')).scp })));
+
+  program
+    .command('mount')
+    .description(
+      'mount a directory of a machine here with sshfs: swarmup mount [-u] MACHINE:PATH [MOUNTPOINT]',
+    )
+    .argument('<src>', 'machine:path')
+    .argument('[mountpoint]', 'where to mount it (default: the same path)')
+    .option('-u, --unmount', 'unmount instead')
+    .action(lazy(async () => ({ run: (await import('./commands/mount.js')).mount })));
 
   for (const [verb, desc] of [
     ['start', 'start machines'],
@@ -138,9 +189,20 @@ export function buildProgram(argv: string[]): Command {
     .command('rm')
     .description('remove machines: the cloud resource and the local record')
     .argument(NAMES)
-    .option('-f, --force', 'remove the local record even if removing the machine fails')
+    .option(
+      '-f, --force',
+      'remove the local record even if removing the machine fails (a warning says what may be left); implies -y',
+    )
     .option('-y', 'do not ask for confirmation')
     .action(lazy(() => import('./commands/rm.js')));
+
+  program
+    .command('upgrade')
+    .description(
+      "upgrade machines' Docker Engine (package manager, or the machine's --engine-install-url); certificates and swarm membership kept",
+    )
+    .argument(NAMES)
+    .action(lazy(async () => ({ run: (await import('./commands/upgrade.js')).upgrade })));
 
   program
     .command('provision')
@@ -170,10 +232,18 @@ export function buildProgram(argv: string[]): Command {
 
   const lb = program
     .command('lb')
-    .description("keep a load balancer in front of every published port of a cluster's swarm services");
+    .description(
+      "keep a load balancer in front of every published port of a swarm's services: --cluster NAME, or --manager MACHINE for a swarm made by hand",
+    );
   lb.command('sync')
-    .description('plan and apply the load balancer for the swarm as it is now (local: an haproxy container)')
-    .requiredOption('--cluster <name>', 'the cluster')
+    .description(
+      'plan and apply the load balancer for the swarm as it is now (docker, generic, virtualbox: an haproxy container on this host; google: a GCE network load balancer; aliyunecs: an SLB)',
+    )
+    .option('--cluster <name>', 'the cluster (made by "cluster up")')
+    .option(
+      '--manager <machine>',
+      'the swarm this machine manages (made by hand with docker swarm init/join)',
+    )
     .option('--dry-run', 'print the plan, change nothing')
     .option('--json', 'print the plan as JSON')
     .option('--lb-image <image>', 'haproxy image for the load-balancer container (default: haproxy:lts)')
@@ -186,29 +256,34 @@ export function buildProgram(argv: string[]): Command {
     .action(lazy(async () => ({ run: (await import('./commands/lb.js')).sync })));
   lb.command('status')
     .description("show the load balancer's listeners and backends, and whether it matches the swarm")
-    .requiredOption('--cluster <name>', 'the cluster')
+    .option('--cluster <name>', 'the cluster (made by "cluster up")')
+    .option('--manager <machine>', 'the swarm this machine manages (made by hand)')
     .option('--json', 'print JSON')
     .action(lazy(async () => ({ run: (await import('./commands/lb.js')).status })));
   lb.command('rm')
     .description(
-      "remove the cluster's load balancer and everything it owns (local: the haproxy container; cloud: its resources)",
+      "remove the swarm's load balancer and everything it owns (local: the haproxy container; cloud: its resources; a user's SLB keeps existing without swarmup's listeners)",
     )
-    .requiredOption('--cluster <name>', 'the cluster')
+    .option('--cluster <name>', 'the cluster (made by "cluster up")')
+    .option('--manager <machine>', 'the swarm this machine manages (made by hand)')
     .action(lazy(async () => ({ run: (await import('./commands/lb.js')).rm })));
 
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram(argv);
+  const { argv: parsed, rest } = splitVerbatim(argv);
+  const program = buildProgram(argv, rest);
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(parsed);
   } catch (err) {
     const code = err instanceof UserError ? err.exitCode : 1;
     process.stderr.write(`${err instanceof UserError ? '' : 'Error: '}${oneLine(err)}\n`);
-    if (process.env.SWARMUP_DEBUG === '1' || argv.includes('-D') || argv.includes('--debug')) {
+    if (debugFromEnv() || parsed.includes('-D') || parsed.includes('--debug')) {
       process.stderr.write(`${(err as Error).stack ?? ''}\n`);
     }
     process.exitCode = code;
+    // Interrupted and cleaned up: work the signal cut short may still hold sockets open; do not wait.
+    if (code === 130 || code === 143) process.exit(code);
   }
 }

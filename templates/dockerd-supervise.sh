@@ -6,7 +6,8 @@ while :; do
   DOCKERD_FLAGS=""
   [ -f /etc/swarmup/dockerd.env ] && . /etc/swarmup/dockerd.env
   # shellcheck disable=SC2086
-  dockerd $DOCKERD_FLAGS >>/var/log/swarmup-dockerd.log 2>&1
+  # By its absolute path, as a service manager starts it: `pgrep -f $(which dockerd)` finds it.
+  {{dockerd}} $DOCKERD_FLAGS >>/var/log/swarmup-dockerd.log 2>&1
   echo "swarmup-dockerd-supervise: dockerd exited with $?, restarting" >>/var/log/swarmup-dockerd.log
   sleep 1
 done

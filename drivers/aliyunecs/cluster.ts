@@ -4,10 +4,8 @@
  * instances are gone) and the cluster's security group.
  */
 import type { DiscoveredCluster, FlagValues } from '../../src/driver/contract.js';
-import { removeClusterLoadBalancer } from '../../src/lb/slb/remove.js';
-import { scopeOf } from '../../src/lb/slb/read.js';
 import { mapBounded } from '../../src/util/async.js';
-import { aliyunClient, credentialsFrom, requireCredentials } from './client.js';
+import { aliyunClient, credentialsFrom, requireCredentials } from '../../src/cloud/aliyun/client.js';
 import {
   deleteInstance,
   deleteKeyPairs,
@@ -15,12 +13,12 @@ import {
   describeInstances,
   describeKeyPairs,
   describeSecurityGroups,
-} from './ecs.js';
-import { ensureSecurityGroup } from './firewall.js';
+} from '../../src/cloud/aliyun/ecs.js';
+import { ensureSecurityGroup } from '../../src/cloud/aliyun/firewall.js';
 import { isGone, waitInstance } from './poller.js';
 import { requireAdminCidrs, securityGroupName, settingsFrom, targetFrom } from './settings.js';
-import { describeLoadBalancers } from './slb.js';
-import { TAG, resourceTags, tagsOf } from './tags.js';
+import { describeLoadBalancers } from '../../src/cloud/aliyun/slb.js';
+import { TAG, resourceTags, tagsOf } from '../../src/cloud/aliyun/tags.js';
 import { laterExpiry } from '../../src/driver/expiry.js';
 
 const DELETE_DEADLINE_MS = 5 * 60_000;
@@ -52,9 +50,9 @@ export async function discoverClusters(flags: FlagValues): Promise<DiscoveredClu
 }
 
 /**
- * Remove everything tagged with the cluster: its load balancing first (our SLB, or our listeners and
- * backends on an adopted one), then the instances (force), their key pairs, and the security groups
- * after the instances are gone. Returns what went.
+ * Remove everything tagged with the cluster: the instances (force), their key pairs, and the security
+ * groups after the instances are gone. Its load balancing (our SLB, or our listeners and backends on
+ * an adopted one) is removed before, by `cluster down` (src/lb/backends.ts). Returns what went.
  */
 export async function destroyCluster(
   cluster: string,
@@ -63,11 +61,8 @@ export async function destroyCluster(
 ): Promise<string[]> {
   const c = await aliyunClient(targetFrom(flags), requireCredentials(flags));
   const tag = { key: TAG.cluster, value: cluster };
-  const scope = scopeOf(cluster, flags);
   const groups = await describeSecurityGroups(c, { tag });
-  // Rules in a group of ours need no revoking: the group goes below.
-  const groupGoes = groups.some((g) => g.SecurityGroupName === scope.securityGroup.name);
-  const gone = await removeClusterLoadBalancer(c, scope, log, groupGoes);
+  const gone: string[] = [];
   const instances = await describeInstances(c, { tag });
   await mapBounded(instances, 8, async (i) => {
     log(`Deleting instance ${i.InstanceName ?? i.InstanceId} (${i.InstanceId})...`);

@@ -19,7 +19,7 @@ import {
   requireCredentials,
   type AliyunClient,
   type Credentials,
-} from './client.js';
+} from '../../src/cloud/aliyun/client.js';
 import { DEFAULTS } from './defaults.js';
 import {
   allocatePublicIpAddress,
@@ -36,13 +36,20 @@ import {
   startInstance,
   stopInstance,
   type EcsInstance,
-} from './ecs.js';
-import { ensureSecurityGroup } from './firewall.js';
+} from '../../src/cloud/aliyun/ecs.js';
+import { ensureSecurityGroup } from '../../src/cloud/aliyun/firewall.js';
 import { hasStatus, isGone, started, waitInstance } from './poller.js';
-import { requireAdminCidrs, securityGroupName, settingsFrom, type AliyunSettings } from './settings.js';
-import { resourceTags } from './tags.js';
+import {
+  notActedOnWarning,
+  requireAdminCidrs,
+  securityGroupName,
+  settingsFrom,
+  type AliyunSettings,
+} from './settings.js';
+import { TAG, resourceTags, tagsOf } from '../../src/cloud/aliyun/tags.js';
 
 export { destroyCluster, discoverClusters, ensureClusterFirewall } from './cluster.js';
+export { cloud } from './cloud.js';
 
 const KEY_FILE = 'id_ed25519';
 /** A private key of the user's (--aliyunecs-ssh-keypath), copied into the machine directory. */
@@ -117,6 +124,7 @@ export function instanceParams(
     dataDisk: s.dataDisk,
     ioOptimized: s.ioOptimized,
     tags: m.tags,
+    password: s.sshPassword,
   };
 }
 
@@ -149,6 +157,8 @@ export class AliyunDriver implements Driver {
     });
     d.settings = s;
     d.creds = credentialsFrom(flags);
+    const ignored = notActedOnWarning(flags);
+    if (ignored) ctx.log(ignored);
     return d;
   }
 
@@ -226,6 +236,11 @@ export class AliyunDriver implements Driver {
       this.state.ExternalKeyPair = true;
     } else await this.importKey(c, publicKey, tags(role, this.name));
     log(`Creating instance ${this.name} (${s.instanceType})...`);
+    if (s.sshPassword) {
+      log(
+        'Setting the root password from --aliyunecs-ssh-password (ECS_SSH_PASSWORD); swarmup still logs in with its SSH key',
+      );
+    }
     const id = await createInstance(
       c,
       instanceParams(s, {
@@ -287,6 +302,20 @@ export class AliyunDriver implements Driver {
     const [i] = await describeInstances(c, { instanceIds: [this.state.InstanceId] });
     if (i) this.refresh(i);
     return i;
+  }
+
+  /**
+   * A stored InstanceId is only a pointer: the instance it names is deleted only when its tags name
+   * this machine and this store (a hand-edited or foreign store must not delete someone's instance).
+   */
+  private checkOwned(i: EcsInstance | undefined): void {
+    if (!i) return;
+    const t = tagsOf(i);
+    if (t[TAG.machine] === this.name && this.ctx.storeId && t[TAG.store] === this.ctx.storeId) return;
+    throw new UserError(
+      `instance ${i.InstanceId} is not machine ${this.name} of this store (tags ${TAG.machine}=${t[TAG.machine] ?? '-'}, ` +
+        `${TAG.store}=${t[TAG.store] ?? '-'}): left alone; "swarmup rm -f ${this.name}" removes the local record only`,
+    );
   }
 
   private requireId(): string {
@@ -358,6 +387,7 @@ export class AliyunDriver implements Driver {
   async remove(): Promise<void> {
     const c = await this.client();
     const id = this.state.InstanceId;
+    if (id) this.checkOwned(await this.describe(c));
     if (id && (await deleteInstance(c, id)) && this.state.OwnSecurityGroup) {
       await waitInstance(c, id, 'to be deleted', isGone, BOOT_DEADLINE_MS);
     }

@@ -147,14 +147,33 @@ export const aliyunecsPlugin: DriverPlugin = {
       env: 'ECS_SSH_PASSWORD',
       type: 'string',
       secret: true,
-      description: 'not supported: swarmup logs in with SSH keys only (see --aliyunecs-ssh-keypath)',
+      description:
+        "the instances' root password (8-30 characters, three of upper, lower, digit, special); swarmup still logs in with its key; never stored",
     },
     {
       name: 'aliyunecs-route-cidr',
       env: 'ECS_ROUTE_CIDR',
       type: 'string',
       description:
-        'not supported: a VPC route for the classic docker0 bridge; swarm overlay networks need none',
+        'not acted on (a warning): a VPC route for the classic docker0 bridge; swarm overlay networks need none',
+    },
+    {
+      name: 'aliyunecs-upgrade-kernel',
+      env: 'ECS_UPGRADE_KERNEL',
+      type: 'boolean',
+      description: "not acted on (a warning): it upgraded Ubuntu 14.04's kernel",
+    },
+    {
+      name: 'aliyunecs-disk-fs',
+      env: 'ECS_DISK_FS',
+      type: 'string',
+      description: 'not acted on (a warning): the data disk is attached unformatted',
+    },
+    {
+      name: 'aliyunecs-resource-group-id',
+      env: 'ECS_RESOURCE_GROUP_ID',
+      type: 'string',
+      description: "not acted on (a warning): instances go to the account's default resource group",
     },
     {
       name: 'aliyunecs-io-optimized',

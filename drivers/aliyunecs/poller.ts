@@ -5,8 +5,8 @@
  */
 import { UserError } from '../../src/errors.js';
 import { delay } from '../../src/util/async.js';
-import type { AliyunClient } from './client.js';
-import { describeInstances, type EcsInstance } from './ecs.js';
+import type { AliyunClient } from '../../src/cloud/aliyun/client.js';
+import { describeInstances, type EcsInstance } from '../../src/cloud/aliyun/ecs.js';
 
 interface Waiter {
   id: string;

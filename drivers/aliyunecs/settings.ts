@@ -1,9 +1,10 @@
 /** The aliyunecs flags, checked and with defaults settled (one clear line for each bad value). */
 import type { FlagValues } from '../../src/driver/contract.js';
 import { UserError } from '../../src/errors.js';
-import type { AliyunTarget } from './client.js';
+import type { AliyunTarget } from '../../src/cloud/aliyun/client.js';
 import { DEFAULTS, DISK_CATEGORIES } from './defaults.js';
-import { parseUserTags, type Tags } from './tags.js';
+import { parseUserTags, type Tags } from '../../src/cloud/aliyun/tags.js';
+import { checkInstancePassword } from './password.js';
 import { EMULATOR_ADMIN_CIDRS } from '../../src/driver/admin-range.js';
 
 export interface AliyunSettings extends AliyunTarget {
@@ -27,6 +28,8 @@ export interface AliyunSettings extends AliyunTarget {
   /** An existing key pair and the private key that opens it, or a private key alone (imported as ours). */
   sshKeyPair?: string;
   sshKeyPath?: string;
+  /** The instance's root password (CreateInstance Password): sent once, never stored or printed. */
+  sshPassword?: string;
   ioOptimized: 'optimized' | 'none';
   slbId?: string;
   tags: Tags;
@@ -62,13 +65,32 @@ function diskCategory(flags: FlagValues, name: string): string | undefined {
   return v;
 }
 
-/** docker-machine flags swarmup does not take, each refused with the reason. */
-const UNSUPPORTED: Record<string, string> = {
-  'aliyunecs-ssh-password':
-    'swarmup logs in with SSH keys only (a generated one, or --aliyunecs-ssh-keypath with --aliyunecs-ssh-keypair)',
-  'aliyunecs-route-cidr':
-    "it added a VPC route to each machine's classic docker0 bridge subnet; swarm mode's overlay networks (VXLAN between members) need no route",
+/**
+ * docker-machine-aliyunecs flags (and their ECS_* variables) that swarmup does not act on: accepted, so
+ * that exported walkthrough variables keep working, and named in one warning line with the reason.
+ */
+export const NOT_ACTED_ON: Record<string, { env: string; why: string }> = {
+  'aliyunecs-route-cidr': {
+    env: 'ECS_ROUTE_CIDR',
+    why: "a VPC route to each machine's classic docker0 bridge; swarm mode's overlay networks need none",
+  },
+  'aliyunecs-upgrade-kernel': { env: 'ECS_UPGRADE_KERNEL', why: "it upgraded Ubuntu 14.04's kernel" },
+  'aliyunecs-disk-fs': { env: 'ECS_DISK_FS', why: 'the data disk is attached unformatted' },
+  'aliyunecs-resource-group-id': {
+    env: 'ECS_RESOURCE_GROUP_ID',
+    why: "instances go to the account's default resource group",
+  },
 };
+
+/** The warning for flags given that swarmup does not act on, or undefined when there are none. */
+export function notActedOnWarning(flags: FlagValues): string | undefined {
+  const given = Object.entries(NOT_ACTED_ON).filter(([name]) => {
+    const v = flags[name];
+    return v !== undefined && v !== false && v !== '';
+  });
+  if (!given.length) return undefined;
+  return `Warning: swarmup does not act on ${given.map(([n, { env, why }]) => `--${n} (${env}: ${why})`).join(', ')}`;
+}
 
 /** The data disk: --aliyunecs-disk-size GiB (cloud 5..2000, the others 20..32768) and its category. */
 function dataDisk(flags: FlagValues): AliyunSettings['dataDisk'] {
@@ -150,9 +172,10 @@ export function targetFrom(flags: FlagValues): AliyunTarget {
 }
 
 export function settingsFrom(flags: FlagValues): AliyunSettings {
-  for (const [name, why] of Object.entries(UNSUPPORTED)) {
-    if (str(flags[name]) !== undefined) throw new UserError(`--${name} is not supported: ${why}`);
-  }
+  // Not trimmed: spaces would be part of the password (and are refused by the check).
+  const pw = flags['aliyunecs-ssh-password'];
+  const sshPassword = typeof pw === 'string' && pw !== '' ? pw : undefined;
+  if (sshPassword !== undefined) checkInstancePassword(sshPassword);
   const target = targetFrom(flags);
   const bandwidth = Number(flags['aliyunecs-internet-max-bandwidth'] ?? 1);
   if (!Number.isInteger(bandwidth) || bandwidth < 1 || bandwidth > 100) {
@@ -168,9 +191,18 @@ export function settingsFrom(flags: FlagValues): AliyunSettings {
   ) {
     throw new UserError(`invalid --aliyunecs-system-disk-size "${diskFlag}": expected 20 to 500 (GiB)`);
   }
-  const io = str(flags['aliyunecs-io-optimized']) ?? 'optimized';
-  if (io !== 'optimized' && io !== 'none') {
-    throw new UserError(`invalid --aliyunecs-io-optimized "${io}": use optimized or none`);
+  // docker-machine-aliyunecs took true/false (its default was "true") as well as the API's words.
+  const ioFlag = (str(flags['aliyunecs-io-optimized']) ?? 'optimized').toLowerCase();
+  const io =
+    ioFlag === 'optimized' || ioFlag === 'true'
+      ? 'optimized'
+      : ioFlag === 'none' || ioFlag === 'false'
+        ? 'none'
+        : undefined;
+  if (!io) {
+    throw new UserError(
+      `invalid --aliyunecs-io-optimized "${ioFlag}": use optimized or none (or true, false)`,
+    );
   }
   const securityGroup = str(flags['aliyunecs-security-group']);
   if (securityGroup !== undefined && !/^[a-zA-Z][a-zA-Z0-9._:-]{1,127}$/.test(securityGroup)) {
@@ -236,6 +268,7 @@ export function settingsFrom(flags: FlagValues): AliyunSettings {
     privateIp,
     sshKeyPair,
     sshKeyPath,
+    sshPassword,
     ioOptimized: io,
     slbId: id(flags, 'aliyunecs-slb-id'),
     tags: parseUserTags(list(flags['aliyunecs-tag'])),
@@ -250,4 +283,15 @@ export function securityGroupName(
   machine: string,
 ): string {
   return s.securityGroup ?? `swarmup-${cluster ?? machine}`;
+}
+
+/** What the load balancer needs of the flags: the SLB to use, the group and VPC, the user's tags. */
+export function lbSettingsFrom(flags: FlagValues) {
+  const securityGroup = str(flags['aliyunecs-security-group']);
+  return {
+    slbId: id(flags, 'aliyunecs-slb-id'),
+    vpcId: id(flags, 'aliyunecs-vpc-id'),
+    securityGroup,
+    tags: parseUserTags(list(flags['aliyunecs-tag'])),
+  };
 }

@@ -57,6 +57,8 @@ const STATES: Record<string, MachineState> = {
 /** A machine that is a container on a Docker Engine, running its own dockerd (docker-in-docker). */
 export class DockerDriver implements Driver {
   private readonly docker: Docker;
+  /** Full id of the container once its labels proved it is this machine's. */
+  private ownedId?: string;
 
   constructor(
     private readonly ctx: DriverContext,
@@ -146,6 +148,7 @@ export class DockerDriver implements Driver {
       createOptions(this.ctx.machineName, s, networkId, privileged, this.ctx.storeId),
     );
     this.state.ContainerId = c.id;
+    this.ownedId = c.id;
     try {
       await c.start();
       this.refresh(await c.inspect());
@@ -153,6 +156,7 @@ export class DockerDriver implements Driver {
     } catch (err) {
       await c.remove({ force: true, v: true }).catch(() => undefined);
       delete this.state.ContainerId;
+      delete this.ownedId;
       throw err;
     }
     this.state.Privileged = privileged;
@@ -199,22 +203,52 @@ export class DockerDriver implements Driver {
     if (ip) this.state.InternalIPAddress = ip;
   }
 
-  private container(): Docker.Container {
-    if (!this.state.ContainerId) throw new UserError(`the machine ${this.ctx.machineName} has no container`);
-    return this.docker.getContainer(this.state.ContainerId);
+  /**
+   * The machine's container, by the full id of a container whose labels were checked: a stored
+   * ContainerId is only a pointer (a prefix resolves to whatever matches), so the container it names
+   * is acted on only when its labels name this machine and this store.
+   */
+  private async container(): Promise<Docker.Container> {
+    if (!this.ownedId) {
+      const info = await this.inspect();
+      if (!info) {
+        throw new UserError(`container ${this.name} of machine ${this.ctx.machineName} no longer exists`);
+      }
+    }
+    return this.docker.getContainer(this.ownedId!);
   }
 
-  /** Inspect, or undefined when the container is gone. */
+  /** Refuse a container whose labels do not name this machine and this store. */
+  private checkOwned(info: Docker.ContainerInspectInfo): void {
+    const labels = info.Config?.Labels ?? {};
+    const machine = labels['swarmup.machine'];
+    const store = labels['swarmup.store'];
+    if (machine === this.ctx.machineName && this.ctx.storeId && store === this.ctx.storeId) {
+      this.ownedId = info.Id;
+      return;
+    }
+    const shown = `${info.Name?.replace(/^\//, '') || info.Id.slice(0, 12)} (${info.Id.slice(0, 12)})`;
+    throw new UserError(
+      `container ${shown}, which this machine's ContainerId ${String(this.state.ContainerId).slice(0, 16)} names, ` +
+        `is not machine ${this.ctx.machineName} of this store (labels swarmup.machine=${machine ?? '-'}, ` +
+        `swarmup.store=${store ?? '-'}${this.ctx.storeId ? `; this store is ${this.ctx.storeId}` : '; this store has no id'}): ` +
+        `left alone; "swarmup rm -f ${this.ctx.machineName}" removes the local record only`,
+    );
+  }
+
+  /** Inspect (checking ownership), or undefined when the container is gone. */
   private async inspect(): Promise<Docker.ContainerInspectInfo | undefined> {
     if (!this.state.ContainerId) return undefined;
+    let info: Docker.ContainerInspectInfo;
     try {
-      const info = await this.container().inspect();
-      this.refresh(info);
-      return info;
+      info = await this.docker.getContainer(this.ownedId ?? this.state.ContainerId).inspect();
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
       throw this.fail(`cannot inspect container ${this.name}`, err);
     }
+    this.checkOwned(info);
+    this.refresh(info);
+    return info;
   }
 
   async getState(): Promise<MachineState> {
@@ -225,8 +259,9 @@ export class DockerDriver implements Driver {
 
   /** Run a container API call; a missing container gets one clear message. */
   private async call(what: string, fn: (c: Docker.Container) => Promise<unknown>): Promise<void> {
+    const c = await this.container();
     try {
-      await fn(this.container());
+      await fn(c);
     } catch (err) {
       if (statusOf(err) === 304) return; // already in the wanted state
       if (statusOf(err) === 404) {
@@ -267,9 +302,10 @@ export class DockerDriver implements Driver {
   }
 
   async remove(): Promise<void> {
-    if (this.state.ContainerId) {
+    // A container that is gone needs no removal; one that is not ours is refused (inspect throws).
+    if (await this.inspect()) {
       try {
-        await this.container().remove({ force: true, v: true });
+        await (await this.container()).remove({ force: true, v: true });
       } catch (err) {
         const s = statusOf(err);
         if (s !== 404 && !(s === 409 && /already in progress/i.test(apiMessage(err)))) {
@@ -297,7 +333,7 @@ export class DockerDriver implements Driver {
   }
 
   async transport(): Promise<DockerExecTransport> {
-    return new DockerExecTransport(this.docker, this.container().id, this.name);
+    return new DockerExecTransport(this.docker, (await this.container()).id, this.name);
   }
 }
 

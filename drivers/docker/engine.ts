@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../../src/errors.js';
+import { apiAnswerMs, noAnswerHint } from '../../src/util/deadlines.js';
 
 /**
  * The Docker Engine a machine lives on. It is taken from the environment (DOCKER_HOST, DOCKER_TLS_VERIFY,
@@ -33,7 +34,11 @@ export function engineAddressFromEnv(env: NodeJS.ProcessEnv = process.env): Engi
 
 /** dockerode options for an address; every field is set so that nothing leaks in from the environment. */
 function modemOptions(a: EngineAddress): Docker.DockerOptions {
-  const none: Docker.DockerOptions = {
+  const none = {
+    // Every request gets an answer within the deadline or fails naming the engine (a silent endpoint
+    // must not hang create or cluster down). Not in dockerode's types, read by docker-modem.
+    connectionTimeout: apiAnswerMs(),
+    timeout: undefined,
     socketPath: undefined,
     host: undefined,
     port: undefined,
@@ -41,7 +46,7 @@ function modemOptions(a: EngineAddress): Docker.DockerOptions {
     ca: undefined,
     cert: undefined,
     key: undefined,
-  };
+  } as Docker.DockerOptions;
   if (a.DockerHost.startsWith('unix://'))
     return { ...none, socketPath: a.DockerHost.slice(7) || defaultSocket() };
   let u: URL;
@@ -101,8 +106,13 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'EHOSTUNREACH',
 export function engineError(a: EngineAddress, what: string, err: unknown): UserError {
   if (err instanceof UserError) return err;
   const code = (err as ApiError)?.code;
+  const silent = noAnswerHint(err);
+  if (silent) return new UserError(`${what}: the Docker Engine at ${a.DockerHost} gave ${silent}`);
   if (code && UNREACHABLE.has(code)) {
     return new UserError(`cannot reach the Docker Engine at ${a.DockerHost} (${code}): is it running?`);
   }
-  return new UserError(`${what}: ${apiMessage(err)}`);
+  const msg =
+    apiMessage(err) ||
+    `the engine at ${a.DockerHost} answered HTTP ${statusOf(err) ?? '(no status)'} with no message: is that a Docker Engine API endpoint?`;
+  return new UserError(`${what}: ${msg}`);
 }

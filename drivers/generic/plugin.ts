@@ -31,6 +31,7 @@ export const genericPlugin: DriverPlugin = {
       env: 'GENERIC_SSH_PORT',
       type: 'number',
       default: 22,
+      range: [1, 65535],
       description: 'SSH port',
     },
     {
@@ -38,6 +39,7 @@ export const genericPlugin: DriverPlugin = {
       env: 'GENERIC_ENGINE_PORT',
       type: 'number',
       default: 2376,
+      range: [1, 65535],
       description: 'port the Docker Engine TLS API listens on',
     },
     {

@@ -5,14 +5,13 @@
 import type { DiscoveredCluster, FlagValues } from '../../src/driver/contract.js';
 import { UserError } from '../../src/errors.js';
 import { mapBounded } from '../../src/util/async.js';
-import { removeClusterLoadBalancer } from '../../src/lb/gce/teardown.js';
-import { lastSegment, regionOf, type Gce, type Instance } from './api.js';
-import { connectGce } from './connect.js';
-import { isNotFound } from './errors.js';
+import { lastSegment, type Gce, type Instance } from '../../src/cloud/gce/api.js';
+import { connectGce } from '../../src/cloud/gce/connect.js';
+import { isNotFound } from '../../src/cloud/gce/errors.js';
 import { ensureOwnerFirewalls } from './firewall.js';
-import { LABEL, decodeExpiry, ownedBy, parseOwner } from './labels.js';
+import { LABEL, decodeExpiry, ownedBy, parseOwner } from '../../src/cloud/gce/labels.js';
 import { requireAdminCidrs, settingsFromFlags } from './settings.js';
-import { GOOGLE_DEFAULTS } from './plugin.js';
+import { GOOGLE_DEFAULTS } from './defaults.js';
 import { laterExpiry } from '../../src/driver/expiry.js';
 
 /** Project, zone and endpoint from the flags, or undefined when there is no project to look in. */
@@ -87,8 +86,8 @@ export async function discoverClusters(flags: FlagValues): Promise<DiscoveredClu
 }
 
 /**
- * Remove everything the cluster owns: its instances (by label) and its load balancer (rules, pool,
- * health check, address) at the same time, then every firewall rule whose description names it.
+ * Remove everything the cluster owns: its instances (by label), then every firewall rule whose
+ * description names it. Its load balancer is removed before, by `cluster down` (src/lb/backends.ts).
  * What it does not own is never touched; 404 counts as done.
  */
 export async function destroyCluster(
@@ -103,24 +102,17 @@ export async function destroyCluster(
   const instances = (await listInstances(gce, a.zone, `labels.${LABEL.cluster} = "${cluster}"`)).filter((i) =>
     labelIs(i, LABEL.cluster, cluster),
   );
-  const regions = [...new Set([regionOf(a.zone), ...instances.map((i) => regionOf(i.zoneName))])];
   const gone: string[] = [];
-  await Promise.all([
-    mapBounded(instances, 16, async (i) => {
-      log(`Deleting instance ${i.name} in ${i.zoneName}...`);
-      const was = await gce.remove(`deleting instance ${i.name} in ${i.zoneName}`, (o, requestId) =>
-        gce.instances.delete(
-          { requestId, project: gce.project, zone: i.zoneName, instance: String(i.name) },
-          o,
-        ),
-      );
-      if (was) gone.push(`instance ${i.name}`);
-    }),
-    (async () => {
-      for (const region of regions)
-        gone.push(...(await removeClusterLoadBalancer(gce, region, cluster, log)));
-    })(),
-  ]);
+  await mapBounded(instances, 16, async (i) => {
+    log(`Deleting instance ${i.name} in ${i.zoneName}...`);
+    const was = await gce.remove(`deleting instance ${i.name} in ${i.zoneName}`, (o, requestId) =>
+      gce.instances.delete(
+        { requestId, project: gce.project, zone: i.zoneName, instance: String(i.name) },
+        o,
+      ),
+    );
+    if (was) gone.push(`instance ${i.name}`);
+  });
   const firewalls = await gce.call('listing firewall rules', (o) =>
     gce.firewalls.list({ project: gce.project }, o),
   );

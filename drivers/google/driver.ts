@@ -12,15 +12,16 @@ import { generateSshKey, loadPrivateKey } from '../../src/ssh/keys.js';
 import { SshTransport } from '../../src/ssh/transport.js';
 import { delay } from '../../src/util/async.js';
 import { debug } from '../../src/util/log.js';
-import { connectGce } from './connect.js';
-import { type Gce, type Instance } from './api.js';
-import { isAlreadyExists } from './errors.js';
-import { ensureOwnerFirewalls, ownerFirewalls, ownerTag, removeOwnedFirewall } from './firewall.js';
+import { connectGce } from '../../src/cloud/gce/connect.js';
+import { type Gce, type Instance } from '../../src/cloud/gce/api.js';
+import { isAlreadyExists } from '../../src/cloud/gce/errors.js';
+import { ensureOwnerFirewalls, ownerFirewalls, removeOwnedFirewall } from './firewall.js';
 import { instanceAddresses, instanceBody, machineState, sshKeysEntry } from './instance.js';
-import { LABEL, resourceLabels, type Owner } from './labels.js';
+import { LABEL, ownerTag, resourceLabels, type Owner } from '../../src/cloud/gce/labels.js';
 import { NAME_RE, requireAdminCidrs, settingsFromFlags, type GoogleSettings } from './settings.js';
 
 export { destroyCluster, discoverClusters, ensureClusterFirewall } from './cluster.js';
+export { cloud } from './cloud.js';
 
 const KEY_FILE = 'id_ed25519';
 /** How long a new VM may take until its guest agent has installed our key and sshd lets us in. */
@@ -378,7 +379,18 @@ export class GoogleDriver implements Driver {
       this.ctx.log(`Leaving ${this.where} alone: it was adopted with --google-use-existing`);
       return;
     }
-    // A driver from flags (a create in this process) deletes only an instance it inserted.
+    // A driver from flags (a create in this process) deletes only an instance it inserted; one from the
+    // store only an instance whose labels name this machine and this store.
+    if (!this.settings) {
+      const i = await this.getInstance();
+      if (i && !this.isOurLeftover(i)) {
+        const l = i.labels ?? {};
+        throw new UserError(
+          `${this.where} is not machine ${this.name} of this store (labels ${LABEL.machine}=${l[LABEL.machine] ?? '-'}, ` +
+            `${LABEL.store}=${l[LABEL.store] ?? '-'}): left alone; "swarmup rm -f ${this.ctx.machineName}" removes the local record only`,
+        );
+      }
+    }
     if (!this.settings || this.inserted) await this.deleteInstance();
     if (this.owner.kind === 'machine') await this.removeOwnerFirewalls();
   }

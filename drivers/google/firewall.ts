@@ -4,12 +4,19 @@
  * the API match (insert when missing, PATCH when different, nothing when equal).
  */
 import { UserError } from '../../src/errors.js';
-import { isAlreadyExists } from './errors.js';
-import type { Firewall, Gce } from './api.js';
-import { type Owner, ownedBy, ownerDescription, parseOwner } from './labels.js';
-import { networkUrl, type OpenPort } from './settings.js';
-import { resourcePath } from './api.js';
-import { createHash } from 'node:crypto';
+import { isAlreadyExists } from '../../src/cloud/gce/errors.js';
+import type { Firewall, Gce } from '../../src/cloud/gce/api.js';
+import {
+  type Owner,
+  gceName,
+  ownedBy,
+  ownerDescription,
+  ownerPrefix,
+  ownerTag,
+  parseOwner,
+} from '../../src/cloud/gce/labels.js';
+import type { OpenPort } from './settings.js';
+import { networkUrl, resourcePath } from '../../src/cloud/gce/api.js';
 
 /** Swarm ports: managers (2377/tcp), gossip (7946/tcp+udp), overlay VXLAN (4789/udp). */
 export const SWARM_ALLOWED = [
@@ -18,19 +25,6 @@ export const SWARM_ALLOWED = [
 ];
 /** SSH and the Docker Engine's TLS API. */
 export const ADMIN_ALLOWED = [{ IPProtocol: 'tcp', ports: ['22', '2376'] }];
-
-/** A GCE name (`[a-z]([-a-z0-9]{0,61}[a-z0-9])?`) from parts; too long → shortened with a hash. */
-export function gceName(...parts: string[]): string {
-  const name = parts.join('-');
-  if (name.length <= 63) return name;
-  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
-  return `${name.slice(0, 54).replace(/-+$/, '')}-${hash}`;
-}
-
-/** The resource-name prefix and the network tag every instance of the owner carries. */
-export const ownerPrefix = (o: Owner) =>
-  o.kind === 'cluster' ? `swarmup-${o.name}` : gceName('swarmup-m', o.name);
-export const ownerTag = ownerPrefix;
 
 export type FirewallRole = 'swarm' | 'admin' | 'open';
 

@@ -1,14 +1,7 @@
 /** The instance a machine is, as an insert body (pure), and what swarmup reads back from it. */
-import type { Instance } from './api.js';
+import { networkUrl, type Instance } from '../../src/cloud/gce/api.js';
 import type { MachineState } from '../../src/driver/contract.js';
-import {
-  diskTypeUrl,
-  imageUrl,
-  machineTypeUrl,
-  networkUrl,
-  subnetworkUrl,
-  type GoogleSettings,
-} from './settings.js';
+import { diskTypeUrl, imageUrl, machineTypeUrl, subnetworkUrl, type GoogleSettings } from './settings.js';
 
 /** `user:ssh-ed25519 AAAA… user`, the format of the `ssh-keys` metadata item. */
 export function sshKeysEntry(user: string, publicKey: string): string {

@@ -1,19 +1,5 @@
 import type { DriverPlugin, FlagSpec } from '../../src/driver/contract.js';
-
-/** Defaults, shared with the implementation (which loads only when a google machine is used). */
-export const GOOGLE_DEFAULTS = {
-  zone: 'us-central1-a',
-  machineType: 'e2-small',
-  machineImage: 'projects/debian-cloud/global/images/family/debian-12',
-  username: 'docker-user',
-  scopes: [
-    'https://www.googleapis.com/auth/devstorage.read_only',
-    'https://www.googleapis.com/auth/logging.write',
-  ],
-  diskSize: 10,
-  diskType: 'pd-standard',
-  network: 'default',
-} as const;
+import { GOOGLE_DEFAULTS } from './defaults.js';
 
 const flag = (f: Omit<FlagSpec, 'env'>): FlagSpec => ({
   ...f,

@@ -1,9 +1,9 @@
 /** The google driver's flags, checked and with defaults settled (pure: no SDK, no network). */
 import type { FlagValues } from '../../src/driver/contract.js';
 import { UserError } from '../../src/errors.js';
-import { parseEndpoint, regionOf } from './api.js';
-import { parseUserLabels } from './labels.js';
-import { GOOGLE_DEFAULTS } from './plugin.js';
+import { parseEndpoint, regionOf } from '../../src/cloud/gce/api.js';
+import { parseUserLabels } from '../../src/cloud/gce/labels.js';
+import { GOOGLE_DEFAULTS } from './defaults.js';
 import { EMULATOR_ADMIN_CIDRS } from '../../src/driver/admin-range.js';
 
 export const NAME_RE = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -154,8 +154,6 @@ export const diskTypeUrl = (s: GoogleSettings) =>
 /** An image path or URL as given; a bare name is an image of the project. */
 export const imageUrl = (s: GoogleSettings) =>
   s.machineImage.includes('/') ? s.machineImage : `projects/${s.project}/global/images/${s.machineImage}`;
-export const networkUrl = (s: { network: string }) =>
-  s.network.includes('/') ? s.network : `global/networks/${s.network}`;
 export const subnetworkUrl = (s: GoogleSettings) =>
   !s.subnetwork
     ? undefined

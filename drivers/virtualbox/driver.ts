@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
+import { resolveInside } from '../../src/store/paths.js';
 import { dirname, join, sep } from 'node:path';
 import type {
   CommandTransport,
@@ -102,7 +103,13 @@ export class VirtualBoxDriver implements Driver {
   }
   /** The VM's folder, made by `createvm --basefolder <machine dir>`. */
   private get vmDir(): string {
-    return join(this.ctx.machineDir, this.state.VMName);
+    // Removed recursively: a name from a hand-edited store must not point outside the machine's folder.
+    return resolveInside(
+      this.ctx.machineDir,
+      this.state.VMName,
+      'Driver.VMName',
+      join(this.ctx.machineDir, 'config.json'),
+    );
   }
   private get uuid(): string {
     if (!this.state.UUID) throw new UserError(`the machine ${this.ctx.machineName} has no VirtualBox VM`);

@@ -1,4 +1,4 @@
-import type { ClusterMembership } from '../driver/contract.js';
+import type { ClusterMembership, DriverModule, DriverPlugin } from '../driver/contract.js';
 import { findDriver } from '../driver/registry.js';
 import { UserError, oneLine } from '../errors.js';
 import { engineRequest } from '../engine/api.js';
@@ -6,7 +6,6 @@ import { createMachine } from '../machine/create-machine.js';
 import { engineEndpoint, loadMachine, saveMachine, type Machine } from '../machine/machine.js';
 import { validateEngineOptions } from '../provision/engine-config.js';
 import { provision } from '../provision/provisioner.js';
-import { releaseHost } from '../provision/release.js';
 import type { Store } from '../store/store.js';
 import { bootstrapSwarm } from '../swarm/bootstrap.js';
 import { listNodes } from '../swarm/calls.js';
@@ -15,11 +14,12 @@ import type { SwarmMember } from '../swarm/membership.js';
 import type { SwarmNode } from '../swarm/model.js';
 import { waitNodesReady } from '../swarm/ready.js';
 import { assignHosts, hostFlags, recordedHosts } from './hosts.js';
-import { checkNewHosts, hostedMachines } from './inventory.js';
+import { checkNewHosts, giveBackHost, hostedMachines } from './inventory.js';
 import { machineNode, removeMachineNode } from './members.js';
 import { runPhases, type Log, type Phase } from '../ui/progress.js';
 import { clusterMachines } from './access.js';
-import { destroyCluster } from './destroy.js';
+import { lockCluster } from './cluster-lock.js';
+import { RunLedger } from './rollback.js';
 import {
   loadClusterRecord,
   memberNames,
@@ -30,8 +30,9 @@ import {
   validateClusterName,
   type ClusterRecord,
 } from './record.js';
-import { parseDuration, type ClusterSpec } from './spec.js';
-import { requireDriverFlags, storableFlags } from '../commands/create-options.js';
+import { checkSpecBounds, parseDuration, type ClusterSpec } from './spec.js';
+import { interruptible, signalExitCode, type Interrupt } from '../util/interrupt.js';
+import { requireDriverFlags, storableFlags } from '../driver/flags.js';
 
 export interface UpOptions {
   store: Store;
@@ -41,6 +42,8 @@ export interface UpOptions {
   retain: boolean;
   interactive?: boolean;
   log: Log;
+  /** --wait-lock: wait this long for another run that changes the cluster (default: fail at once). */
+  waitLockMs?: number;
 }
 
 export interface UpResult {
@@ -72,6 +75,7 @@ async function engineAnswers(m: Machine): Promise<boolean> {
 export async function clusterUp(o: UpOptions): Promise<UpResult> {
   const { store, spec } = o;
   validateClusterName(spec.name);
+  checkSpecBounds(spec);
   const plugin = findDriver(spec.driver);
   const inv = plugin.inventory;
   if (spec.hosts && !inv)
@@ -81,6 +85,30 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
   else requireDriverFlags(plugin, spec.driverOptions);
   validateEngineOptions(spec.engine);
   const mod = await plugin.load();
+  const release = await lockCluster(store, spec.name, {
+    what: 'cluster up',
+    waitMs: o.waitLockMs,
+    log: o.log,
+  });
+  const interrupt = interruptible((sig) =>
+    o.log(`${sig}: stopping after the steps under way; a second ${sig} exits at once`),
+  );
+  try {
+    return await converge(o, plugin, mod, interrupt);
+  } finally {
+    interrupt.dispose();
+    await release();
+  }
+}
+
+async function converge(
+  o: UpOptions,
+  plugin: DriverPlugin,
+  mod: DriverModule,
+  interrupt: Interrupt,
+): Promise<UpResult> {
+  const { store, spec } = o;
+  const ledger = new RunLedger();
   const previous = await loadClusterRecord(store, spec.name);
   if (previous && previous.Driver !== spec.driver) {
     throw new UserError(
@@ -88,6 +116,7 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
     );
   }
   // Existing hosts: which machine each is; new ones must all answer before anything is made.
+  const inv = plugin.inventory;
   const existing = await clusterMachines(store, spec.name);
   const assignment =
     inv && spec.hosts
@@ -135,6 +164,7 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
     Hosts: assignment ? recordedHosts(assignment) : previous?.Hosts,
   };
   await saveClusterRecord(store, record);
+  ledger.recordCreated = !previous;
 
   const result: UpResult = {
     cluster: spec.name,
@@ -189,6 +219,9 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
       log,
       cluster,
       repairHint: false,
+      onClaimed: () => ledger.noteMachine(name),
+      onDriverCreate: () => (ledger.driverCreated = true),
+      signal: interrupt.signal,
     });
     machines.set(name, m);
     result.created.push(name);
@@ -256,7 +289,10 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
       key: 'firewall',
       title: 'Swarm ports between members only',
       skip: () => !mod.ensureClusterFirewall,
-      run: (log) => mod.ensureClusterFirewall!(spec.name, spec.driverOptions, log),
+      run: (log) => {
+        ledger.firewall = true;
+        return mod.ensureClusterFirewall!(spec.name, spec.driverOptions, log);
+      },
     },
     {
       key: 'scaleDown',
@@ -288,19 +324,31 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
   ];
   extras = existing.filter((m) => !wanted.has(m.cfg.Name));
   try {
-    const r = await runPhases(phases, { interactive: o.interactive });
+    const r = await runPhases(phases, { interactive: o.interactive, signal: interrupt.signal });
     result.durations = r.durations;
   } catch (err) {
+    const sig = interrupt.received;
+    const code = signalExitCode(sig);
+    const what = sig ? `cluster up interrupted by ${sig}` : oneLine(err);
     if (result.fresh && !o.retain) {
-      o.log(`cluster up failed; removing what was made (pass --retain to keep it for debugging)`);
-      const d = await destroyCluster(store, spec.name, { log: o.log, driver: spec.driver });
-      const left = d.errors.length
-        ? ` Cleanup problems: ${d.errors.join('; ')}`
+      o.log(
+        `${sig ? 'interrupted' : 'cluster up failed'}; removing what this run made (pass --retain to keep it for debugging)`,
+      );
+      const problems = await ledger.undo({
+        store,
+        cluster: spec.name,
+        mod,
+        flags: spec.driverOptions,
+        log: o.log,
+      });
+      const left = problems.length
+        ? ` Cleanup problems: ${problems.join('; ')}; run "swarmup cluster down ${spec.name}"`
         : ' Nothing was left behind.';
-      throw new UserError(`${oneLine(err)}.${left}`);
+      throw new UserError(`${what}.${left}`, sig ? code : 1);
     }
     throw new UserError(
-      `${oneLine(err)}. Run "swarmup cluster up" again to converge, or "swarmup cluster down ${spec.name}".`,
+      `${what}. Run "swarmup cluster up" again to converge, or "swarmup cluster down ${spec.name}".`,
+      sig ? code : 1,
     );
   }
   if (!o.wait) result.nodes = await listNodes(await managerOf(machines, desired));
@@ -325,7 +373,7 @@ export async function removeMembers(
     log(`removing ${name}`);
     const node = await machineNode(m, manager, recordedIds(record, name));
     await removeMachineNode(m, manager, node, log);
-    if (findDriver(m.cfg.DriverName).inventory) log(`${name}: ${await releaseHost(m)}`);
+    await giveBackHost(m, log);
     await m.driver.remove();
     await m.store.remove(name);
     removed.push(name);

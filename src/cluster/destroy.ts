@@ -1,29 +1,14 @@
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { DriverPlugin, FlagValues } from '../driver/contract.js';
+import { flagsFromEnv } from '../driver/flags.js';
 import { drivers, findDriver } from '../driver/registry.js';
 import { oneLine } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { mapBounded } from '../util/async.js';
 import { debug } from '../util/log.js';
-import { releaseHost } from '../provision/release.js';
 import { clusterMachines } from './access.js';
+import { giveBackHost } from './inventory.js';
+import { lockCluster } from './cluster-lock.js';
 import { loadClusterRecord, removeClusterRecord } from './record.js';
-
-/**
- * A driver's flag values from `base`, then their environment variables, then (unless `defaults` is
- * false) their defaults. Label-based sweeps use this when no command line names the flags.
- */
-export function flagsFromEnv(plugin: DriverPlugin, base: FlagValues = {}, defaults = true): FlagValues {
-  const out: FlagValues = { ...base };
-  for (const f of plugin.flags) {
-    if (out[f.name] !== undefined) continue;
-    const v = f.env ? process.env[f.env] : undefined;
-    if (v !== undefined) out[f.name] = f.type === 'number' ? Number(v) : f.type === 'list' ? v.split(',') : v;
-    else if (defaults && f.default !== undefined) out[f.name] = f.default;
-  }
-  return out;
-}
+import { validateName } from '../store/names.js';
 
 export interface DestroyResult {
   machines: string[];
@@ -38,6 +23,24 @@ export interface DestroyResult {
 export async function destroyCluster(
   store: Store,
   name: string,
+  opts: { log: (m: string) => void; driver?: string; parallel?: number; waitLockMs?: number },
+): Promise<DestroyResult> {
+  validateName('cluster', name);
+  const release = await lockCluster(store, name, {
+    what: 'cluster down',
+    waitMs: opts.waitLockMs,
+    log: opts.log,
+  });
+  try {
+    return await destroyLocked(store, name, opts);
+  } finally {
+    await release();
+  }
+}
+
+async function destroyLocked(
+  store: Store,
+  name: string,
   opts: { log: (m: string) => void; driver?: string; parallel?: number },
 ): Promise<DestroyResult> {
   const result: DestroyResult = { machines: [], swept: [], errors: [] };
@@ -47,7 +50,7 @@ export async function destroyCluster(
     try {
       opts.log(`Removing machine ${m.cfg.Name}...`);
       // A host that exists without swarmup is given back, not destroyed.
-      if (findDriver(m.cfg.DriverName).inventory) opts.log(`${m.cfg.Name}: ${await releaseHost(m)}`);
+      await giveBackHost(m, opts.log);
       await m.driver.remove();
       await store.remove(m.cfg.Name);
       result.machines.push(m.cfg.Name);
@@ -55,20 +58,18 @@ export async function destroyCluster(
       result.errors.push(`${m.cfg.Name}: ${oneLine(err)}`);
     }
   });
-  // Claims left by an interrupted create of this cluster's machines.
+  // Claims left by an interrupted create of this cluster's machines (the name is checked above).
   const claimRe = new RegExp(`^${name}-(manager|worker)-\\d+$`);
-  for (const entry of await readdir(join(store.root, 'machines')).catch(() => [] as string[])) {
-    if (claimRe.test(entry) && !(await store.exists(entry))) await store.release(entry);
-  }
+  for (const entry of await store.interrupted()) if (claimRe.test(entry)) await store.release(entry);
   const driverName = record?.Driver ?? opts.driver;
-  if (!driverName || driverName === 'docker') {
-    try {
-      result.swept.push(...(await removeLocalLoadBalancer(name, opts.log)));
-    } catch (err) {
+  // Whatever load balancer the driver uses (src/lb/backends.ts); without a record, every kind found.
+  const { removeClusterLoadBalancers } = await import('../lb/backends.js');
+  result.swept.push(
+    ...(await removeClusterLoadBalancers(store, name, driverName, opts.log, (d, err) => {
       if (driverName) result.errors.push(`load balancer: ${oneLine(err)}`);
-      else debug(`local load balancer: ${oneLine(err)}`);
-    }
-  }
+      else debug(`${d} load balancer: ${oneLine(err)}`);
+    })),
+  );
   const plugins = driverName ? [findDriver(driverName)] : drivers;
   for (const plugin of plugins) {
     const mod = await plugin.load();
@@ -84,14 +85,4 @@ export async function destroyCluster(
   }
   if (result.errors.length === 0) await removeClusterRecord(store, name);
   return result;
-}
-
-/** The local load balancer container of `lb sync` (on the local engine), if there is one. */
-async function removeLocalLoadBalancer(name: string, log: (m: string) => void): Promise<string[]> {
-  const { default: Docker } = await import('dockerode');
-  const { removeLocal } = await import('../lb/local/backend.js');
-  const { lbContainerName } = await import('../lb/local/container.js');
-  if (!(await removeLocal(new Docker(), name))) return [];
-  log(`Removed load balancer ${lbContainerName(name)}`);
-  return [`container ${lbContainerName(name)}`];
 }

@@ -1,11 +1,14 @@
 /**
  * The impure half of a cluster of existing hosts (hosts.ts is the pure one): which host each machine
- * of the store runs on, and checking new hosts before anything is made on any of them.
+ * of the store runs on, checking new hosts before anything is made on any of them, and giving a host
+ * back when its machine goes.
  */
 import type { DriverPlugin, FlagValues } from '../driver/contract.js';
+import { findDriver } from '../driver/registry.js';
 import { UserError, oneLine } from '../errors.js';
 import { checkBeforeCreate } from '../machine/create-machine.js';
 import type { Machine } from '../machine/machine.js';
+import { releaseHost } from '../provision/release.js';
 import type { Store } from '../store/store.js';
 import { mapBounded } from '../util/async.js';
 import type { HostedMachine } from './hosts.js';
@@ -44,4 +47,12 @@ export async function checkNewHosts(
       `${failed.length} of ${machines.length} new host${machines.length === 1 ? '' : 's'} cannot be used, nothing was changed on any: ${failed.sort().join('; ')}`,
       3,
     );
+}
+
+/**
+ * Before a machine is removed (`cluster down`, scale down, a rollback): a machine on a host that exists
+ * without swarmup (a driver with a host inventory) gives the host back; others have nothing to give.
+ */
+export async function giveBackHost(m: Machine, log: (msg: string) => void): Promise<void> {
+  if (findDriver(m.cfg.DriverName).inventory) log(`${m.cfg.Name}: ${await releaseHost(m)}`);
 }

@@ -1,10 +1,12 @@
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FlagValues } from '../driver/contract.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import type { EngineOptions } from '../store/machine-config.js';
 import type { Store } from '../store/store.js';
+import { isValidName, validateName } from '../store/names.js';
+import { readTextIfExists } from '../store/paths.js';
 import type { HostSpec } from './hosts.js';
 
 /** What `cluster up` was asked for, kept in `clusters/<name>.json` (no credentials, relative paths). */
@@ -81,31 +83,40 @@ export function recordNodeIds(
   return changed;
 }
 
-const CLUSTER_RE = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
-
-export function validateClusterName(name: string): void {
-  if (!CLUSTER_RE.test(name)) {
-    throw new UserError(
-      `Invalid cluster name "${name}": use 1-40 lowercase letters, digits and "-", starting and ending with a letter or digit`,
-    );
-  }
-}
+export { validateClusterName } from '../store/names.js';
 
 const dir = (store: Store) => join(store.root, 'clusters');
-const file = (store: Store, name: string) => join(dir(store), `${name}.json`);
+/** The record's path; the name is checked first, so no name reaches outside `clusters/`. */
+const file = (store: Store, name: string) => join(dir(store), `${validateName('cluster', name)}.json`);
 
 export async function loadClusterRecord(store: Store, name: string): Promise<ClusterRecord | undefined> {
-  let text: string;
+  const text = await readTextIfExists(
+    file(store, name),
+    `fix or delete it, or run "swarmup cluster down ${name}"`,
+  );
+  if (text === undefined) return undefined;
+  let raw: unknown;
   try {
-    text = await readFile(file(store, name), 'utf8');
-  } catch {
-    return undefined;
-  }
-  try {
-    return JSON.parse(text) as ClusterRecord;
+    raw = JSON.parse(text);
   } catch (err) {
     throw new UserError(`${file(store, name)} is corrupt: ${(err as Error).message}`);
   }
+  const r = raw as Partial<ClusterRecord> | null;
+  const count = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0;
+  if (
+    typeof r !== 'object' ||
+    r === null ||
+    r.Name !== name ||
+    typeof r.Driver !== 'string' ||
+    !count(r.Managers) ||
+    !count(r.Workers)
+  ) {
+    throw new UserError(
+      `${file(store, name)} is corrupt: it must hold Name "${name}", Driver and the node counts; ` +
+        `fix or delete it, or run "swarmup cluster down ${name}"`,
+    );
+  }
+  return r as ClusterRecord;
 }
 
 export async function requireClusterRecord(store: Store, name: string): Promise<ClusterRecord> {
@@ -133,7 +144,7 @@ export async function listClusterRecords(store: Store): Promise<ClusterRecord[]>
     return [];
   }
   const out: ClusterRecord[] = [];
-  for (const n of names.filter((f) => f.endsWith('.json')).sort()) {
+  for (const n of names.filter((f) => f.endsWith('.json') && isValidName('cluster', f.slice(0, -5))).sort()) {
     const r = await loadClusterRecord(store, n.slice(0, -5));
     if (r) out.push(r);
   }

@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { LIMITS, checkEngineOptionsSize, checkLabels, checkNodeCounts, maxNodesFrom } from './bounds.js';
+import { describeIoError } from '../store/paths.js';
 import type { FlagValues } from '../driver/contract.js';
 import { UserError } from '../errors.js';
 import { emptyEngineOptions, type EngineOptions } from '../store/machine-config.js';
@@ -17,6 +19,8 @@ export interface ClusterSpec {
   labels: Record<string, string>;
   /** Existing hosts, one machine each (drivers of existing hosts: generic). */
   hosts?: HostSpec[];
+  /** The node limit for this run (--max-nodes); not saved. */
+  maxNodes?: number;
 }
 
 /** The parts of a spec a cluster file may give. */
@@ -62,11 +66,22 @@ export function parseDuration(text: string, what = 'duration'): number {
 
 /** Read a cluster file (`-` = stdin), check it against the schema, and map it onto a spec. */
 export async function loadClusterFile(path: string): Promise<SpecFromFile> {
+  const tooBig = () =>
+    new UserError(
+      `${path === '-' ? 'stdin' : path} is larger than ${LIMITS.clusterFileBytes / 1024} KiB: a cluster file is a short description, not data`,
+    );
+  if (path !== '-') {
+    const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+      throw new UserError(`cannot read ${path}: ${describeIoError(err)}`);
+    });
+    if (!st.isFile()) throw new UserError(`cannot read ${path}: it is not a regular file`);
+    if (st.size > LIMITS.clusterFileBytes) throw tooBig();
+  }
   const text =
     path === '-'
-      ? await readStdin()
+      ? await readStdin(LIMITS.clusterFileBytes, tooBig)
       : await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
-          throw new UserError(`cannot read ${path}: ${err.code ?? err.message}`);
+          throw new UserError(`cannot read ${path}: ${describeIoError(err)}`);
         });
   const where = path === '-' ? 'stdin' : path;
   const { parse } = await import('yaml');
@@ -103,10 +118,23 @@ export async function loadClusterFile(path: string): Promise<SpecFromFile> {
   };
 }
 
-async function readStdin(): Promise<string> {
-  let text = '';
-  for await (const chunk of process.stdin) text += chunk;
-  return text;
+async function readStdin(limit: number, tooBig: () => Error): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw tooBig();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Every bound of a merged spec, before any work. */
+export function checkSpecBounds(spec: ClusterSpec): void {
+  checkNodeCounts(spec.managers, spec.workers, spec.maxNodes ?? maxNodesFrom(undefined));
+  checkLabels('cluster', spec.labels);
+  checkLabels('engine', spec.engine.Labels);
+  checkEngineOptionsSize(spec.engine);
 }
 
 const defined = <T extends object>(o: T | undefined): Partial<T> =>
@@ -144,6 +172,7 @@ export function mergeSpec(defaults: ClusterSpec, file: SpecFromFile, flags: Spec
   if (!Number.isInteger(spec.parallel) || spec.parallel < 1)
     throw new UserError(`--parallel ${spec.parallel}: give at least 1 (machines made at once)`);
   if (spec.ttl) parseDuration(spec.ttl, '--ttl');
+  checkSpecBounds(spec);
   return spec;
 }
 

@@ -8,6 +8,13 @@ const impl = (name: string) =>
     run: (await import('./cluster.js'))[name as 'up'] as (...a: never[]) => Promise<void>,
   }));
 
+const MAX_NODES = '--max-nodes <n>';
+const MAX_NODES_HELP =
+  'refuse more nodes than this (default 100, or SWARMUP_MAX_NODES): a typo must not fill an engine';
+const WAIT_LOCK = '--wait-lock [duration]';
+const WAIT_LOCK_HELP =
+  'when another swarmup run is changing this cluster, wait for it (up to the duration, default 30m) instead of failing';
+
 export function registerCluster(program: Command, argv: string[]): void {
   const cluster = program
     .command('cluster')
@@ -39,6 +46,8 @@ export function registerCluster(program: Command, argv: string[]): void {
       'mark the cluster to expire after this long ("cluster prune --expired" removes it)',
     )
     .option('--label <key=value>', 'label on every machine and node (repeatable)', collect, [])
+    .option(MAX_NODES, MAX_NODES_HELP, toInt)
+    .option(WAIT_LOCK, WAIT_LOCK_HELP)
     .option('--json', 'print the result as JSON on stdout')
     .action(impl('up'));
   addEngineOptions(up);
@@ -57,6 +66,7 @@ export function registerCluster(program: Command, argv: string[]): void {
     )
     .argument('[name]')
     .option('--all', 'every cluster in the store and every cluster the drivers can find by labels')
+    .option(WAIT_LOCK, WAIT_LOCK_HELP)
     .option(
       '-d, --driver <driver>',
       'look only with this driver (default: the cluster record, or all drivers)',
@@ -79,6 +89,8 @@ export function registerCluster(program: Command, argv: string[]): void {
     .argument('<name>')
     .option('--workers <n>', 'worker nodes', toInt)
     .option('--managers <n>', 'manager nodes (odd)', toInt)
+    .option(MAX_NODES, MAX_NODES_HELP, toInt)
+    .option(WAIT_LOCK, WAIT_LOCK_HELP)
     .option('--json', 'print the result as JSON on stdout')
     .action(impl('scale'));
   // Clusters of existing hosts grow by hosts: each one given here becomes a machine.

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { clusterMachines, clusterNodes, reachableManager } from '../cluster/access.js';
 import { clusterUp, type UpResult } from '../cluster/converge.js';
-import { destroyCluster, flagsFromEnv, type DestroyResult } from '../cluster/destroy.js';
+import { destroyCluster, type DestroyResult } from '../cluster/destroy.js';
+import { flagsFromEnv } from '../driver/flags.js';
 import {
   listClusterRecords,
   loadClusterRecord,
@@ -19,6 +20,9 @@ import {
 import { drivers, findDriver } from '../driver/registry.js';
 import { dropWorkerHosts, inventorySpec, type HostSpec } from '../cluster/hosts.js';
 import { UserError } from '../errors.js';
+import { maxNodesFrom } from '../cluster/bounds.js';
+import { isValidName } from '../store/names.js';
+import { requireClientCertFiles } from '../machine/certs.js';
 import { machineUrl } from '../machine/machine.js';
 import { listNodes } from '../swarm/calls.js';
 import { mapBounded } from '../util/async.js';
@@ -26,7 +30,7 @@ import { info } from '../util/log.js';
 import { storeOf } from './common.js';
 import { formatColumns } from '../ui/table.js';
 import { engineOptionsFrom, type EngineFlagOptions } from './create.js';
-import { driverFlagValues } from './create-options.js';
+import { driverFlagValues } from './driver-flags.js';
 import { detectShell, formatEnv } from './env-format.js';
 
 interface UpFlags extends EngineFlagOptions {
@@ -41,8 +45,16 @@ interface UpFlags extends EngineFlagOptions {
   retain?: boolean;
   ttl?: string;
   label: string[];
+  maxNodes?: number;
+  waitLock?: string | boolean;
   json?: boolean;
   [k: string]: unknown;
+}
+
+/** --wait-lock [duration]: not given = fail at once; given without a value = 30 minutes. */
+export function waitLockMs(v: string | boolean | undefined): number {
+  if (v === undefined || v === false) return 0;
+  return parseDuration(v === true ? '30m' : v, '--wait-lock');
 }
 
 function labelsFrom(list: string[]): Record<string, string> {
@@ -65,6 +77,7 @@ function givenFlags(cmd: Command, o: UpFlags, driver: string | undefined): SpecF
     workers: o.workers,
     parallel: o.parallel,
     ttl: o.ttl,
+    maxNodes: maxNodesFrom(o.maxNodes),
     labels: labelsFrom(o.label),
     driverOptions: plugin
       ? Object.fromEntries(Object.entries(driverFlagValues(plugin, o)).filter(([, v]) => v !== undefined))
@@ -143,10 +156,17 @@ function printUpSummary(r: UpResult, spec: ClusterSpec, seconds: number): void {
 async function runUp(
   store: ReturnType<typeof storeOf>,
   spec: ClusterSpec,
-  o: { wait?: boolean; timeout: string; retain?: boolean; json?: boolean },
+  o: {
+    wait?: boolean;
+    timeout: string;
+    retain?: boolean;
+    json?: boolean;
+    waitLock?: string | boolean;
+  },
 ) {
   const t0 = Date.now();
   const result = await clusterUp({
+    waitLockMs: waitLockMs(o.waitLock),
     store,
     spec,
     wait: o.wait !== false,
@@ -166,10 +186,18 @@ export async function up(name: string | undefined, o: UpFlags, cmd: Command): Pr
 
 export async function scale(
   name: string,
-  o: { workers?: number; managers?: number; json?: boolean; [k: string]: unknown },
+  o: {
+    workers?: number;
+    managers?: number;
+    maxNodes?: number;
+    waitLock?: string | boolean;
+    json?: boolean;
+    [k: string]: unknown;
+  },
   cmd: Command,
 ): Promise<void> {
   const store = storeOf(cmd);
+  validateClusterName(name);
   const rec = await requireClusterRecord(store, name);
   const inv = findDriver(rec.Driver).inventory;
   const added = inv ? hostsToAdd(inv.address, o) : [];
@@ -194,7 +222,7 @@ export async function scale(
       labels: rec.Labels,
     },
     {},
-    { managers: o.managers, workers: o.workers },
+    { managers: o.managers, workers: o.workers, maxNodes: maxNodesFrom(o.maxNodes) },
   );
   if (inv && (rec.Hosts?.length || added.length)) {
     // Hosts given here are added; fewer workers drop the last worker hosts of the list.
@@ -206,10 +234,14 @@ export async function scale(
       managers: o.managers !== undefined,
       workers: o.workers !== undefined,
     });
-    await runUp(store, mergeSpec({ ...spec, ...fitted }, {}, {}), { timeout: '5m', json: o.json });
+    await runUp(store, mergeSpec({ ...spec, ...fitted }, {}, {}), {
+      timeout: '5m',
+      json: o.json,
+      waitLock: o.waitLock,
+    });
     return;
   }
-  await runUp(store, spec, { timeout: '5m', json: o.json });
+  await runUp(store, spec, { timeout: '5m', json: o.json, waitLock: o.waitLock });
 }
 
 /** The hosts `cluster scale` adds: its repeated host address flag. */
@@ -220,25 +252,27 @@ function hostsToAdd(flag: string, o: Record<string, unknown>): string[] {
 
 export async function down(
   name: string | undefined,
-  o: { all?: boolean; driver?: string; json?: boolean },
+  o: { all?: boolean; driver?: string; json?: boolean; waitLock?: string | boolean },
   cmd: Command,
 ) {
   const store = storeOf(cmd);
   if (!name && !o.all) throw new UserError('name a cluster, or pass --all');
+  if (name) validateClusterName(name);
   if (o.driver) findDriver(o.driver);
+  const waitMs = waitLockMs(o.waitLock);
   const names = new Set<string>(name ? [name] : []);
   if (o.all) {
     for (const r of await listClusterRecords(store)) names.add(r.Name);
     for (const plugin of o.driver ? [findDriver(o.driver)] : drivers) {
       const mod = await plugin.load();
       const found = await mod.discoverClusters?.(flagsFromEnv(plugin)).catch(() => []);
-      for (const c of found ?? []) names.add(c.name);
+      for (const c of found ?? []) if (isValidName('cluster', c.name)) names.add(c.name);
     }
   }
   const results: Record<string, DestroyResult> = {};
   for (const n of names) {
     info(`Removing cluster "${n}"...`);
-    results[n] = await destroyCluster(store, n, { log: info, driver: o.driver });
+    results[n] = await destroyCluster(store, n, { log: info, driver: o.driver, waitLockMs: waitMs });
   }
   if (o.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
   const errors = Object.entries(results).flatMap(([n, r]) => r.errors.map((e) => `${n}: ${e}`));
@@ -335,7 +369,7 @@ export async function env(
   }
   const store = storeOf(cmd);
   const { machine } = await reachableManager(store, name);
-  const dir = store.machineDir(machine.cfg.Name);
+  const dir = await requireClientCertFiles(store, machine.cfg.Name);
   const host = await machineUrl(machine);
   if (o.dockerContext) {
     const ctx = `swarmup-${name}`;
@@ -383,7 +417,13 @@ export async function prune(o: { expired?: boolean; dryRun?: boolean }, cmd: Com
     const mod = await plugin.load();
     const found = await mod.discoverClusters?.(flagsFromEnv(plugin)).catch(() => []);
     for (const c of found ?? [])
-      if (!known.has(c.name) && c.expiresAt && Date.parse(c.expiresAt) <= now) expired.set(c.name, c.driver);
+      if (
+        isValidName('cluster', c.name) &&
+        !known.has(c.name) &&
+        c.expiresAt &&
+        Date.parse(c.expiresAt) <= now
+      )
+        expired.set(c.name, c.driver);
   }
   if (expired.size === 0) {
     info('No expired clusters.');

@@ -2,9 +2,15 @@ import type { Command } from 'commander';
 import { Store, resolveStorePath } from '../store/store.js';
 import { mapBounded } from '../util/async.js';
 import { UserError, oneLine } from '../errors.js';
+import { envBool } from '../util/env.js';
 
 export function storeOf(cmd: Command): Store {
   return new Store(resolveStorePath(cmd.optsWithGlobals().storagePath as string | undefined));
+}
+
+/** --native-ssh (or MACHINE_NATIVE_SSH): ssh2 for every SSH session, no OpenSSH client. */
+export function nativeSsh(cmd: Command): boolean {
+  return !!cmd.optsWithGlobals().nativeSsh || envBool('MACHINE_NATIVE_SSH');
 }
 
 /** docker-machine convention: a verb without a machine name acts on "default". */
@@ -37,17 +43,26 @@ export async function forEachMachine(names: string[], fn: (name: string) => Prom
   }
 }
 
-/** Ask a yes/no question on the terminal; without a terminal, refuse with a hint about the flag. */
+/**
+ * Ask a yes/no question (on stderr), as docker-machine: a terminal is asked; without one, a line of
+ * stdin answers (`yes | swarmup rm NAME`), and no input at all is refused with a hint about the flag.
+ */
 export async function confirm(question: string, flagHint: string): Promise<boolean> {
-  if (!process.stdin.isTTY) {
-    throw new UserError(`${question.trim()} Not asking without a terminal: pass ${flagHint} to confirm`);
+  const { createInterface } = await import('node:readline');
+  const tty = !!process.stdin.isTTY;
+  process.stderr.write(`${question} (y/n): `);
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  const line = await new Promise<string | undefined>((resolve) => {
+    rl.once('line', (l) => resolve(l));
+    rl.once('close', () => resolve(undefined));
+  });
+  rl.close();
+  process.stdin.pause();
+  if (!tty) process.stderr.write('\n');
+  if (line === undefined) {
+    if (!tty)
+      throw new UserError(`No answer: not a terminal and nothing on stdin; pass ${flagHint} to confirm`);
+    return false;
   }
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await rl.question(`${question} (y/n): `);
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
+  return /^y/i.test(line.trim());
 }

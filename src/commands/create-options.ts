@@ -1,8 +1,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { DriverPlugin, FlagSpec, FlagValues } from '../driver/contract.js';
+import type { DriverPlugin, FlagSpec } from '../driver/contract.js';
+import { numberProblem } from '../driver/flags.js';
 import { drivers } from '../driver/registry.js';
 import { collect, lazy } from './cli-util.js';
-import { UserError } from '../errors.js';
+import { CLASSIC_SWARM_SWITCHES, CLASSIC_SWARM_VALUE_FLAGS } from './classic-swarm.js';
 
 /** The driver named on the command line or in the environment, found before commander parses. */
 export function driverFromArgv(argv: string[]): string | undefined {
@@ -34,7 +35,8 @@ export function flagOption(f: FlagSpec, withDefault = true, repeatable?: string)
   if (f.type === 'number') {
     o.argParser((v: string) => {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
+      const why = numberProblem(f, n);
+      if (why) throw new InvalidArgumentError(why);
       return n;
     });
   }
@@ -44,57 +46,62 @@ export function flagOption(f: FlagSpec, withDefault = true, repeatable?: string)
   return o;
 }
 
-/** Pick a driver's flag values out of commander's parsed options, keyed by flag name. */
-export function driverFlagValues(plugin: DriverPlugin, opts: Record<string, unknown>): FlagValues {
-  const out: FlagValues = {};
-  for (const f of plugin.flags) {
-    let v = opts[attrName(f.name)] as FlagValues[string];
-    if (f.type === 'list' && typeof v === 'string') v = v.split(',').filter(Boolean);
-    if (f.type === 'number' && typeof v === 'string') v = Number(v);
-    if (f.type === 'boolean' && typeof v === 'string') v = v === '1' || v === 'true';
-    out[f.name] = v;
-  }
-  return out;
-}
-
-/** A clear error for the first required driver flag that has no value. */
-export function requireDriverFlags(plugin: DriverPlugin, flags: FlagValues): void {
-  for (const f of plugin.flags) {
-    if (f.required && (flags[f.name] === undefined || flags[f.name] === '')) {
-      throw new UserError(
-        `--${f.name} is required for the ${plugin.name} driver${f.env ? ` (or set ${f.env})` : ''}`,
-      );
-    }
-  }
-}
-
-/** Driver flag values that may be saved (credentials never are). */
-export function storableFlags(plugin: DriverPlugin, flags: FlagValues): FlagValues {
-  const out: FlagValues = {};
-  for (const f of plugin.flags) if (!f.secret && flags[f.name] !== undefined) out[f.name] = flags[f.name];
-  return out;
-}
+/** docker-machine's default driver, used when neither --driver nor MACHINE_DRIVER names one. */
+export const DEFAULT_DRIVER = 'virtualbox';
 
 export function registerCreate(program: Command, argv: string[]): void {
-  const chosen = driverFromArgv(argv);
+  // Help without a driver lists every driver; a create without one makes a VirtualBox VM, as docker-machine.
+  const help = argv.includes('--help') || argv.includes('-h');
+  const chosen = driverFromArgv(argv) ?? (help ? undefined : DEFAULT_DRIVER);
   const plugin = drivers.find((d) => d.name === chosen);
   const cmd = program
     .command('create')
     .description('create a machine and turn it into a Docker host with TLS')
     .argument('[name]', 'machine name (letters, digits, "-" and ".")', 'default')
-    .option('-d, --driver <driver>', `driver: ${drivers.map((d) => d.name).join(', ')}`, chosen)
+    .option(
+      '-d, --driver <driver>',
+      `driver: ${drivers.map((d) => d.name).join(', ')} (default: ${DEFAULT_DRIVER}, or MACHINE_DRIVER)`,
+      chosen,
+    )
     .action(lazy(() => import('./create.js')));
-  addEngineOptions(cmd);
+  addEngineOptions(cmd, true);
+  addClassicSwarmOptions(cmd);
   addDriverOptions(cmd, plugin, 'swarmup create', true);
 }
 
-/** The engine flags shared by `create` and `cluster up`. */
-export function addEngineOptions(cmd: Command): Command {
+/** Swarm classic's flags, hidden: `create` answers each with the swarm-mode way (see classic-swarm.ts). */
+function addClassicSwarmOptions(cmd: Command): void {
+  for (const f of CLASSIC_SWARM_VALUE_FLAGS) cmd.addOption(new Option(`--${f} <value>`).hideHelp());
+  for (const f of CLASSIC_SWARM_SWITCHES) cmd.addOption(new Option(`--${f}`).hideHelp());
+}
+
+/** Comma-separated values, as docker-machine's list flags read them from the environment. */
+const collectSplit = (v: string, prev: string[] | undefined) => [
+  ...(prev ?? []),
+  ...v.split(',').filter(Boolean),
+];
+
+/**
+ * The engine flags shared by `create` and `cluster up`. `create` also reads docker-machine's variables
+ * for them (MACHINE_DOCKER_INSTALL_URL, ENGINE_REGISTRY_MIRROR).
+ */
+export function addEngineOptions(cmd: Command, machineEnv = false): Command {
+  const installUrl = new Option(
+    '--engine-install-url <url>',
+    'script that installs Docker (default: the distribution packages)',
+  );
+  const mirror = new Option('--engine-registry-mirror <url>', 'registry mirror (repeatable)')
+    .argParser(collectSplit)
+    .default([]);
+  if (machineEnv) {
+    installUrl.env('MACHINE_DOCKER_INSTALL_URL');
+    mirror.env('ENGINE_REGISTRY_MIRROR');
+  }
   return cmd
-    .option('--engine-install-url <url>', 'script that installs Docker (default: the distribution packages)')
+    .addOption(installUrl)
     .option('--engine-opt <flag=value>', 'dockerd flag, e.g. dns=10.0.0.2 (repeatable)', collect, [])
     .option('--engine-insecure-registry <registry>', 'insecure registry (repeatable)', collect, [])
-    .option('--engine-registry-mirror <url>', 'registry mirror (repeatable)', collect, [])
+    .addOption(mirror)
     .option('--engine-label <key=value>', 'engine label (repeatable)', collect, [])
     .option('--engine-storage-driver <driver>', 'storage driver for the engine')
     .option('--engine-env <NAME=value>', 'environment variable for dockerd (repeatable)', collect, [])

@@ -4,8 +4,11 @@ import { UserError } from '../errors.js';
 import { validateEngineOptions } from '../provision/engine-config.js';
 import { validateMachineName, type EngineOptions } from '../store/machine-config.js';
 import { info } from '../util/log.js';
+import { interruptible, signalExitCode } from '../util/interrupt.js';
 import { storeOf } from './common.js';
-import { driverFlagValues, requireDriverFlags } from './create-options.js';
+import { requireDriverFlags } from '../driver/flags.js';
+import { attrName, driverFlagValues } from './driver-flags.js';
+import { CLASSIC_SWARM_SWITCHES, CLASSIC_SWARM_VALUE_FLAGS, classicSwarm } from './classic-swarm.js';
 
 export interface EngineFlagOptions {
   engineInstallUrl?: string;
@@ -36,8 +39,25 @@ export function engineOptionsFrom(o: EngineFlagOptions): EngineOptions {
   };
 }
 
+/** docker-machine's TLS variables: swarmup keeps one CA per store and makes its own certificates. */
+const MACHINE_TLS_ENV = [
+  'MACHINE_TLS_CA_CERT',
+  'MACHINE_TLS_CA_KEY',
+  'MACHINE_TLS_CLIENT_CERT',
+  'MACHINE_TLS_CLIENT_KEY',
+];
+
 export async function run(name: string, opts: CreateOptions, cmd: Command): Promise<void> {
+  for (const f of [...CLASSIC_SWARM_SWITCHES, ...CLASSIC_SWARM_VALUE_FLAGS]) {
+    if (opts[attrName(f)] !== undefined) throw classicSwarm(`--${f}`);
+  }
   if (!opts.driver) throw new UserError('--driver is required (run "swarmup create --help" for the list)');
+  const tlsEnv = MACHINE_TLS_ENV.filter((v) => process.env[v]);
+  if (tlsEnv.length) {
+    info(
+      `Warning: ${tlsEnv.join(', ')} ignored: swarmup makes its own CA and client certificate, in the store's certs/`,
+    );
+  }
   const plugin = findDriver(opts.driver);
   validateMachineName(name);
   const engine = engineOptionsFrom(opts);
@@ -45,7 +65,28 @@ export async function run(name: string, opts: CreateOptions, cmd: Command): Prom
   const flags = driverFlagValues(plugin, opts);
   requireDriverFlags(plugin, flags);
   const { createMachine } = await import('../machine/create-machine.js');
-  await createMachine({ store: storeOf(cmd), plugin, name, flags, engine, log: info });
+  const interrupt = interruptible((sig) =>
+    info(`${sig}: stopping and removing what this create made; a second ${sig} exits at once`),
+  );
+  try {
+    await createMachine({
+      store: storeOf(cmd),
+      plugin,
+      name,
+      flags,
+      engine,
+      log: info,
+      signal: interrupt.signal,
+    });
+  } catch (err) {
+    if (!interrupt.received) throw err;
+    throw new UserError(
+      `create of "${name}" interrupted by ${interrupt.received}; nothing was kept`,
+      signalExitCode(interrupt.received),
+    );
+  } finally {
+    interrupt.dispose();
+  }
   info('Docker is up and running!');
   info(`To point your Docker client at it, run: eval "$(swarmup env ${name})"`);
 }

@@ -2,9 +2,11 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { UserError, hostNotRunning } from '../errors.js';
 import { engineVersion } from '../engine/api.js';
+import { requireClientCertFiles } from '../machine/certs.js';
 import { engineEndpoint, loadMachine, machineUrl, type Machine } from '../machine/machine.js';
 import { swarmupVersion } from '../version.js';
 import { forEachMachine, nameOr, namesOr, storeOf } from './common.js';
+import { classicSwarm } from './classic-swarm.js';
 
 /** The machine, checked to be running (url/env/version/config need a live engine address). */
 export async function runningMachine(cmd: Command, name: string | undefined): Promise<Machine> {
@@ -35,9 +37,10 @@ export async function status(name: string | undefined, _o: unknown, cmd: Command
 export async function config(
   name: string | undefined,
   file: string | undefined,
-  o: { driver?: string },
+  o: { driver?: string; swarm?: boolean },
   cmd: Command,
 ): Promise<void> {
+  if (o.swarm) throw classicSwarm('--swarm', 'config');
   // "config init" and "config schema" are about cluster files, unless a machine has that name.
   if ((name === 'init' || name === 'schema') && !(await storeOf(cmd).exists(name))) {
     const { SAMPLE_CLUSTER_FILE, SAMPLE_HOSTS_CLUSTER_FILE } = await import('../cluster/spec.js');
@@ -60,7 +63,7 @@ export async function config(
     return;
   }
   const m = await runningMachine(cmd, name);
-  const dir = m.store.machineDir(m.cfg.Name);
+  const dir = await requireClientCertFiles(m.store, m.cfg.Name);
   process.stdout.write(
     [
       '--tlsverify',

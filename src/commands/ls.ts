@@ -35,39 +35,32 @@ async function describeEngine(m: Awaited<ReturnType<typeof loadMachine>>, timeou
   return { version: `v${i.ServerVersion}`, swarm };
 }
 
-/** Query one machine: state, then (if running) its engine. Never throws: problems go in Error. */
-export async function machineRow(store: Store, name: string, timeoutMs: number): Promise<MachineRow> {
+/**
+ * Query one machine: state, then (if running) its engine, all before `deadline` (the whole listing's
+ * --timeout, not each machine's). Never throws: problems go in Error.
+ */
+export async function machineRow(store: Store, name: string, deadline: number): Promise<MachineRow> {
   const started = Date.now();
-  const row: MachineRow = {
-    Name: name,
-    Active: '-',
-    ActiveHost: false,
-    DriverName: '',
-    State: 'Error',
-    URL: '',
-    Swarm: '',
-    DockerVersion: 'Unknown',
-    Error: '',
-    ResponseTime: '',
-    Labels: [],
-  };
+  const timeoutMs = Math.max(0, deadline - started);
+  const left = () => Math.max(1, deadline - Date.now());
+  const row = blankRow(name);
   try {
     const m = await loadMachine(store, name);
     row.DriverName = m.cfg.DriverName;
     row.Labels = m.cfg.HostOptions.EngineOptions.Labels;
-    row.State = await withTimeout(m.driver.getState(), timeoutMs, 'timeout');
+    row.State = await withTimeout(m.driver.getState(), left(), 'timeout');
     if (row.State === 'Running') {
       row.URL = await machineUrl(m);
       row.ActiveHost = row.URL === process.env.DOCKER_HOST;
       row.Active = row.ActiveHost ? '*' : '-';
-      const e = await withTimeout(describeEngine(m, timeoutMs), timeoutMs, 'timeout');
+      const e = await withTimeout(describeEngine(m, left()), left(), 'timeout');
       row.DockerVersion = e.version;
       row.Swarm = e.swarm;
     }
   } catch (err) {
     if (oneLine(err) === 'timeout') {
       if (row.State === 'Error') row.State = 'Timeout';
-      row.Error = `no answer within ${timeoutMs / 1000} s`;
+      row.Error = `no answer within the ${Math.round(timeoutMs / 100) / 10} s left of --timeout`;
     } else {
       row.Error = oneLine(err);
     }
@@ -83,6 +76,11 @@ export function parseFilters(specs: string[]): Filter {
   const byKey = new Map<string, string[]>();
   for (const s of specs) {
     const m = /^([a-z]+)=(.*)$/.exec(s);
+    if (m?.[1] === 'swarm') {
+      throw new UserError(
+        `invalid filter "${s}": swarm= matched Swarm classic masters; swarm mode's nodes are in "docker node ls" (or "swarmup cluster ls")`,
+      );
+    }
     if (!m || !['driver', 'state', 'name', 'label'].includes(m[1])) {
       throw new UserError(`invalid filter "${s}": use driver=, state=, name= (regex) or label=key=value`);
     }
@@ -134,8 +132,38 @@ export async function listRows(store: Store, timeoutSec: string): Promise<Machin
   const secs = Number(timeoutSec);
   if (!Number.isFinite(secs) || secs <= 0)
     throw new UserError(`invalid --timeout "${timeoutSec}": give seconds > 0`);
-  const names = await store.list();
-  return mapBounded(names, 32, (n) => machineRow(store, n, secs * 1000));
+  const deadline = Date.now() + secs * 1000;
+  const [names, interrupted] = await Promise.all([store.list(), store.interrupted()]);
+  const rows = await mapBounded(names, 32, (n) => machineRow(store, n, deadline));
+  return [...rows, ...interrupted.map(interruptedRow)].sort((a, b) =>
+    a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0,
+  );
+}
+
+/** A row for a machine nothing is known of yet: state Error until a query says otherwise. */
+function blankRow(name: string): MachineRow {
+  return {
+    Name: name,
+    Active: '-',
+    ActiveHost: false,
+    DriverName: '',
+    State: 'Error',
+    URL: '',
+    Swarm: '',
+    DockerVersion: 'Unknown',
+    Error: '',
+    ResponseTime: '',
+    Labels: [],
+  };
+}
+
+/** A name whose create was killed: its claim is left, no config. */
+function interruptedRow(name: string): MachineRow {
+  return {
+    ...blankRow(name),
+    Error: `interrupted create: "swarmup rm ${name}" removes it, a new create of ${name} takes it over`,
+    ResponseTime: '0ms',
+  };
 }
 
 export async function run(
@@ -145,7 +173,7 @@ export async function run(
   const filter = parseFilters(opts.filter);
   const store = storeOf(cmd);
   if (opts.quiet && opts.filter.length === 0) {
-    const names = await store.list();
+    const names = [...(await store.list()), ...(await store.interrupted())].sort();
     process.stdout.write(names.map((n) => `${n}\n`).join(''));
     return;
   }
@@ -170,6 +198,9 @@ export async function active(opts: { timeout: string }, cmd: Command): Promise<v
   if (!process.env.DOCKER_HOST) throw new UserError('No active host found');
   const rows = await listRows(storeOf(cmd), opts.timeout);
   const hit = rows.find((r) => r.ActiveHost && r.State === 'Running');
+  // docker-machine's words: a machine that did not answer might have been the active one.
+  if (!hit && rows.some((r) => r.State === 'Timeout'))
+    throw new UserError('Error getting active host: timeout');
   if (!hit) throw new UserError('No active host found');
   process.stdout.write(`${hit.Name}\n`);
 }

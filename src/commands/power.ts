@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { UnsupportedOperation } from '../driver/contract.js';
+import { UnsupportedOperation, type MachineState } from '../driver/contract.js';
 import { UserError } from '../errors.js';
 import { waitForEngine } from '../engine/api.js';
 import { engineEndpoint, loadMachine, saveMachine } from '../machine/machine.js';
@@ -21,13 +21,26 @@ const ING: Record<PowerVerb, string> = {
   kill: 'Killing',
 };
 
+/** The state a verb leads to: asking for it when the machine is already there is an error. */
+const ALREADY: Partial<Record<PowerVerb, MachineState>> = {
+  start: 'Running',
+  stop: 'Stopped',
+  kill: 'Stopped',
+};
+
 export async function power(verb: PowerVerb, names: string[], cmd: Command): Promise<void> {
   const store = storeOf(cmd);
   await forEachMachine(namesOr(names), async (n) => {
     const m = await loadMachine(store, n);
     info(`${ING[verb]} "${n}"...`);
+    // docker-machine's state errors (exit 1), which scripts match on; restart of a stopped machine starts it.
+    const desired = ALREADY[verb];
+    const state = desired || verb === 'restart' ? await m.driver.getState() : undefined;
+    if (desired && state === desired) {
+      throw new UserError(`Machine "${n}" is already ${desired.toLowerCase()}.`);
+    }
     try {
-      await m.driver[verb]();
+      await m.driver[verb === 'restart' && state === 'Stopped' ? 'start' : verb]();
     } catch (err) {
       if (err instanceof UnsupportedOperation) throw new UserError(err.message);
       throw err;

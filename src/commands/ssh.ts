@@ -1,138 +1,80 @@
-import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import type { SshTarget } from '../driver/contract.js';
-import { UserError, hostNotRunning } from '../errors.js';
-import { loadMachine } from '../machine/machine.js';
+import { UserError } from '../errors.js';
+import { loadMachine, type Machine } from '../machine/machine.js';
 import { loadPrivateKey } from '../ssh/keys.js';
+import { onPath, sshOptions, spawnInherit } from '../ssh/openssh.js';
 import { SshTransport } from '../ssh/transport.js';
-import { nameOr, storeOf } from './common.js';
+import { debug } from '../util/log.js';
+import { nameOr, nativeSsh, storeOf } from './common.js';
+import { remoteCommand, requireNoSshOptions, splitSshArgs } from './ssh-args.js';
 
-function targetOf(m: Awaited<ReturnType<typeof loadMachine>>): SshTarget {
+/** docker-machine's words for a machine that is not running, which scripts match on. */
+export const notRunningForSsh = (name: string) =>
+  new UserError(`Error: Cannot run SSH command: Host "${name}" is not running`);
+
+/** The machine, running, for ssh and scp. */
+export async function sshMachine(cmd: Command, name: string): Promise<Machine> {
+  const m = await loadMachine(storeOf(cmd), name);
+  if ((await m.driver.getState()) !== 'Running') throw notRunningForSsh(name);
+  return m;
+}
+
+/**
+ * `swarmup ssh NAME [ssh options] [CMD ARGS...]`; `words` are everything after NAME, unparsed (see
+ * splitVerbatim). A command runs through ssh2 (or the docker driver's engine API) with its exit code
+ * passed through; an interactive login, or ssh(1) options, use the OpenSSH client, unless --native-ssh.
+ */
+export async function ssh(name: string | undefined, words: string[], cmd: Command): Promise<void> {
+  const args = splitSshArgs(words);
+  const n = nameOr(name);
+  const native = nativeSsh(cmd);
+  const m = await sshMachine(cmd, n);
+  const command = remoteCommand(args.command);
   if (!m.driver.sshTarget) {
-    throw new UserError(
-      `the ${m.cfg.DriverName} driver has no SSH access; run a command with: swarmup ssh NAME -- CMD`,
-    );
-  }
-  return m.driver.sshTarget();
-}
-
-/** OpenSSH options that use the store's key and pinned host key, never the user's known_hosts. */
-function sshOptions(t: SshTarget): string[] {
-  return [
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    `UserKnownHostsFile=${t.knownHostsPath}`,
-    '-o',
-    'LogLevel=ERROR',
-    '-o',
-    'ConnectTimeout=10',
-    '-i',
-    t.keyPath,
-  ];
-}
-
-function spawnWait(cmd: string, args: string[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: 'inherit' });
-    p.on('error', (err) =>
-      reject(
-        new UserError(
-          `cannot run ${cmd}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not installed' : err.message}`,
-        ),
-      ),
-    );
-    p.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-  });
-}
-
-export async function ssh(
-  name: string | undefined,
-  command: string[],
-  _o: unknown,
-  cmd: Command,
-): Promise<void> {
-  const m = await loadMachine(storeOf(cmd), nameOr(name));
-  if ((await m.driver.getState()) !== 'Running') throw hostNotRunning();
-  if (!m.driver.sshTarget && command.length > 0) {
-    // No SSH (e.g. the docker driver): run the command through the driver's own transport.
+    // No SSH (the docker driver): the command runs through the driver's own transport.
+    requireNoSshOptions(args, `the ${m.cfg.DriverName} driver does not use (it has no SSH)`);
+    if (!command) {
+      throw new UserError(
+        `the ${m.cfg.DriverName} driver has no SSH login; run a command with: swarmup ssh ${n} CMD ARGS...`,
+      );
+    }
     const t = await m.driver.transport();
     try {
-      const r = await t.exec(command.join(' '));
-      process.stdout.write(r.stdout);
-      process.stderr.write(r.stderr);
-      process.exitCode = r.code;
+      if (!t.execStreaming) throw new UserError(`the ${m.cfg.DriverName} driver cannot run commands`);
+      process.exitCode = await t.execStreaming(command);
     } finally {
       await t.close();
     }
     return;
   }
-  const t = targetOf(m);
-  if (command.length > 0) {
-    // Non-interactive: ssh2 with the pinned host key; exit code passed through.
-    const { key } = await loadPrivateKey(t.keyPath);
-    const conn = await SshTransport.connect({ ...t, privateKey: key });
+  const target = m.driver.sshTarget();
+  const noClient = !args.options.length && !command && !(await onPath('ssh'));
+  if (native || noClient || (command && args.options.length === 0)) {
+    if (args.options.length) requireNoSshOptions(args, '--native-ssh does not use');
+    if (args.letters.length) debug(`ignoring ssh options ${args.options.join(' ')} (no OpenSSH client)`);
+    const { key } = await loadPrivateKey(target.keyPath);
+    const conn = await SshTransport.connect({ ...target, privateKey: key });
     try {
-      process.exitCode = await conn.execStreaming(command.join(' '));
+      process.exitCode = command ? await conn.execStreaming(command) : await conn.shell();
     } finally {
       await conn.close();
     }
     return;
   }
-  process.exitCode = await spawnWait('ssh', [
-    ...sshOptions(t),
-    '-t',
-    '-p',
-    String(t.port),
-    `${t.user}@${t.host}`,
-  ]);
+  process.exitCode = await spawnInherit('ssh', opensshArgs(target, args.options, args.command));
 }
 
-export async function scp(
-  src: string,
-  dst: string,
-  opts: { recursive?: boolean; quiet?: boolean },
-  cmd: Command,
-): Promise<void> {
-  const store = storeOf(cmd);
-  const targets: SshTarget[] = [];
-  const convert = async (arg: string): Promise<string> => {
-    const m = /^([a-zA-Z0-9][a-zA-Z0-9.-]*):(.*)$/.exec(arg);
-    if (!m) return arg;
-    const machine = await loadMachine(store, m[1]);
-    if ((await machine.driver.getState()) !== 'Running') throw hostNotRunning();
-    const t = targetOf(machine);
-    targets.push(t);
-    return `${t.user}@${t.host}:${m[2]}`;
-  };
-  const from = await convert(src);
-  const to = await convert(dst);
-  if (targets.length === 0) throw new UserError('scp needs a machine on one side: NAME:path');
-  if (targets.length === 2 && targets[0].port !== targets[1].port) {
-    throw new UserError(
-      'scp between two machines needs them on the same SSH port; copy through this host instead',
-    );
-  }
-  const t = targets[0];
-  const args = [
+/** The ssh(1) command line: pinned options first (the first value wins), then the user's, then the command. */
+export function opensshArgs(t: SshTarget, userOptions: string[], command: string[]): string[] {
+  const tty = command.length === 0 && process.stdin.isTTY ? ['-t'] : [];
+  return [
     ...sshOptions(t),
-    ...(targets[1]
-      ? [
-          '-i',
-          targets[1].keyPath,
-          '-o',
-          `UserKnownHostsFile=${t.knownHostsPath} ${targets[1].knownHostsPath}`,
-          '-3',
-        ]
-      : []),
-    '-P',
+    '-p',
     String(t.port),
-    ...(opts.recursive ? ['-r'] : []),
-    ...(opts.quiet ? ['-q'] : []),
-    from,
-    to,
+    ...tty,
+    ...userOptions,
+    `${t.user}@${t.host}`,
+    ...(command.length ? ['--', ...command] : []),
   ];
-  process.exitCode = await spawnWait('scp', args);
 }

@@ -25,6 +25,23 @@ export interface CommandTransport {
   /** Write a file atomically on the machine, as root, with the given mode. */
   writeFile(path: string, content: string | Buffer, mode?: number): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Run a command with this process's stdout and stderr (and stdin, when it is not a terminal), as
+   * `swarmup ssh NAME CMD` does; resolves with the command's exit code.
+   */
+  execStreaming?(command: string): Promise<number>;
+  /** Files in and out of the machine without SSH, as tar streams (the docker driver: the engine's archive API). */
+  archive?: ArchiveAccess;
+}
+
+/** Tar streams of a machine's files, and what a path is there. */
+export interface ArchiveAccess {
+  /** A tar stream of `path` (a file or a directory, its base name as the top entry). */
+  get(path: string): Promise<NodeJS.ReadableStream>;
+  /** Extract a tar stream into the directory `dir`, which must exist. */
+  put(dir: string, tar: NodeJS.ReadableStream): Promise<void>;
+  /** What `path` is, or undefined when nothing is there. */
+  stat(path: string): Promise<{ isDir: boolean } | undefined>;
 }
 
 /** Where an interactive `ssh`/`scp` should connect, for drivers that use SSH. */
@@ -50,6 +67,8 @@ export interface FlagSpec {
   required?: boolean;
   /** A credential: read from the flag or environment at run time, never written to the store. */
   secret?: boolean;
+  /** Numbers: the allowed range, inclusive (ports: 1-65535); checked before any work. */
+  range?: [number, number];
 }
 
 export type FlagValues = Record<string, string | number | boolean | string[] | undefined>;
@@ -133,6 +152,10 @@ export interface DriverModule {
    * Drivers whose machines share a private network need nothing here.
    */
   ensureClusterFirewall?(cluster: string, flags: FlagValues, log: (msg: string) => void): Promise<void>;
+  /*
+   * Drivers with a cloud API also give core modules (the load balancers) their cloud: `cloud(scope)`,
+   * typed in src/cloud/access.ts (CloudDriverModule), kept there so this contract imports nothing.
+   */
 }
 
 /**
@@ -165,6 +188,7 @@ export interface DriverPlugin {
 /** A clear error for an operation a driver cannot do. */
 export class UnsupportedOperation extends Error {
   constructor(driver: string, op: string) {
-    super(`the ${driver} driver cannot ${op} a machine`);
+    // docker-machine's words.
+    super(`${driver} driver does not support ${op}`);
   }
 }

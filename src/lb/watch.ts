@@ -5,9 +5,6 @@
  */
 import type { EngineEndpoint } from '../engine/api.js';
 import { UserError, oneLine } from '../errors.js';
-import { reachableManager } from '../cluster/access.js';
-import type { Store } from '../store/store.js';
-import { info } from '../util/log.js';
 import { delay } from '../util/async.js';
 import { newEngineClient } from '../swarm/client.js';
 
@@ -170,28 +167,4 @@ export function resyncMs(value: string | undefined): number {
     throw new UserError(`--resync must be a number of seconds from 0 (never) to 86400, not "${value}"`);
   }
   return Math.round(n * 1000);
-}
-
-/**
- * `lb sync --watch` for any load balancer: sync now, then again whenever the cluster's swarm changes
- * (and every `--resync` seconds), until SIGINT or SIGTERM.
- */
-export async function watchCluster(
-  store: Store,
-  cluster: string,
-  o: { dryRun?: boolean; resync?: string },
-  sync: () => Promise<void | SyncOutcome>,
-): Promise<void> {
-  if (o.dryRun) throw new UserError('--watch and --dry-run do not go together');
-  const every = resyncMs(o.resync);
-  info(
-    `Watching cluster "${cluster}" (${every ? `re-sync every ${every / 1000} s` : 'no periodic re-sync'}; Ctrl-C stops)...`,
-  );
-  await watchAndSync({
-    sync,
-    events: managerEvents(async () => (await reachableManager(store, cluster)).endpoint),
-    log: info,
-    resyncMs: every,
-  });
-  info('Stopped watching.');
 }

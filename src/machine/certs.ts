@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { UserError } from '../errors.js';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../store/atomic.js';
 import type { MachineConfig } from '../store/machine-config.js';
@@ -18,6 +19,29 @@ async function readPair(cert: string, key: string): Promise<PemPair | undefined>
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The machine folder's copies of the CA and client certificate (DOCKER_CERT_PATH): `env`, `config`
+ * and `cluster env` hand out this folder, so missing or unreadable files are an error here rather
+ * than a TLS failure in docker later. Returns the folder.
+ */
+export async function requireClientCertFiles(store: Store, name: string): Promise<string> {
+  const dir = store.machineDir(name);
+  const bad: string[] = [];
+  for (const f of ['ca.pem', 'cert.pem', 'key.pem']) {
+    const ok = await stat(join(dir, f)).then(
+      (s) => s.isFile() && s.size > 0,
+      () => false,
+    );
+    if (!ok) bad.push(f);
+  }
+  if (bad.length) {
+    throw new UserError(
+      `machine "${name}" lacks ${bad.join(', ')} in ${dir}, so docker could not connect: run "swarmup regenerate-certs -f ${name}" to write them again`,
+    );
+  }
+  return dir;
 }
 
 /** The store's CA and client certificate if they exist (reading only; nothing heavy is loaded). */

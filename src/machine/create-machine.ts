@@ -8,6 +8,7 @@ import {
   type MachineConfig,
 } from '../store/machine-config.js';
 import type { Store } from '../store/store.js';
+import { checkAborted } from '../util/interrupt.js';
 import { driverContext, saveMachine, type Machine } from './machine.js';
 
 export interface CreateRequest {
@@ -20,6 +21,24 @@ export interface CreateRequest {
   cluster?: ClusterMembership;
   /** Say how to finish or remove a half-made machine (callers that roll back say otherwise). */
   repairHint?: boolean;
+  /** Called once the name is claimed: from here on, what is made under the name is this run's. */
+  onClaimed?: () => void;
+  /** Called just before the driver starts making things (instance, container, shared resources). */
+  onDriverCreate?: () => void;
+  /** Aborted by SIGINT/SIGTERM: stop at the next step and remove what was made. */
+  signal?: AbortSignal;
+}
+
+/** Wait for `p`, or stop waiting when `signal` aborts (p's late failure is then ignored). */
+function unlessAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  checkAborted(signal);
+  p.catch(() => undefined);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('interrupted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 async function runPreCreateCheck(driver: Driver): Promise<void> {
@@ -55,16 +74,21 @@ export async function createMachine(req: CreateRequest): Promise<Machine> {
   const { store, plugin, name, log } = req;
   const mod = await plugin.load();
   await store.reserve(name);
+  req.onClaimed?.();
   let driver: Driver | undefined;
   let created = false;
   try {
+    checkAborted(req.signal);
     const ctx = { ...driverContext(store, name), log, cluster: req.cluster, storeId: await store.id() };
     driver = await mod.fromFlags(ctx, req.flags);
     log('Running pre-create checks...');
     await runPreCreateCheck(driver);
+    checkAborted(req.signal);
     log('Creating machine...');
+    req.onDriverCreate?.();
     await driver.create();
     created = true;
+    checkAborted(req.signal);
     const cfg: MachineConfig = {
       ConfigVersion: CONFIG_VERSION,
       Name: name,
@@ -77,9 +101,16 @@ export async function createMachine(req: CreateRequest): Promise<Machine> {
     };
     const m: Machine = { store, cfg, driver };
     await saveMachine(m);
-    await provision(m, { log });
+    await unlessAborted(provision(m, { log }), req.signal);
     return m;
   } catch (err) {
+    if (req.signal?.aborted) {
+      // Interrupted: what this create made goes, and so does its claim.
+      log('interrupted: removing what this create made');
+      await driver?.remove().catch(() => undefined);
+      await store.release(name);
+      throw err;
+    }
     if (!created) {
       await driver?.remove().catch(() => undefined);
       await store.release(name);

@@ -21,7 +21,9 @@ export function driverContext(store: Store, name: string): DriverContext {
 export async function loadMachine(store: Store, name: string): Promise<Machine> {
   const cfg = await store.load(name);
   const mod = await findDriver(cfg.DriverName).load();
-  const driver = await mod.fromState(driverContext(store, name), cfg.Driver);
+  // The store's identity lets the driver check that what it acts on carries this store's labels.
+  const ctx = { ...driverContext(store, name), storeId: await store.knownId() };
+  const driver = await mod.fromState(ctx, cfg.Driver);
   return { store, cfg, driver };
 }
 

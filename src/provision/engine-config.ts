@@ -3,8 +3,13 @@ import type { EngineOptions } from '../store/machine-config.js';
 import { shq } from '../util/shell.js';
 import { renderTemplateFile } from '../util/template.js';
 
-/** Where the engine's TLS material lives on a machine. */
-export const REMOTE_CERT_DIR = '/etc/docker/swarmup';
+/**
+ * Where the engine's TLS material lives on a machine: /etc/docker/{ca,server,server-key}.pem, where
+ * docker-machine's provisioners kept it (scripts and docs look there). The key is 0600 root either way.
+ */
+export const REMOTE_CERT_DIR = '/etc/docker';
+/** Where swarmup kept it before: removed when a machine is provisioned again. */
+export const OLD_REMOTE_CERT_DIR = '/etc/docker/swarmup';
 
 export const REMOTE = {
   daemonJson: '/etc/docker/daemon.json',
@@ -99,6 +104,6 @@ export function renderEngineFiles(
       engineFlags: flags.join(' '),
       environment: env.map(([k, v]) => `export ${k}=${shq(v)}`).join('\n'),
     }),
-    supervise: renderTemplateFile('dockerd-supervise.sh', {}),
+    supervise: renderTemplateFile('dockerd-supervise.sh', { dockerd: shq(dockerdCommand.split(' ')[0]) }),
   };
 }

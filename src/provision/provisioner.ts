@@ -5,7 +5,8 @@ import { ensureServerCert, ensureStoreCerts } from '../machine/certs.js';
 import { engineEndpoint, saveMachine, type Machine } from '../machine/machine.js';
 import { renderTemplateFile } from '../util/template.js';
 import { installEngine } from './engine-install.js';
-import { REMOTE, REMOTE_CERT_DIR, renderEngineFiles } from './engine-config.js';
+import { OLD_REMOTE_CERT_DIR, REMOTE, REMOTE_CERT_DIR, renderEngineFiles } from './engine-config.js';
+import { ensureDockerGroup } from './docker-group.js';
 import { findSupervisor } from './engine-control.js';
 import { recordOrigin } from './origin.js';
 import { parseOsRelease } from './os-release.js';
@@ -28,6 +29,8 @@ export interface ProvisionOptions {
   log: (msg: string) => void;
   /** Make a new server certificate even if the current one is still right. */
   regenerateCerts?: boolean;
+  /** Restart the engine even if no file changed (its packages were upgraded). */
+  restart?: boolean;
 }
 
 export interface ProvisionResult {
@@ -51,6 +54,8 @@ export async function provision(m: Machine, opts: ProvisionOptions): Promise<Pro
     // A host swarmup does not own: before anything changes, note what it had, to give it back.
     if (findDriver(m.cfg.DriverName).inventory) await recordOrigin(t);
     const installed = await installEngine(t, os, eng.InstallURL, log);
+    // A login user who is not root runs docker without sudo, as docker-machine set it up.
+    const groupMade = await ensureDockerGroup(t, m.driver.sshTarget?.().user);
 
     const hostname = (await t.exec('hostname')).stdout.trim();
     const sans = [
@@ -87,10 +92,13 @@ export async function provision(m: Machine, opts: ProvisionOptions): Promise<Pro
     ];
     log('Setting Docker configuration on the remote daemon...');
     const changedFiles = await syncFiles(t, files);
-    const changed = changedFiles.length > 0 ? 1 : 0;
-    const script = systemd
-      ? renderTemplateFile('engine-start-systemd.sh', { changed })
-      : renderTemplateFile('engine-start.sh', { changed, findSupervisor: findSupervisor() });
+    const changed = changedFiles.length > 0 || groupMade || opts.restart ? 1 : 0;
+    // The certificates' old place goes once daemon.json no longer names it.
+    const script =
+      `rm -rf ${OLD_REMOTE_CERT_DIR}\n` +
+      (systemd
+        ? renderTemplateFile('engine-start-systemd.sh', { changed })
+        : renderTemplateFile('engine-start.sh', { changed, findSupervisor: findSupervisor() }));
     const r = await t.exec(script, { root: true, timeoutMs: 180_000 });
     if (r.code !== 0)
       throw new UserError(`starting the Docker Engine failed: ${(r.stderr || r.stdout).trim()}`);

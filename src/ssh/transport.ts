@@ -155,6 +155,41 @@ export class SshTransport implements CommandTransport {
     this.client.end();
   }
 
+  /**
+   * An interactive login through ssh2 (--native-ssh, or no OpenSSH client here): a terminal when stdin
+   * is one (raw mode, resized with the window), else the login shell reading stdin. Resolves with its
+   * exit code.
+   */
+  shell(): Promise<number> {
+    const stdin = process.stdin;
+    const tty = !!stdin.isTTY && !!process.stdout.isTTY;
+    const window = tty
+      ? { term: process.env.TERM || 'xterm', rows: process.stdout.rows, cols: process.stdout.columns }
+      : false;
+    return new Promise((resolve, reject) => {
+      this.client.shell(window, (err, stream) => {
+        if (err) return reject(new UserError(`SSH shell on ${this.opts.host} failed: ${err.message}`));
+        const resize = () => stream.setWindow(process.stdout.rows, process.stdout.columns, 0, 0);
+        if (tty) {
+          stdin.setRawMode(true);
+          process.stdout.on('resize', resize);
+        }
+        stream.pipe(process.stdout, { end: false });
+        stream.stderr.pipe(process.stderr, { end: false });
+        stdin.pipe(stream);
+        stream.on('close', (code: number | null) => {
+          stdin.unpipe(stream);
+          stdin.pause();
+          if (tty) {
+            stdin.setRawMode(false);
+            process.stdout.off('resize', resize);
+          }
+          resolve(code ?? 255);
+        });
+      });
+    });
+  }
+
   /** Run a command streaming its output to this process's stdout/stderr; resolves with its exit code. */
   execStreaming(command: string): Promise<number> {
     return new Promise((resolve, reject) => {
@@ -164,7 +199,11 @@ export class SshTransport implements CommandTransport {
         stream.stderr.pipe(process.stderr, { end: false });
         if (process.stdin.isTTY) stream.end();
         else process.stdin.pipe(stream);
-        stream.on('close', (code: number | null) => resolve(code ?? 255));
+        stream.on('close', (code: number | null) => {
+          process.stdin.unpipe(stream);
+          process.stdin.pause();
+          resolve(code ?? 255);
+        });
       });
     });
   }

@@ -1,25 +1,15 @@
 import { open, readFile, rm, stat } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { UserError } from '../errors.js';
 import { delay } from '../util/async.js';
+import { ownerGone, ownerLine, parseOwner, type Owner } from './owner.js';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+async function readOwner(path: string): Promise<Owner | undefined> {
+  return parseOwner(await readFile(path, 'utf8').catch(() => ''));
 }
 
 /** True when the lock file names a process on this host that no longer exists. */
 async function isStale(path: string): Promise<boolean> {
-  try {
-    const [pid, host] = (await readFile(path, 'utf8')).trim().split(/\s+/);
-    return host === hostname() && !alive(Number(pid));
-  } catch {
-    return false;
-  }
+  return ownerGone(await readOwner(path));
 }
 
 /** A breaker older than this belongs to a process that died in the moment it held it. */
@@ -52,34 +42,61 @@ async function breakStale(path: string): Promise<boolean> {
   return true;
 }
 
+export interface LockOptions {
+  /** How long to wait for a live holder; 0 fails at once. */
+  waitMs: number;
+  /** Written after pid and host, for messages ("cluster up"). */
+  what?: string;
+  /** The error when the lock is still held after waitMs. */
+  busy: (holder: Owner | undefined) => UserError;
+  /** Called once when we start waiting for a live holder. */
+  onWait?: (holder: Owner | undefined) => void;
+}
+
 /**
- * Hold an exclusive lock file while `fn` runs. Two swarmup processes sharing a store take turns;
- * a lock left by a killed process on this host is taken over.
+ * Take an exclusive lock file (`<pid> <host> [what]`); a lock left by a killed process on this host
+ * is taken over. Returns the function that releases it.
  */
-export async function withLock<T>(path: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
+export async function acquireLock(path: string, o: LockOptions): Promise<() => Promise<void>> {
+  const end = Date.now() + o.waitMs;
   let wait = 10;
+  let told = false;
   for (;;) {
     try {
       const fh = await open(path, 'wx', 0o600);
-      await fh.writeFile(`${process.pid} ${hostname()}\n`);
-      await fh.close();
-      break;
+      try {
+        await fh.writeFile(ownerLine(o.what));
+      } finally {
+        await fh.close();
+      }
+      return () => rm(path, { force: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       if ((await isStale(path)) && (await breakStale(path))) continue;
-      if (Date.now() > end) {
-        throw new UserError(
-          `the store is locked by another swarmup process (${path}); try again when it finishes`,
-        );
+      if (Date.now() >= end) throw o.busy(await readOwner(path));
+      if (!told) {
+        told = true;
+        o.onWait?.(await readOwner(path));
       }
       await delay(wait);
       wait = Math.min(wait * 2, 200);
     }
   }
+}
+
+/**
+ * Hold an exclusive lock file while `fn` runs. Two swarmup processes sharing a store take turns;
+ * a lock left by a killed process on this host is taken over.
+ */
+export async function withLock<T>(path: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const release = await acquireLock(path, {
+    waitMs: timeoutMs,
+    busy: () =>
+      new UserError(`the store is locked by another swarmup process (${path}); try again when it finishes`),
+  });
   try {
     return await fn();
   } finally {
-    await rm(path, { force: true });
+    await release();
   }
 }

@@ -41,15 +41,7 @@ export interface MachineConfig {
   Cluster?: { Name: string; Role: 'manager' | 'worker' };
 }
 
-const NAME_RE = /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,61}[a-zA-Z0-9])?$/;
-
-export function validateMachineName(name: string): void {
-  if (!NAME_RE.test(name)) {
-    throw new UserError(
-      `Invalid machine name "${name}": use 1-63 letters, digits, "-" and ".", starting and ending with a letter or digit`,
-    );
-  }
-}
+export { validateMachineName } from './names.js';
 
 export function defaultAuthOptions(name: string): AuthOptions {
   const m = `machines/${name}`;

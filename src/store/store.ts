@@ -1,28 +1,39 @@
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { UserError, machineExists, machineNotFound } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { withLock } from './lock.js';
-import { parseMachineConfig, validateMachineName, type MachineConfig } from './machine-config.js';
+import { parseMachineConfig, type AuthOptions, type MachineConfig } from './machine-config.js';
+import { isValidName, validateMachineName } from './names.js';
+import { describeOwner, ownedByMe, ownerGone, ownerLine, parseOwner } from './owner.js';
+import { describeIoError, ensureDir, readTextIfExists, resolveInside } from './paths.js';
 
 export const DEFAULT_STORE = join(homedir(), '.swarmup');
 
+/** --storage-path, else SWARMUP_STORAGE_PATH, else docker-machine's MACHINE_STORAGE_PATH, else ~/.swarmup. */
 export function resolveStorePath(flag?: string): string {
-  return resolve(flag || process.env.SWARMUP_STORAGE_PATH || DEFAULT_STORE);
+  return resolve(
+    flag || process.env.SWARMUP_STORAGE_PATH || process.env.MACHINE_STORAGE_PATH || DEFAULT_STORE,
+  );
 }
 
 const CREATING = '.creating';
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** The certificate paths of AuthOptions, each relative to the store root. */
+const STORE_PATHS: Array<keyof AuthOptions> = [
+  'CertDir',
+  'CaCertPath',
+  'CaPrivateKeyPath',
+  'ClientCertPath',
+  'ClientKeyPath',
+  'ServerCertPath',
+  'ServerKeyPath',
+];
+
+const storeNotDir = (root: string) =>
+  new UserError(`the storage path ${root} is not a directory (check --storage-path or SWARMUP_STORAGE_PATH)`);
 
 /**
  * The machine store: `machines/<name>/config.json` plus per-machine keys and certificates, and `certs/`
@@ -41,14 +52,14 @@ export class Store {
     return join(this.root, 'machines', name);
   }
 
-  /** Absolute path for a store-relative path (absolute paths pass through). */
-  abs(rel: string): string {
-    return isAbsolute(rel) ? rel : join(this.root, rel);
+  /** Absolute path for a store-relative path; one that points outside the store is refused. */
+  abs(rel: string, what = 'a path'): string {
+    return resolveInside(this.root, rel, what, join(this.root, 'machines'));
   }
 
   async init(): Promise<void> {
-    await mkdir(join(this.root, 'machines'), { recursive: true, mode: 0o700 });
-    await mkdir(this.certsDir, { recursive: true, mode: 0o700 });
+    await ensureDir(join(this.root, 'machines'));
+    await ensureDir(this.certsDir);
   }
 
   /**
@@ -67,6 +78,11 @@ export class Store {
       await writeFileAtomic(file, `${id}\n`, 0o600);
       return id;
     });
+  }
+
+  /** The store's identity if it has one; reads only (loading a machine never writes). */
+  async knownId(): Promise<string | undefined> {
+    return (await readFile(join(this.root, 'id'), 'utf8').catch(() => '')).trim() || undefined;
   }
 
   /** Serialize changes to shared files (the CA, config writes) across swarmup processes. */
@@ -97,15 +113,14 @@ export class Store {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         if (await this.exists(name)) throw machineExists(name);
-        const owner = await readFile(join(dir, CREATING), 'utf8').catch(() => '');
-        const [pid, host] = owner.trim().split(/\s+/);
-        if (pid && host === hostname() && pidAlive(Number(pid)) && Number(pid) !== process.pid) {
+        const owner = parseOwner(await readFile(join(dir, CREATING), 'utf8').catch(() => ''));
+        if (owner && !ownerGone(owner) && !ownedByMe(owner)) {
           throw new UserError(
-            `Docker machine "${name}" is being created by another swarmup process (pid ${pid})`,
+            `Docker machine "${name}" is being created by another swarmup process (${describeOwner(owner)})`,
           );
         }
       }
-      await writeFile(join(dir, CREATING), `${process.pid} ${hostname()}\n`, { mode: 0o600 });
+      await writeFile(join(dir, CREATING), ownerLine('create'), { mode: 0o600 });
     });
   }
 
@@ -115,15 +130,24 @@ export class Store {
   }
 
   async load(name: string): Promise<MachineConfig> {
-    const file = join(this.machineDir(name), 'config.json');
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw machineNotFound(name);
-      throw err;
+    const dir = this.machineDir(name);
+    const file = join(dir, 'config.json');
+    const text = await readTextIfExists(file, `fix it or remove the machine with "swarmup rm -f ${name}"`);
+    if (text === undefined) throw machineNotFound(name);
+    const cfg = parseMachineConfig(text, file);
+    if (cfg.Name !== name) {
+      throw new UserError(`${file} is corrupt: its Name "${cfg.Name}" is not the machine's name "${name}"`);
     }
-    return parseMachineConfig(text, file);
+    // Paths read from the store stay inside it (a hand-edited file must not make us write elsewhere),
+    // and so does the machine's directory itself (a symbolic link to elsewhere is refused).
+    const [realRoot, realDir] = await Promise.all([realpath(this.root), realpath(dir)]);
+    resolveInside(realRoot, relative(realRoot, realDir), 'the machine directory', dir);
+    const a = cfg.HostOptions.AuthOptions;
+    for (const k of STORE_PATHS)
+      if (a[k] !== undefined) resolveInside(this.root, a[k], `AuthOptions.${k}`, file);
+    if (cfg.Driver.SSHKeyPath !== undefined)
+      resolveInside(dir, cfg.Driver.SSHKeyPath, 'Driver.SSHKeyPath', file);
+    return cfg;
   }
 
   /**
@@ -148,19 +172,59 @@ export class Store {
 
   /** Names of every machine with a config, sorted. */
   async list(): Promise<string[]> {
-    let entries: string[];
-    try {
-      entries = await readdir(join(this.root, 'machines'));
-    } catch {
-      return [];
-    }
+    const entries = await this.entries();
     const names: string[] = [];
-    for (const e of entries.sort()) if (await this.exists(e)) names.push(e);
+    for (const e of entries) if (await this.exists(e)) names.push(e);
     return names;
   }
 
+  /**
+   * Every valid name under `machines/`, sorted: machines and claims alike. A store that is not a
+   * directory (a file, unreadable) is an error, never an empty list that looks like "all gone".
+   */
+  async entries(): Promise<string[]> {
+    const dir = join(this.root, 'machines');
+    let entries: string[];
+    try {
+      entries = await readdir(dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // A storage path that is a file is an error; no machines yet is fine.
+      const rootIsFile = await stat(this.root).then(
+        (st) => !st.isDirectory(),
+        () => false,
+      );
+      if (rootIsFile) throw storeNotDir(this.root);
+      if (code === 'ENOENT') return [];
+      throw new UserError(
+        `cannot read the store ${dir}: ${describeIoError(err)} (check --storage-path or SWARMUP_STORAGE_PATH)`,
+      );
+    }
+    return entries.filter((e) => isValidName('machine', e)).sort();
+  }
+
+  /** Names whose create was interrupted: a claim (`.creating`) whose owner is gone, and no config. */
+  async interrupted(): Promise<string[]> {
+    const out: string[] = [];
+    for (const e of await this.entries()) {
+      if (await this.exists(e)) continue;
+      const text = await readFile(join(this.root, 'machines', e, CREATING), 'utf8').catch(() => undefined);
+      if (text === undefined) continue;
+      const owner = parseOwner(text);
+      // A claim of a live process on this host is a create under way; any other was interrupted.
+      if (!owner || ownerGone(owner) || owner.host !== hostname()) out.push(e);
+    }
+    return out;
+  }
+
   async remove(name: string): Promise<void> {
-    if (!(await this.exists(name))) throw machineNotFound(name);
+    if (!(await this.exists(name)) && !(await this.interrupted()).includes(name)) throw machineNotFound(name);
     await this.locked(() => rm(this.machineDir(name), { recursive: true, force: true }));
+  }
+
+  /** True when `name` is only the claim of an interrupted create (no config). */
+  async isInterrupted(name: string): Promise<boolean> {
+    validateMachineName(name);
+    return !(await this.exists(name)) && (await this.interrupted()).includes(name);
   }
 }

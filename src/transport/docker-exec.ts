@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import type { CommandResult, CommandTransport, ExecOptions } from '../driver/contract.js';
+import type { ArchiveAccess, CommandResult, CommandTransport, ExecOptions } from '../driver/contract.js';
 import { UserError } from '../errors.js';
 import { delay } from '../util/async.js';
 import { debug } from '../util/log.js';
@@ -38,21 +38,7 @@ export class DockerExecTransport implements CommandTransport {
     const oneLine = command.replace(/\s+/g, ' ').trim();
     debug(`docker exec ${this.label}: ${oneLine.length > 200 ? oneLine.slice(0, 200) + '…' : oneLine}`);
     const { stdin } = opts;
-    const withStdin = stdin !== undefined;
-    let exec: Docker.Exec;
-    let stream: NodeJS.ReadWriteStream;
-    try {
-      exec = await this.docker.getContainer(this.containerId).exec({
-        Cmd: ['/bin/sh', '-c', command],
-        AttachStdin: withStdin,
-        AttachStdout: true,
-        AttachStderr: true,
-        User: 'root',
-      });
-      stream = await exec.start({ hijack: withStdin, stdin: withStdin });
-    } catch (err) {
-      throw new UserError(`cannot run a command in ${this.label}: ${apiMessage(err)}`);
-    }
+    const { exec, stream } = await this.start(command, stdin !== undefined);
     const stdout = new Sink();
     const stderr = new Sink();
     this.docker.modem.demuxStream(stream, stdout, stderr);
@@ -76,6 +62,25 @@ export class DockerExecTransport implements CommandTransport {
     return { stdout: stdout.text(), stderr: stderr.text(), code: await this.exitCode(exec) };
   }
 
+  /** `sh -c command` as root in the container, its output (and stdin, if wanted) on the stream. */
+  private async start(
+    command: string,
+    withStdin: boolean,
+  ): Promise<{ exec: Docker.Exec; stream: NodeJS.ReadWriteStream }> {
+    try {
+      const exec = await this.docker.getContainer(this.containerId).exec({
+        Cmd: ['/bin/sh', '-c', command],
+        AttachStdin: withStdin,
+        AttachStdout: true,
+        AttachStderr: true,
+        User: 'root',
+      });
+      return { exec, stream: await exec.start({ hijack: withStdin, stdin: withStdin }) };
+    } catch (err) {
+      throw new UserError(`cannot run a command in ${this.label}: ${apiMessage(err)}`);
+    }
+  }
+
   /** The engine may report the exec as running for a moment after its output ended. */
   private async exitCode(exec: Docker.Exec): Promise<number> {
     for (let i = 0; ; i++) {
@@ -84,6 +89,53 @@ export class DockerExecTransport implements CommandTransport {
       await delay(20);
     }
   }
+
+  /** `swarmup ssh NAME CMD` on this machine: output streamed, stdin sent when it is not a terminal. */
+  async execStreaming(command: string): Promise<number> {
+    debug(`docker exec ${this.label} (streaming): ${command}`);
+    const withStdin = !process.stdin.isTTY;
+    const { exec, stream } = await this.start(command, withStdin);
+    const stdout = new Writable({ write: (c, _e, done) => void process.stdout.write(c, () => done()) });
+    const stderr = new Writable({ write: (c, _e, done) => void process.stderr.write(c, () => done()) });
+    this.docker.modem.demuxStream(stream, stdout, stderr);
+    if (withStdin) process.stdin.pipe(stream);
+    await new Promise<void>((resolve, reject) => {
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+      stream.once('error', (err: Error) =>
+        reject(new UserError(`command in ${this.label} failed: ${err.message}`)),
+      );
+    });
+    if (withStdin) {
+      process.stdin.unpipe(stream);
+      process.stdin.pause();
+    }
+    return this.exitCode(exec);
+  }
+
+  /** The engine's archive API: tar streams in and out of the container. */
+  readonly archive: ArchiveAccess = {
+    get: async (path) => {
+      try {
+        return await this.docker.getContainer(this.containerId).getArchive({ path });
+      } catch (err) {
+        throw new UserError(`scp: ${path}: ${apiMessage(err)}`);
+      }
+    },
+    put: async (dir, tar) => {
+      try {
+        await this.docker.getContainer(this.containerId).putArchive(tar, { path: dir });
+      } catch (err) {
+        throw new UserError(`scp: ${dir}: ${apiMessage(err)}`);
+      }
+    },
+    stat: async (path) => {
+      const q = shq(path);
+      const r = await this.exec(`if [ -d ${q} ]; then echo dir; elif [ -e ${q} ]; then echo file; fi`);
+      const kind = r.stdout.trim();
+      return kind ? { isDir: kind === 'dir' } : undefined;
+    },
+  };
 
   async writeFile(path: string, content: string | Buffer, mode = 0o644): Promise<void> {
     if (!path.startsWith('/')) throw new Error(`writeFile needs an absolute path, got ${path}`);

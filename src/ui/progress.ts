@@ -1,5 +1,6 @@
 import { UserError, oneLine } from '../errors.js';
 import { mapBounded } from '../util/async.js';
+import { checkAborted } from '../util/interrupt.js';
 
 export type Log = (msg: string) => void;
 
@@ -45,11 +46,14 @@ function plainLog(prefix: string): Log {
   return (msg) => process.stderr.write(`${new Date().toISOString()} ${prefix}${msg}\n`);
 }
 
-async function runPhase(phase: Phase, log: (step: string) => Log): Promise<void> {
+async function runPhase(phase: Phase, log: (step: string) => Log, signal?: AbortSignal): Promise<void> {
+  checkAborted(signal);
   if (phase.run) await phase.run(log(''));
   if (!phase.steps) return;
   const failures: StepFailure[] = [];
   await mapBounded(phase.steps, phase.concurrency ?? 8, async (s) => {
+    // Interrupted: no new step starts; those under way finish (or stop at their next check).
+    if (signal?.aborted) return;
     try {
       await s.run(log(s.title));
     } catch (error) {
@@ -57,21 +61,23 @@ async function runPhase(phase: Phase, log: (step: string) => Log): Promise<void>
       log(s.title)(`failed: ${oneLine(error)}`);
     }
   });
+  checkAborted(signal);
   if (failures.length) throw new PhaseError(phase.title, failures);
 }
 
-async function runPlain(phases: Phase[], result: PhaseResult): Promise<void> {
+async function runPlain(phases: Phase[], result: PhaseResult, signal?: AbortSignal): Promise<void> {
   for (const p of phases) {
+    checkAborted(signal);
     if (p.skip?.()) continue;
     const t0 = Date.now();
     plainLog('')(`${p.title}...`);
-    await runPhase(p, (step) => plainLog(step ? `[${step}] ` : ''));
+    await runPhase(p, (step) => plainLog(step ? `[${step}] ` : ''), signal);
     result.durations[p.key] = Date.now() - t0;
     plainLog('')(`${p.title}: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
 }
 
-async function runListr(phases: Phase[], result: PhaseResult): Promise<void> {
+async function runListr(phases: Phase[], result: PhaseResult, signal?: AbortSignal): Promise<void> {
   const { Listr } = await import('listr2');
   const tasks = new Listr(
     phases.map((p) => ({
@@ -80,10 +86,14 @@ async function runListr(phases: Phase[], result: PhaseResult): Promise<void> {
       task: async (_ctx: unknown, task: { output: string; title: string }) => {
         const t0 = Date.now();
         const stepLogs = new Map<string, string>();
-        await runPhase(p, (step) => (msg) => {
-          if (step) stepLogs.set(step, msg);
-          task.output = step ? [...stepLogs].map(([s, m]) => `${s}: ${m}`).join('\n') : msg;
-        });
+        await runPhase(
+          p,
+          (step) => (msg) => {
+            if (step) stepLogs.set(step, msg);
+            task.output = step ? [...stepLogs].map(([s, m]) => `${s}: ${m}`).join('\n') : msg;
+          },
+          signal,
+        );
         result.durations[p.key] = Date.now() - t0;
         task.title = `${p.title} (${((Date.now() - t0) / 1000).toFixed(1)} s)`;
       },
@@ -97,10 +107,13 @@ async function runListr(phases: Phase[], result: PhaseResult): Promise<void> {
  * Run phases in order. In a terminal: listr2 progress; otherwise plain timestamped lines on stderr.
  * A phase's step failures are collected and reported together, naming each failed step.
  */
-export async function runPhases(phases: Phase[], opts: { interactive?: boolean } = {}): Promise<PhaseResult> {
+export async function runPhases(
+  phases: Phase[],
+  opts: { interactive?: boolean; signal?: AbortSignal } = {},
+): Promise<PhaseResult> {
   const result: PhaseResult = { durations: {} };
   const interactive = opts.interactive ?? (process.stderr.isTTY === true && !process.env.CI);
-  if (interactive) await runListr(phases, result);
-  else await runPlain(phases, result);
+  if (interactive) await runListr(phases, result, opts.signal);
+  else await runPlain(phases, result, opts.signal);
   return result;
 }

@@ -18,6 +18,8 @@ import { rm } from 'node:fs/promises';
 import RPCClient from '@alicloud/pop-core';
 import { labDocker, labUp, vmContainer, vmExec } from '../lab/lab.js';
 import { startAliyunEmulator, type AliyunEmulator } from '../emulators/aliyun/index.js';
+import { ECS_VERSION, SLB_VERSION, withRegionId } from '../conformance/aliyun-definitions.js';
+import { expectViolation } from '../conformance/recorder.js';
 import { generateSshKey } from '../../src/ssh/keys.js';
 import { SshTransport } from '../../src/ssh/transport.js';
 import { eventually, tempDir } from './helpers.js';
@@ -40,10 +42,11 @@ let instanceIp = '';
 let sgId = '';
 let stopped = false;
 
+/** RegionId where the action's definition has one; names sent exactly as written (no pop-core casing). */
 const ecsCall = (action: string, params: Json = {}) =>
-  ecs.request<Json>(action, { RegionId: REGION, ...params });
+  ecs.request<Json>(action, withRegionId(ECS_VERSION, action, REGION, params), { formatParams: false });
 const slbCall = (action: string, params: Json = {}) =>
-  slb.request<Json>(action, { RegionId: REGION, ...params });
+  slb.request<Json>(action, withRegionId(SLB_VERSION, action, REGION, params), { formatParams: false });
 
 async function errorOf(p: Promise<unknown>): Promise<{ code: string; message: string }> {
   try {
@@ -162,9 +165,7 @@ describe('Aliyun emulator through pop-core', () => {
     sgId = (await ecsCall('CreateSecurityGroup', { SecurityGroupName: 'e2e-sg' })).SecurityGroupId;
     await ecsCall('AuthorizeSecurityGroup', {
       SecurityGroupId: sgId,
-      IpProtocol: 'tcp',
-      PortRange: '22/22',
-      SourceCidrIp: '0.0.0.0/0',
+      Permissions: [{ IpProtocol: 'tcp', PortRange: '22/22', SourceCidrIp: '0.0.0.0/0' }],
     });
     instanceId = (
       await ecsCall('CreateInstance', {
@@ -243,6 +244,7 @@ describe('Aliyun emulator through pop-core', () => {
       ).TotalCount,
     ).toBe(1);
 
+    expectViolation({ field: 'BackendServers', problem: 'holds 21 items', why: 'the batch limit' });
     const tooMany = Array.from({ length: 21 }, () => ({ ServerId: instanceId, Weight: '100', Type: 'ecs' }));
     const refused = await errorOf(
       slbCall('AddBackendServers', {

@@ -170,7 +170,7 @@ describe('docker driver: one machine through its life', () => {
     expect(r.stdout).toBe(`${M}\n`);
     expect((await sw(['ssh', M, '--', 'exit 5'])).code).toBe(5);
     expect(expectOneLineError(await sw(['ssh', M]))).toBe(
-      'the docker driver has no SSH access; run a command with: swarmup ssh NAME -- CMD',
+      `the docker driver has no SSH login; run a command with: swarmup ssh ${M} CMD ARGS...`,
     );
   });
 

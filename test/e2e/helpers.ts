@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,9 +22,15 @@ export function swarmup(
   return sh(process.execPath, [bin, ...args], { ...env, SWARMUP_STORAGE_PATH: store }, input);
 }
 
-export function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<Run> {
+export function sh(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  input?: string,
+  cwd?: string,
+): Promise<Run> {
   return new Promise((resolve) => {
-    const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -82,4 +88,20 @@ export async function eventually(fn: () => Promise<boolean>, ms: number, what = 
     if (Date.now() > end) throw new Error(`${what} not met within ${ms / 1000} s`);
     await new Promise((r) => setTimeout(r, wait));
   }
+}
+
+/**
+ * Command lines as scripts write them: bash -c in `cwd`, no terminal, stdin given or empty, with a
+ * `swarmup` on the PATH (the built CLI) as docker-machine was. Returns the runner.
+ */
+export async function scriptShell(
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<(line: string, input?: string) => Promise<Run>> {
+  const binDir = join(cwd, '.bin');
+  await mkdir(binDir, { recursive: true });
+  await writeFile(join(binDir, 'swarmup'), `#!/bin/sh\nexec "${process.execPath}" "${bin}" "$@"\n`);
+  await chmod(join(binDir, 'swarmup'), 0o755);
+  const full = { ...env, PATH: `${binDir}:${env.PATH ?? process.env.PATH ?? ''}` };
+  return (line, input = '') => sh('bash', ['-c', line], full, input, cwd);
 }

@@ -65,6 +65,8 @@ function run(file: string, args: string[], env?: NodeJS.ProcessEnv, input?: stri
       }
       resolve({ stdout, stderr, code: err ? (err.code as number) : 0 });
     });
+    // docker may exit before it reads its input (EPIPE): its exit code says what happened.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(input ?? '');
   });
 }

@@ -10,7 +10,7 @@ import {
   redact,
   type RetryPolicy,
   type RpcTransport,
-} from '../../drivers/aliyunecs/client.js';
+} from '../../src/cloud/aliyun/client.js';
 import { hasStatus, isGone, started, waitInstance } from '../../drivers/aliyunecs/poller.js';
 
 const creds = { accessKeyId: 'LTAI5tTestKeyId0123456789', accessKeySecret: 'TopSecretValue0123456789abcd' };

@@ -8,12 +8,7 @@ import { mkdir, mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  AliyunClient,
-  AliyunError,
-  popTransports,
-  type RetryPolicy,
-} from '../../drivers/aliyunecs/client.js';
+import { AliyunClient, AliyunError, popTransports, type RetryPolicy } from '../../src/cloud/aliyun/client.js';
 import { destroyCluster, discoverClusters, ensureClusterFirewall } from '../../drivers/aliyunecs/cluster.js';
 import { AliyunDriver } from '../../drivers/aliyunecs/driver.js';
 import {
@@ -28,8 +23,8 @@ import {
   importKeyPair,
   privateIpOf,
   startInstance,
-} from '../../drivers/aliyunecs/ecs.js';
-import { ensureSecurityGroup, missingRules, wantedRules } from '../../drivers/aliyunecs/firewall.js';
+} from '../../src/cloud/aliyun/ecs.js';
+import { ensureSecurityGroup, missingRules, wantedRules } from '../../src/cloud/aliyun/firewall.js';
 import { hasStatus, started, waitInstance } from '../../drivers/aliyunecs/poller.js';
 import {
   addBackendServers,
@@ -39,13 +34,14 @@ import {
   describeListeners,
   describeLoadBalancerAttribute,
   describeLoadBalancers,
+  setListenerAttribute,
   startListener,
-} from '../../drivers/aliyunecs/slb.js';
-import { resourceTags } from '../../drivers/aliyunecs/tags.js';
+} from '../../src/cloud/aliyun/slb.js';
+import { resourceTags } from '../../src/cloud/aliyun/tags.js';
 import type { Listener, SwarmNodeInfo } from '../../src/lb/model.js';
 import { applySlb } from '../../src/lb/slb/apply.js';
 import { HEALTH_CHECK, planSlb } from '../../src/lb/slb/plan.js';
-import { clusterInstances, readCurrent, scopeOf } from '../../src/lb/slb/read.js';
+import { clusterInstances, readCurrent, type SlbScope } from '../../src/lb/slb/read.js';
 import { removeClusterLoadBalancer } from '../../src/lb/slb/remove.js';
 import { generateSshKey } from '../../src/ssh/keys.js';
 import { startAliyunEmulator, type AliyunEmulator } from '../emulators/aliyun/index.js';
@@ -143,8 +139,15 @@ const listener = (
   backends: [],
 });
 
+/** Where a cluster's SLB and group are (what the driver's cloud() gives the load balancer). */
+const scopeOf = (cluster: string, adoptId?: string): SlbScope => ({
+  cluster,
+  adoptId,
+  securityGroup: { name: `swarmup-${cluster}` },
+});
+
 async function sync(cluster: string, desired: Listener[], nodes: SwarmNodeInfo[], adoptId?: string) {
-  const scope = scopeOf(cluster, adoptId ? { 'aliyunecs-slb-id': adoptId } : {});
+  const scope = scopeOf(cluster, adoptId);
   const current = await readCurrent(c, scope);
   const p = planSlb({
     cluster,
@@ -228,12 +231,13 @@ describe('faults', () => {
     expect(ours()).toHaveLength(1);
     // Removed and made again: a new logical create, a new token, a new SLB (not the deleted one's answer).
     const [first] = ours();
-    await removeClusterLoadBalancer(c, scopeOf('lost1', {}), quiet);
+    await removeClusterLoadBalancer(c, scopeOf('lost1'), quiet);
     expect(ours()).toEqual([]);
     emu.inject({ kind: 'responseLost', action: 'CreateLoadBalancer', count: 1 });
     await sync('lost1', [listener(80, 'web')], nodes);
     expect(ours()).toHaveLength(1);
     expect(ours()[0]).not.toBe(first);
+    await removeClusterLoadBalancer(c, scopeOf('lost1'), quiet, true);
     await destroyCluster('lost1', flags(), quiet);
   });
 
@@ -417,6 +421,21 @@ describe('SLB through lb sync', () => {
       ['tcp', 80, 80, 'running', 'swarmup/lb1/web'],
     ]);
     expect(listeners[1].healthCheck).toEqual(HEALTH_CHECK);
+    // The interval goes as each action's definition spells it, and the emulator reads only that form.
+    const sent = (action: string) => emu.requests().find((r) => r.path === action)!.params;
+    expect(sent('CreateLoadBalancerTCPListener')).toMatchObject({
+      healthCheckInterval: String(HEALTH_CHECK.intervalS),
+    });
+    expect(sent('CreateLoadBalancerTCPListener').HealthCheckInterval).toBeUndefined();
+    const web = { protocol: 'tcp' as const, port: 80, backendPort: 80, description: 'swarmup/lb1/web' };
+    await setListenerAttribute(c, lb.LoadBalancerId, {
+      ...web,
+      healthCheck: { ...HEALTH_CHECK, intervalS: 9 },
+    });
+    expect(sent('SetLoadBalancerTCPListenerAttribute')).toMatchObject({ HealthCheckInterval: '9' });
+    expect(sent('SetLoadBalancerTCPListenerAttribute').healthCheckInterval).toBeUndefined();
+    expect((await describeListeners(c, lb.LoadBalancerId))[1].healthCheck?.intervalS).toBe(9);
+    await setListenerAttribute(c, lb.LoadBalancerId, { ...web, healthCheck: HEALTH_CHECK });
     expect(
       (await describeLoadBalancerAttribute(c, lb.LoadBalancerId))!.BackendServers!.BackendServer,
     ).toHaveLength(45);
@@ -457,8 +476,12 @@ describe('SLB through lb sync', () => {
     const health = await describeHealthStatus(c, lb.LoadBalancerId);
     expect(health).toHaveLength(44);
 
+    // cluster down: the load balancer first (src/lb/backends.ts), then the driver's sweep.
+    expect(await removeClusterLoadBalancer(c, scopeOf('lb1'), quiet, true)).toEqual([
+      `load balancer ${lb.LoadBalancerId}`,
+    ]);
     expect(await destroyCluster('lb1', flags(), quiet)).toEqual(
-      expect.arrayContaining([`load balancer ${lb.LoadBalancerId}`, `security group ${sg}`]),
+      expect.arrayContaining([`security group ${sg}`]),
     );
     expect(await describeLoadBalancers(c, { tags: { 'swarmup-cluster': 'lb1' } })).toEqual([]);
   });
@@ -478,6 +501,7 @@ describe('SLB through lb sync', () => {
     ).toEqual([400, 400, 400, 200]);
     const [lb] = await describeLoadBalancers(c, { tags: { 'swarmup-cluster': 'lb2' } });
     expect((await describeListeners(c, lb.LoadBalancerId))[0].status).toBe('running');
+    await removeClusterLoadBalancer(c, scopeOf('lb2'), quiet, true);
     await destroyCluster('lb2', flags(), quiet);
   });
 
@@ -506,7 +530,7 @@ describe('SLB through lb sync', () => {
       '9000 company listener',
     ]);
 
-    const gone = await removeClusterLoadBalancer(c, scopeOf('lb3', { 'aliyunecs-slb-id': adopted }), quiet);
+    const gone = await removeClusterLoadBalancer(c, scopeOf('lb3', adopted), quiet);
     expect(gone).toContain(`listener tcp/80 of ${adopted}`);
     const attr = await describeLoadBalancerAttribute(c, adopted);
     expect(attr).toBeDefined();
@@ -514,6 +538,7 @@ describe('SLB through lb sync', () => {
     expect((await describeListeners(c, adopted)).map((l) => l.description)).toEqual(['company listener']);
 
     // cluster down with the adopted SLB in its flags: the SLB and its own listener stay.
+    await removeClusterLoadBalancer(c, scopeOf('lb3', adopted), quiet, true);
     await destroyCluster('lb3', { ...flags(), 'aliyunecs-slb-id': adopted }, quiet);
     expect(await describeLoadBalancerAttribute(c, adopted)).toBeDefined();
     await destroyCluster('other', flags(), quiet);
@@ -538,6 +563,10 @@ describe('teardown by tags', () => {
       machines: ['gone1-node-1', 'gone1-node-2'],
       expiresAt: '2000-01-01T00:00:00.000Z',
     });
+    // cluster down: the load balancer by its tag first (src/lb/backends.ts), then the driver's sweep.
+    expect(await removeClusterLoadBalancer(c, scopeOf('gone1'), quiet, true)).toEqual([
+      expect.stringMatching(/^load balancer /),
+    ]);
     const gone = await destroyCluster('gone1', flags(), quiet);
     expect(gone.filter((g) => g.startsWith('instance '))).toHaveLength(2);
     expect(gone).toContain('key pair swarmup-gone1-manager-1-x');

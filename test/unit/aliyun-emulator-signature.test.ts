@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import RPCClient from '@alicloud/pop-core';
+import { expectViolation } from '../conformance/recorder.js';
 import { startAliyunEmulator, type AliyunEmulator } from '../emulators/aliyun/index.js';
 import { parseForm, sign, signatureMatches } from '../emulators/aliyun/signature.js';
 
@@ -71,14 +72,15 @@ afterAll(async () => {
 
 describe('signature v1', () => {
   it('accepts a request signed by an independent implementation, GET and POST, with awkward characters', async () => {
-    const params = common('DescribeRegions', { Note: "a b!'()*~/+=&é" });
+    // An awkward value in a parameter the action has (a name filter that matches nothing).
+    const params = common('DescribeKeyPairs', { RegionId: 'cn-hangzhou', KeyPairName: "a b!'()*~/+=&é" });
     params.Signature = independentSign('GET', params, emu.accessKeySecret);
     const ok = await rawGet(params);
     expect(ok.status).toBe(200);
     expect(ok.body.Code).toBeUndefined();
     expect(typeof ok.body.RequestId).toBe('string');
 
-    const post = common('DescribeRegions', { Note: 'x y' });
+    const post = common('DescribeKeyPairs', { RegionId: 'cn-hangzhou', KeyPairName: 'x y' });
     post.Signature = independentSign('POST', post, emu.accessKeySecret);
     const res = await fetch(`${emu.endpoint}/`, {
       method: 'POST',
@@ -86,7 +88,7 @@ describe('signature v1', () => {
       body: new URLSearchParams(post).toString(),
     });
     expect(res.status).toBe(200);
-    expect(((await res.json()) as { Regions: unknown }).Regions).toBeDefined();
+    expect(((await res.json()) as { KeyPairs: unknown }).KeyPairs).toBeDefined();
   });
 
   it('refuses a signature computed for another method or over other parameters', async () => {
@@ -98,7 +100,7 @@ describe('signature v1', () => {
 
     const tampered = common('DescribeRegions');
     tampered.Signature = independentSign('GET', tampered, emu.accessKeySecret);
-    tampered.RegionId = 'cn-beijing';
+    tampered.AcceptLanguage = 'en-US';
     expect((await rawGet(tampered)).body.Code).toBe('SignatureDoesNotMatch');
   });
 
@@ -196,6 +198,7 @@ describe('credentials, timestamps and nonces through pop-core', () => {
       'InvalidTimeStamp.Expired',
     );
     expect(await codeOf(ecs.request('DescribeRegions', { Timestamp: at(-10 * 60_000) }))).toBe('no error');
+    expectViolation({ field: 'Timestamp', problem: 'yesterday', why: 'a malformed timestamp' });
     expect(await codeOf(ecs.request('DescribeRegions', { Timestamp: 'yesterday' }))).toBe(
       'InvalidTimeStamp.Format',
     );
@@ -209,11 +212,17 @@ describe('credentials, timestamps and nonces through pop-core', () => {
     expect(Object.keys(r.body).sort()).toEqual(['Code', 'HostId', 'Message', 'Recommend', 'RequestId']);
     expect(r.body).toMatchObject({ Code: 'InvalidAccessKeyId.NotFound', HostId: 'ecs.aliyuncs.com' });
 
+    expectViolation({ field: 'Action', problem: 'NoSuchAction', why: 'an action ECS does not have' });
     const unknown = common('NoSuchAction');
     unknown.Signature = independentSign('GET', unknown, emu.accessKeySecret);
     const u = await rawGet(unknown);
     expect([u.status, u.body.Code]).toEqual([404, 'InvalidAction.NotFound']);
 
+    expectViolation({
+      operation: 'DescribeInstances',
+      field: 'RegionId',
+      why: 'a required parameter left out',
+    });
     const missing = common('DescribeInstances');
     missing.Signature = independentSign('GET', missing, emu.accessKeySecret);
     const m = await rawGet(missing);
@@ -221,10 +230,17 @@ describe('credentials, timestamps and nonces through pop-core', () => {
     expect(m.body.Message).toContain('RegionId');
 
     const slbErr = await codeOf(
-      client({ apiVersion: '2014-05-15' }).request('DeleteLoadBalancer', { LoadBalancerId: 'lb-x' }),
+      client({ apiVersion: '2014-05-15' }).request('DeleteLoadBalancer', {
+        RegionId: 'cn-hangzhou',
+        LoadBalancerId: 'lb-x',
+      }),
     );
     expect(slbErr).toBe('InvalidLoadBalancerId.NotFound');
-    const slbRaw = common('DeleteLoadBalancer', { Version: '2014-05-15', LoadBalancerId: 'lb-x' });
+    const slbRaw = common('DeleteLoadBalancer', {
+      Version: '2014-05-15',
+      RegionId: 'cn-hangzhou',
+      LoadBalancerId: 'lb-x',
+    });
     slbRaw.Signature = independentSign('GET', slbRaw, emu.accessKeySecret);
     expect((await rawGet(slbRaw)).body.HostId).toBe('slb.aliyuncs.com');
   });

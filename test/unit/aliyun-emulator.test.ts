@@ -10,6 +10,8 @@ import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import RPCClient from '@alicloud/pop-core';
 import { startAliyunEmulator, type AliyunEmulator } from '../emulators/aliyun/index.js';
+import { ECS_VERSION, SLB_VERSION, withRegionId } from '../conformance/aliyun-definitions.js';
+import { expectViolation } from '../conformance/recorder.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -18,10 +20,11 @@ let ecs: RPCClient;
 let slb: RPCClient;
 const REGION = 'cn-hangzhou';
 
+/** RegionId where the action's definition has one; names sent exactly as written (no pop-core casing). */
 const ecsCall = (action: string, params: Json = {}) =>
-  ecs.request<Json>(action, { RegionId: REGION, ...params });
+  ecs.request<Json>(action, withRegionId(ECS_VERSION, action, REGION, params), { formatParams: false });
 const slbCall = (action: string, params: Json = {}) =>
-  slb.request<Json>(action, { RegionId: REGION, ...params });
+  slb.request<Json>(action, withRegionId(SLB_VERSION, action, REGION, params), { formatParams: false });
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -159,7 +162,13 @@ describe('ECS instances', () => {
 
   it('takes a description, disks, a charge type and a private address, each checked as ECS checks them', async () => {
     const create = (extra: Json) => ecsCall('CreateInstance', { ...baseInstance, ...extra });
-    const vsw = { VSwitchId: 'vsw-1', VpcId: 'vpc-1' };
+    const vsw = { VSwitchId: 'vsw-1' };
+    for (const [field, why] of [
+      ['InternetChargeType', 'a charge type ECS does not have'],
+      ['SystemDisk.Category', 'a disk category ECS does not have'],
+      ['DataDisk.1.Category', 'a disk category ECS does not have'],
+    ])
+      expectViolation({ operation: 'CreateInstance', field, problem: 'is not one of', why });
     expect(await codeOf(create({ Description: 'http://x' }))).toBe('InvalidDescription.Malformed');
     expect(await codeOf(create({ InternetChargeType: 'PayByMonth' }))).toBe(
       'InvalidInternetChargeType.ValueNotSupported',
@@ -212,6 +221,31 @@ describe('ECS instances', () => {
     await ecsCall('DeleteInstance', { InstanceId: id, Force: true });
   });
 
+  it('takes a Password as ECS does: 8-30 characters, three kinds, its own special characters', async () => {
+    const create = (Password: string) => ecsCall('CreateInstance', { ...baseInstance, Password });
+    for (const bad of [
+      'Aa1!',
+      'Aa1!'.repeat(8),
+      'lowercase1only',
+      'Has Space1',
+      'Quote"d1x',
+      'Back\\slash1',
+    ]) {
+      expect(await errorOf(create(bad)), bad).toEqual({
+        code: 'InvalidPassword.Malformed',
+        message: 'The specified parameter "Password" is not valid.',
+      });
+    }
+    const { InstanceId: id } = await create("Ok1()`~!@#$%^&*-_+=|{}[]:;'<>");
+    const { InstanceId: plain } = await ecsCall('CreateInstance', baseInstance);
+    const dumped = (emu.dump() as Json).instances as Json[];
+    expect(dumped.find((x) => x.InstanceId === id)!.PasswordSet).toBe(true);
+    expect(dumped.find((x) => x.InstanceId === plain)!.PasswordSet).toBe(false);
+    // Like the cloud, DescribeInstances never shows it.
+    expect(JSON.stringify(await instance(id))).not.toContain('Ok1(');
+    for (const i of [id, plain]) await ecsCall('DeleteInstance', { InstanceId: i, Force: true });
+  });
+
   it('pages DescribeInstances and filters by tags and ids', async () => {
     const made = await ecsCall('RunInstances', {
       ...baseInstance,
@@ -237,6 +271,22 @@ describe('ECS instances', () => {
       seen.push(...r.Instances.Instance.map((i: Json) => i.InstanceId));
     }
     expect(seen.sort()).toEqual([...ids].sort());
+    // The current form: NextToken/MaxResults, '' after the last page.
+    const byToken: string[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const r = await ecsCall('DescribeInstances', {
+        Tag: [{ Key: 'swarmup-cluster', Value: 'pages' }],
+        MaxResults: 5,
+        ...(token ? { NextToken: token } : {}),
+      });
+      byToken.push(...r.Instances.Instance.map((i: Json) => i.InstanceId));
+      token = r.NextToken || undefined;
+      pages++;
+    } while (token);
+    expect(pages).toBe(3);
+    expect(byToken.sort()).toEqual([...ids].sort());
     const keyOnly = await ecsCall('DescribeInstances', { Tag: [{ Key: 'swarmup-cluster' }], PageSize: 100 });
     expect(keyOnly.TotalCount).toBe(13);
     const both = await ecsCall('DescribeInstances', {
@@ -270,52 +320,81 @@ describe('security groups and key pairs', () => {
     const peer = (await ecsCall('CreateSecurityGroup', { SecurityGroupName: 'peer' })).SecurityGroupId;
     await ecsCall('AuthorizeSecurityGroup', {
       SecurityGroupId: sg,
-      IpProtocol: 'tcp',
-      PortRange: '2377/2377',
-      SourceGroupId: sg,
+      Permissions: [
+        {
+          IpProtocol: 'tcp',
+          PortRange: '2377/2377',
+          SourceGroupId: sg,
+        },
+      ],
     });
     await ecsCall('AuthorizeSecurityGroup', {
       SecurityGroupId: sg,
-      IpProtocol: 'udp',
-      PortRange: '4789/4789',
-      SourceGroupId: sg,
+      Permissions: [
+        {
+          IpProtocol: 'udp',
+          PortRange: '4789/4789',
+          SourceGroupId: sg,
+        },
+      ],
     });
     await ecsCall('AuthorizeSecurityGroup', {
       SecurityGroupId: sg,
-      IpProtocol: 'tcp',
-      PortRange: '22/22',
-      SourceCidrIp: '0.0.0.0/0',
+      Permissions: [
+        {
+          IpProtocol: 'tcp',
+          PortRange: '22/22',
+          SourceCidrIp: '0.0.0.0/0',
+        },
+      ],
     });
     // The same rule twice is one rule.
     await ecsCall('AuthorizeSecurityGroup', {
       SecurityGroupId: sg,
-      IpProtocol: 'tcp',
-      PortRange: '22/22',
-      SourceCidrIp: '0.0.0.0/0',
+      Permissions: [
+        {
+          IpProtocol: 'tcp',
+          PortRange: '22/22',
+          SourceCidrIp: '0.0.0.0/0',
+        },
+      ],
     });
     await ecsCall('AuthorizeSecurityGroup', {
       SecurityGroupId: peer,
-      IpProtocol: 'all',
-      PortRange: '-1/-1',
-      SourceGroupId: sg,
+      Permissions: [
+        {
+          IpProtocol: 'all',
+          PortRange: '-1/-1',
+          SourceGroupId: sg,
+        },
+      ],
     });
     expect(
       await codeOf(
         ecsCall('AuthorizeSecurityGroup', {
           SecurityGroupId: sg,
-          IpProtocol: 'tcp',
-          PortRange: '0/99',
-          SourceCidrIp: '1.2.3.4',
+          Permissions: [
+            {
+              IpProtocol: 'tcp',
+              PortRange: '0/99',
+              SourceCidrIp: '1.2.3.4',
+            },
+          ],
         }),
       ),
     ).toBe('InvalidPortRange.Malformed');
+    expectViolation({ field: 'IpProtocol', problem: '"sctp"', why: 'a protocol ECS rules do not take' });
     expect(
       await codeOf(
         ecsCall('AuthorizeSecurityGroup', {
           SecurityGroupId: sg,
-          IpProtocol: 'sctp',
-          PortRange: '1/2',
-          SourceCidrIp: '1.2.3.4',
+          Permissions: [
+            {
+              IpProtocol: 'sctp',
+              PortRange: '1/2',
+              SourceCidrIp: '1.2.3.4',
+            },
+          ],
         }),
       ),
     ).toBe('InvalidIpProtocol.Malformed');
@@ -327,9 +406,13 @@ describe('security groups and key pairs', () => {
     expect(perms).toEqual([`TCP 2377/2377 ${sg}`, `UDP 4789/4789 ${sg}`, 'TCP 22/22 0.0.0.0/0']);
     await ecsCall('RevokeSecurityGroup', {
       SecurityGroupId: sg,
-      IpProtocol: 'tcp',
-      PortRange: '22/22',
-      SourceCidrIp: '0.0.0.0/0',
+      Permissions: [
+        {
+          IpProtocol: 'tcp',
+          PortRange: '22/22',
+          SourceCidrIp: '0.0.0.0/0',
+        },
+      ],
     });
     expect(
       (await ecsCall('DescribeSecurityGroupAttribute', { SecurityGroupId: sg })).Permissions.Permission,
@@ -474,6 +557,11 @@ describe('SLB', () => {
   });
 
   it('limits backend batches to 20 and keeps listeners stopped until started; traffic goes round-robin to healthy backends', async () => {
+    expectViolation({
+      operation: 'AddBackendServers',
+      problem: 'holds 21 items; at most 20',
+      why: 'the batch limit',
+    });
     const run = await ecsCall('RunInstances', { ...baseInstance, Amount: 21 });
     const ids: string[] = run.InstanceIdSets.InstanceIdSet;
     for (const id of ids) await statusesUntil(id, 'Running');
@@ -492,7 +580,7 @@ describe('SLB', () => {
     expect(added.BackendServers.BackendServer).toHaveLength(20);
     await slbCall('RemoveBackendServers', {
       LoadBalancerId: lb.LoadBalancerId,
-      BackendServers: JSON.stringify(ids.slice(2, 20)),
+      BackendServers: JSON.stringify(ids.slice(2, 20).map((ServerId) => ({ ServerId }))),
     });
     for (const id of ids.slice(2)) await ecsCall('DeleteInstance', { InstanceId: id, Force: true });
     const [i1, i2] = await Promise.all(ids.slice(0, 2).map(instance));
@@ -531,9 +619,16 @@ describe('SLB', () => {
     expect(lbAttr.BackendServers.BackendServer.map((b: Json) => b.ServerId).sort()).toEqual(
       ids.slice(0, 2).sort(),
     );
-    expect(
-      await codeOf(slbCall('SetLoadBalancerTCPListenerAttribute', { ...listener, BackendServerPort: 18093 })),
-    ).toBe('InvalidParameter');
+    // BackendServerPort is no parameter of Set…ListenerAttribute: the gateway ignores it, so does the emulator.
+    expectViolation({
+      operation: 'SetLoadBalancerTCPListenerAttribute',
+      field: 'BackendServerPort',
+      why: 'a backend port cannot be set on an existing listener',
+    });
+    await slbCall('SetLoadBalancerTCPListenerAttribute', { ...listener, BackendServerPort: 18093 });
+    expect((await slbCall('DescribeLoadBalancerTCPListenerAttribute', listener)).BackendServerPort).toBe(
+      18090,
+    );
     // Two listeners on the port: the protocol must be named.
     expect(await codeOf(slbCall('StartLoadBalancerListener', listener))).toBe('MissingParameter');
 
@@ -722,14 +817,14 @@ describe('SLB', () => {
       for (let i = 0; i < 4; i++) both.add((await ask('x')).split(':')[0]);
       expect([...both].sort()).toEqual(['one', 'two']);
 
-      // With HealthCheckReq/Exp only the backend that answers "ok" to "hello" is healthy.
+      // With healthCheckReq/Exp only the backend that answers "ok" to "hello" is healthy.
       expect(
-        await codeOf(slbCall('SetLoadBalancerUDPListenerAttribute', { ...l, HealthCheckReq: 'he llo' })),
+        await codeOf(slbCall('SetLoadBalancerUDPListenerAttribute', { ...l, healthCheckReq: 'he llo' })),
       ).toBe('InvalidParameter');
       await slbCall('SetLoadBalancerUDPListenerAttribute', {
         ...l,
-        HealthCheckReq: 'hello',
-        HealthCheckExp: 'ok',
+        healthCheckReq: 'hello',
+        healthCheckExp: 'ok',
       });
       const attr = await slbCall('DescribeLoadBalancerUDPListenerAttribute', l);
       expect([attr.HealthCheckReq, attr.HealthCheckExp]).toEqual(['hello', 'ok']);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Permission } from '../../drivers/aliyunecs/ecs.js';
-import { missingRules, pickGroup, ruleKey, wantedRules } from '../../drivers/aliyunecs/firewall.js';
+import type { Permission } from '../../src/cloud/aliyun/ecs.js';
+import { missingRules, pickGroup, ruleKey, wantedRules } from '../../src/cloud/aliyun/firewall.js';
 
 const SG = 'sg-self';
 

@@ -1,10 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { credentialsFrom, requireCredentials } from '../../drivers/aliyunecs/client.js';
+import { credentialsFrom, requireCredentials } from '../../src/cloud/aliyun/client.js';
 import { instanceParams, keyPairName, validHostName } from '../../drivers/aliyunecs/driver.js';
 import { aliyunecsPlugin } from '../../drivers/aliyunecs/plugin.js';
 import {
   adminCidrs,
   parseCidr,
+  notActedOnWarning,
   requireAdminCidrs,
   securityGroupName,
   settingsFrom,
@@ -18,8 +19,8 @@ import {
   resourceTags,
   slbTagsJson,
   tagsOf,
-} from '../../drivers/aliyunecs/tags.js';
-import { storableFlags } from '../../src/commands/create-options.js';
+} from '../../src/cloud/aliyun/tags.js';
+import { storableFlags } from '../../src/driver/flags.js';
 import { UserError } from '../../src/errors.js';
 
 const ENV = [
@@ -73,6 +74,9 @@ describe('aliyunecs flags', () => {
       'ssh-keypath',
       'ssh-password',
       'route-cidr',
+      'upgrade-kernel',
+      'disk-fs',
+      'resource-group-id',
     ]) {
       expect(byName.has(`aliyunecs-${n}`), n).toBe(true);
     }
@@ -249,13 +253,13 @@ describe('aliyunecs flags', () => {
     [{ 'aliyunecs-private-ip': '10.0.0.3' }, /--aliyunecs-private-ip needs --aliyunecs-vswitch-id/],
     [{ 'aliyunecs-ssh-keypair': 'team-key' }, /--aliyunecs-ssh-keypair needs --aliyunecs-ssh-keypath/],
     [
-      { 'aliyunecs-ssh-password': 'hunter2' },
-      /--aliyunecs-ssh-password is not supported: swarmup logs in with SSH keys only/,
+      { 'aliyunecs-ssh-password': 'Hunter2' },
+      /invalid --aliyunecs-ssh-password \(ECS_SSH_PASSWORD\): it has 7 characters; Aliyun needs 8 to 30/,
     ],
-    [
-      { 'aliyunecs-route-cidr': '192.168.200.0/24' },
-      /--aliyunecs-route-cidr is not supported: .*overlay networks/,
-    ],
+    [{ 'aliyunecs-ssh-password': 'hunter2hunter2' }, /it has 2 of the four kinds of characters/],
+    [{ 'aliyunecs-ssh-password': 'Hunter2 hunter' }, /it has a space or control character/],
+    [{ 'aliyunecs-ssh-password': 'Hunter2"hunter' }, /it has a character Aliyun does not allow/],
+    [{ 'aliyunecs-ssh-password': `Aa1${'x'.repeat(28)}` }, /it has 31 characters/],
   ])('rejects %j with one clear line', (flags, re) => {
     let err: unknown;
     try {
@@ -266,6 +270,42 @@ describe('aliyunecs flags', () => {
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toMatch(re);
     expect((err as Error).message).not.toContain('\n');
+    const pw = flags['aliyunecs-ssh-password' as keyof typeof flags];
+    if (typeof pw === 'string') expect((err as Error).message).not.toContain(pw);
+  });
+
+  it('takes a password Aliyun takes, for CreateInstance only, and names the variables it does not act on', () => {
+    const passwords = [
+      'Hunter2!',
+      'hunter2!x',
+      'HUNTER2+X',
+      'Ab()`~!@#$%^&*-_+=|{}[]',
+      "aB:;'<>,.?/",
+      'Aa1' + 'x'.repeat(27),
+    ];
+    for (const pw of passwords) {
+      const s = settingsFrom({ ...emulator, 'aliyunecs-ssh-password': pw });
+      expect(s.sshPassword).toBe(pw);
+      expect(
+        instanceParams(s, { name: 'n1', securityGroupId: 'sg-1', keyPairName: 'k', tags: {} }).password,
+      ).toBe(pw);
+    }
+    expect(settingsFrom(emulator).sshPassword).toBeUndefined();
+    // docker-machine-aliyunecs's true/false for --aliyunecs-io-optimized (ECS_IO_OPTIMIZED=true).
+    expect(settingsFrom({ ...emulator, 'aliyunecs-io-optimized': 'true' }).ioOptimized).toBe('optimized');
+    expect(settingsFrom({ ...emulator, 'aliyunecs-io-optimized': 'FALSE' }).ioOptimized).toBe('none');
+    expect(notActedOnWarning({})).toBeUndefined();
+    expect(notActedOnWarning({ 'aliyunecs-upgrade-kernel': false })).toBeUndefined();
+    const w = notActedOnWarning({
+      'aliyunecs-upgrade-kernel': true,
+      'aliyunecs-route-cidr': '192.168.200.0/24',
+    })!;
+    expect(w).toMatch(/^Warning: swarmup does not act on /);
+    expect(w).toContain('--aliyunecs-upgrade-kernel (ECS_UPGRADE_KERNEL: ');
+    expect(w).toContain('--aliyunecs-route-cidr (ECS_ROUTE_CIDR: ');
+    expect(w).not.toContain('\n');
+    // Accepted, not refused: a walkthrough that exports them still creates machines.
+    expect(() => settingsFrom({ ...emulator, 'aliyunecs-route-cidr': '192.168.200.0/24' })).not.toThrow();
   });
 
   it('needs an admin range for the real API; an emulator (plain http) defaults to private ranges', () => {

@@ -1,14 +1,8 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { Command } from 'commander';
-import {
-  attrName,
-  driverFlagValues,
-  driverFromArgv,
-  flagOption,
-  registerCreate,
-} from '../../src/commands/create-options.js';
+import { driverFromArgv, flagOption, registerCreate } from '../../src/commands/create-options.js';
+import { attrName, driverFlagValues } from '../../src/commands/driver-flags.js';
 import { genericPlugin } from '../../drivers/generic/plugin.js';
-import { detectShell, formatEnv } from '../../src/commands/env-format.js';
 import { parseFilters, formatTable, type MachineRow } from '../../src/commands/ls.js';
 
 const saved = { ...process.env };
@@ -90,35 +84,6 @@ describe('driver flags', () => {
     expect(() => parseCreate(['create', '--driver', 'generic', '--generic-ssh-port', 'abc'])).toThrow(
       /whole number/,
     );
-  });
-});
-
-describe('env output', () => {
-  const vars: Array<[string, string | undefined]> = [
-    ['DOCKER_HOST', 'tcp://1.2.3.4:2376'],
-    ['DOCKER_TLS_VERIFY', '1'],
-  ];
-  it('formats every shell', () => {
-    expect(formatEnv('bash', vars, 'swarmup env m')).toMatch(
-      /^export DOCKER_HOST="tcp:\/\/1.2.3.4:2376"\nexport DOCKER_TLS_VERIFY="1"\n# Run this command.*\n# eval \$\(swarmup env m\)\n$/,
-    );
-    expect(formatEnv('fish', vars, 'c')).toContain('set -gx DOCKER_HOST "tcp://1.2.3.4:2376";');
-    expect(formatEnv('powershell', vars, 'c')).toContain('$Env:DOCKER_HOST = "tcp://1.2.3.4:2376"');
-    expect(formatEnv('cmd', vars, 'c')).toContain('SET DOCKER_HOST=tcp://1.2.3.4:2376');
-    expect(formatEnv('tcsh', vars, 'c')).toContain('setenv DOCKER_HOST "tcp://1.2.3.4:2376";');
-  });
-  it('unsets', () => {
-    const u: Array<[string, string | undefined]> = [['DOCKER_HOST', undefined]];
-    expect(formatEnv('zsh', u, 'c')).toContain('unset DOCKER_HOST');
-    expect(formatEnv('fish', u, 'c')).toContain('set -e DOCKER_HOST;');
-    expect(formatEnv('powershell', u, 'c')).toContain('Remove-Item Env:\\DOCKER_HOST');
-    expect(formatEnv('cmd', u, 'c')).toContain('SET DOCKER_HOST=\n');
-    expect(formatEnv('tcsh', u, 'c')).toContain('unsetenv DOCKER_HOST;');
-  });
-  it('detects the shell and refuses an unknown one', () => {
-    expect(detectShell(undefined, { SHELL: '/usr/bin/fish' })).toBe('fish');
-    expect(detectShell('cmd', { SHELL: '/bin/bash' })).toBe('cmd');
-    expect(() => formatEnv('nushell', vars, 'c')).toThrow(/unknown shell "nushell"/);
   });
 });
 

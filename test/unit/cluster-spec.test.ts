@@ -53,7 +53,7 @@ describe('cluster file', () => {
     );
     await expect(loadClusterFile(await fileWith('a: [1,\n'))).rejects.toThrow(/not valid YAML/);
     await expect(loadClusterFile('/nonexistent.yaml')).rejects.toThrow(
-      /cannot read \/nonexistent.yaml: ENOENT/,
+      /cannot read \/nonexistent.yaml: it does not exist/,
     );
   });
 });

@@ -5,6 +5,7 @@ import { renderTemplate } from '../../src/util/template.js';
 import { parseOsRelease, isDebianLike } from '../../src/provision/os-release.js';
 import { installCommand } from '../../src/provision/engine-install.js';
 import { dockerdCommand } from '../../src/provision/provisioner.js';
+import { versionChanges } from '../../src/provision/engine-upgrade.js';
 
 describe('renderTemplate', () => {
   it('substitutes values and refuses a missing one', () => {
@@ -28,7 +29,7 @@ describe('renderEngineFiles', () => {
     const d = JSON.parse(f.daemonJson);
     expect(d.hosts).toEqual(['unix:///var/run/docker.sock', 'tcp://0.0.0.0:2376']);
     expect(d.tlsverify).toBe(true);
-    expect(d.tlscacert).toBe('/etc/docker/swarmup/ca.pem');
+    expect(d.tlscacert).toBe('/etc/docker/ca.pem');
     expect(d.labels).toEqual(['zone=a', 'provider=generic']);
     expect(d['insecure-registries']).toEqual(['reg.local:5000']);
     expect(d['registry-mirrors']).toEqual(['https://mirror.local']);
@@ -55,6 +56,18 @@ describe('renderEngineFiles', () => {
     const f = renderEngineFiles(emptyEngineOptions(), 2376, 'generic', undefined, '/usr/sbin/dockerd');
     expect(f.systemdOverride).toMatch(/^ExecStart=\/usr\/sbin\/dockerd$/m);
     expect(f.systemdOverride).not.toContain('/usr/bin/dockerd');
+  });
+
+  it('supervises dockerd by its absolute path where there is no systemd (pgrep -f $(which dockerd) finds it)', () => {
+    const f = renderEngineFiles(emptyEngineOptions(), 2376, 'docker', undefined, '/usr/sbin/dockerd');
+    expect(f.supervise).toMatch(/^ {2}'\/usr\/sbin\/dockerd' \$DOCKERD_FLAGS /m);
+    expect(f.supervise).not.toMatch(/^\s*dockerd /m);
+    const d = JSON.parse(f.daemonJson);
+    expect([d.tlscacert, d.tlscert, d.tlskey]).toEqual([
+      '/etc/docker/ca.pem',
+      '/etc/docker/server.pem',
+      '/etc/docker/server-key.pem',
+    ]);
   });
 
   it('omits empty settings and keeps an adopted host’s own keys', () => {
@@ -102,5 +115,25 @@ describe('os-release and the install command', () => {
     const fedora = parseOsRelease('ID=fedora\nPRETTY_NAME="Fedora Linux 40"\n');
     expect(() => installCommand(fedora)).toThrow(/cannot install Docker on Fedora Linux 40 automatically/);
     expect(installCommand(fedora, 'https://get.docker.com')).toContain("'https://get.docker.com'");
+  });
+});
+
+describe('upgrade: what changed', () => {
+  const before =
+    'containerd=1.6.20~ds1-1+deb12u2\ndocker.io=20.10.24+dfsg1-1\nDocker version 20.10.24+dfsg1, build 5d6db84';
+  it('names changed packages, not the unchanged dockerd line', () => {
+    const after = before.replace('deb12u2', 'deb12u3');
+    expect(versionChanges(before, after)).toEqual([
+      'containerd 1.6.20~ds1-1+deb12u2 -> 1.6.20~ds1-1+deb12u3',
+    ]);
+    expect(versionChanges(before, before)).toEqual([]);
+  });
+  it('falls back to dockerd --version where there is no package database', () => {
+    expect(versionChanges('Docker version 24.0.7, build a', 'Docker version 25.0.1, build b')).toEqual([
+      'dockerd 24.0.7, build a -> 25.0.1, build b',
+    ]);
+    expect(versionChanges('', 'docker-ce=5:25.0.1-1\nDocker version 25.0.1, build b')).toEqual([
+      'docker-ce (none) -> 5:25.0.1-1',
+    ]);
   });
 });

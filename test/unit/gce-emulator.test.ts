@@ -4,6 +4,7 @@
  * (test/e2e/gce-conformance.test.ts drives the same API through @google-cloud/compute with VMs.)
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { expectViolation } from '../conformance/recorder.js';
 import { startGceEmulator, type GceEmulator } from '../emulators/gce/index.js';
 
 let emu: GceEmulator;
@@ -214,6 +215,7 @@ describe('error bodies', () => {
     expect(z.body.error.message).toContain("'mars-1-a'. Unknown zone.");
     const f = await api('GET', `global/firewalls?filter=${encodeURIComponent('name = ')}`);
     expect(f.status).toBe(400);
+    expectViolation({ field: 'body', problem: 'not JSON', why: 'a body that does not parse' });
     const raw = await fetch(`${emu.endpoint}${P}/global/firewalls`, { method: 'POST', body: '{oops' });
     expect(raw.status).toBe(400);
     expect(((await raw.json()) as Res['body']).error.errors[0].reason).toBe('parseError');
@@ -333,9 +335,33 @@ describe('validation', () => {
         })
       ).status,
     ).toBe(400);
+    // A field the definition does not have: the API's own 400 (from strict.ts, derived from the definition).
+    expectViolation({ field: 'portt', why: 'an unknown body field' });
     const hc = await api('POST', 'global/httpHealthChecks', { name: 'hc-bad', portt: 80 });
     expect(hc.status).toBe(400);
-    expect(hc.body.error.message).toContain('Unknown name "portt"');
+    expect(hc.body.error).toMatchObject({
+      code: 400,
+      message: `Invalid JSON payload received. Unknown name "portt" at 'http_health_check_resource': Cannot find field.`,
+      status: 'INVALID_ARGUMENT',
+      errors: [{ reason: 'invalid' }],
+      details: [{ '@type': 'type.googleapis.com/google.rpc.BadRequest' }],
+    });
+    expectViolation({ field: 'disks[0].bootable', why: 'an unknown nested field' });
+    const nested = await api('POST', 'zones/us-central1-a/instances', {
+      name: 'unknown-nested',
+      machineType: 'zones/us-central1-a/machineTypes/e2-small',
+      disks: [{ bootable: true }],
+    });
+    expect(nested.status).toBe(400);
+    expect(nested.body.error.message).toBe(
+      `Invalid JSON payload received. Unknown name "bootable" at 'instance_resource.disks[0]': Cannot find field.`,
+    );
+    expectViolation({ field: 'pageSize', why: 'an unknown query parameter' });
+    const q = await api('GET', 'global/firewalls?pageSize=5');
+    expect(q.status).toBe(400);
+    expect(q.body.error.message).toBe(
+      `Invalid JSON payload received. Unknown name "pageSize": Cannot bind query parameter. Field 'pageSize' could not be found in request message.`,
+    );
   });
 
   it('forwarding-rule port ranges: normalised to A-B, capped at maxPortRange ports, no overlaps on one address', async () => {

@@ -5,8 +5,8 @@
  * rule the plan would create under a name someone else holds; other rules with our prefix are left alone.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Gce } from '../../drivers/google/api.js';
-import { ownerDescription } from '../../drivers/google/labels.js';
+import { Gce } from '../../src/cloud/gce/api.js';
+import { ownerDescription } from '../../src/cloud/gce/labels.js';
 import { readLb, refuseForeign } from '../../src/lb/gce/backend.js';
 import type { Plan } from '../../src/lb/plan.js';
 import { startGceEmulator, type GceEmulator } from '../emulators/gce/index.js';

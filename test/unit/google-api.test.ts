@@ -5,8 +5,8 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Gce } from '../../drivers/google/api.js';
-import { ApiError, OperationError } from '../../drivers/google/errors.js';
+import { Gce } from '../../src/cloud/gce/api.js';
+import { ApiError, OperationError } from '../../src/cloud/gce/errors.js';
 import { startGceEmulator, type GceEmulator, type RequestLogEntry } from '../emulators/gce/index.js';
 
 type Reply = { status: number; body: unknown };

@@ -5,10 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGceEmulator, type GceEmulator } from '../emulators/gce/index.js';
 import { destroyCluster, discoverClusters, ensureClusterFirewall } from '../../drivers/google/cluster.js';
-import { connectGce } from '../../drivers/google/connect.js';
-import type { Gce } from '../../drivers/google/api.js';
+import { connectGce } from '../../src/cloud/gce/connect.js';
+import type { Gce } from '../../src/cloud/gce/api.js';
 import { instanceBody } from '../../drivers/google/instance.js';
-import { resourceLabels } from '../../drivers/google/labels.js';
+import { resourceLabels } from '../../src/cloud/gce/labels.js';
 import { settingsFromFlags } from '../../drivers/google/settings.js';
 import { GoogleDriver } from '../../drivers/google/driver.js';
 import { mkdtemp } from 'node:fs/promises';
@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { GceLbBackend } from '../../src/lb/gce/backend.js';
 import { desiredLb } from '../../src/lb/gce/desired.js';
 import { applyLb, planLb } from '../../src/lb/gce/plan.js';
+import { removeClusterLoadBalancer } from '../../src/lb/gce/teardown.js';
 
 let emu: GceEmulator;
 let gce: Gce;
@@ -93,6 +94,17 @@ describe('google cluster sweeps', () => {
     d.desired.healthService = undefined;
     const cur = { firewalls: [], rules: [] };
     await applyLb(planLb(d.desired, cur, { region }), new GceLbBackend(gce, region), cur);
+    // Labels of the address and the rules are set through setLabels (insert ignores them).
+    const want = resourceLabels({ cluster: 'c1', role: 'lb' });
+    const address = await gce.call('get', (o) =>
+      gce.addresses.get({ project: gce.project, region, address: 'swarmup-c1-lb' }, o),
+    );
+    expect(address.labels).toMatchObject(want);
+    const rules = await gce.call('list', (o) =>
+      gce.forwardingRules.list({ project: gce.project, region }, o),
+    );
+    expect(rules.length).toBeGreaterThan(0);
+    for (const r of rules) expect(r.labels).toMatchObject(want);
 
     const found = await discoverClusters(flags);
     expect(found).toEqual([
@@ -100,8 +112,10 @@ describe('google cluster sweeps', () => {
       { name: 'c2', driver: 'google', machines: ['c2-manager-1'] },
     ]);
 
+    // cluster down: the load balancer first (src/lb/backends.ts), then the driver's sweep.
+    const lb = await removeClusterLoadBalancer(gce, region, 'c1', () => undefined);
     const gone = await destroyCluster('c1', flags, () => undefined);
-    expect(gone.sort()).toEqual(
+    expect([...lb, ...gone].sort()).toEqual(
       [
         'instance c1-manager-1',
         'instance c1-worker-1',

@@ -1,13 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import {
-  firewallBody,
-  firewallChanges,
-  gceName,
-  openAllowed,
-  ownerFirewalls,
-  ownerTag,
-} from '../../drivers/google/firewall.js';
-import { describeApiError, isRetryable } from '../../drivers/google/errors.js';
+import { firewallBody, firewallChanges, openAllowed, ownerFirewalls } from '../../drivers/google/firewall.js';
+import { gceName, ownerTag } from '../../src/cloud/gce/labels.js';
+import { describeApiError, isRetryable } from '../../src/cloud/gce/errors.js';
 
 const cluster = { kind: 'cluster' as const, name: 'gce1' };
 const settings = { network: 'default', adminCidrs: ['203.0.113.7/32'], openPorts: [] };

@@ -21,16 +21,17 @@ import {
   parseOwner,
   parseUserLabels,
   resourceLabels,
-} from '../../drivers/google/labels.js';
+} from '../../src/cloud/gce/labels.js';
 import {
   instanceAddresses,
   instanceBody,
   machineState,
   sshKeysEntry,
 } from '../../drivers/google/instance.js';
-import { parseEndpoint } from '../../drivers/google/api.js';
-import { driverFlagValues, flagOption } from '../../src/commands/create-options.js';
-import { flagsFromEnv } from '../../src/cluster/destroy.js';
+import { parseEndpoint } from '../../src/cloud/gce/api.js';
+import { flagOption } from '../../src/commands/create-options.js';
+import { driverFlagValues } from '../../src/commands/driver-flags.js';
+import { flagsFromEnv } from '../../src/driver/flags.js';
 import { Command } from 'commander';
 
 const parse = (argv: string[], env: Record<string, string> = {}) => {

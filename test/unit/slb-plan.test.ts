@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batches, type ListenerInfo } from '../../drivers/aliyunecs/slb.js';
+import { batches, type ListenerInfo } from '../../src/cloud/aliyun/slb.js';
 import type { Listener, SwarmNodeInfo } from '../../src/lb/model.js';
 import { formatPlan } from '../../src/lb/plan.js';
 import {

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,5 +39,17 @@ describe('start-up stays light', () => {
         urls.filter((u) => u.includes(`node_modules/${h}`)),
         h,
       ).toEqual([]);
+  });
+});
+
+describe('a fresh clone before the build', () => {
+  it('bin/swarmup says in one line to run npm run build, instead of a module-not-found stack', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swarmup-clone-'));
+    mkdirSync(join(dir, 'bin'));
+    copyFileSync(join(root, 'bin/swarmup'), join(dir, 'bin/swarmup'));
+    writeFileSync(join(dir, 'package.json'), '{"type": "module"}');
+    const r = spawnSync(process.execPath, [join(dir, 'bin/swarmup'), 'ls'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('swarmup is not built yet: run "npm run build" in the swarmup folder first\n');
   });
 });

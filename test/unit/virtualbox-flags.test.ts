@@ -1,7 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
-import { driverFlagValues, flagOption } from '../../src/commands/create-options.js';
+import { flagOption } from '../../src/commands/create-options.js';
+import { driverFlagValues } from '../../src/commands/driver-flags.js';
 import { findDriver } from '../../src/driver/registry.js';
 import { DEFAULT_IMAGE_URL } from '../../drivers/virtualbox/defaults.js';
 import { settingsFromFlags, shareFromFlags } from '../../drivers/virtualbox/settings.js';

@@ -8,8 +8,8 @@ import {
   type Gce,
   type HttpHealthCheck,
   type TargetPool,
-} from '../../../drivers/google/api.js';
-import { ownedBy, parseOwner, type Owner } from '../../../drivers/google/labels.js';
+} from '../../cloud/gce/api.js';
+import { ownedBy, parseOwner, type Owner } from '../../cloud/gce/labels.js';
 import { UserError } from '../../errors.js';
 import type { Plan } from '../plan.js';
 import { chunk, parseRange, portRange } from './ranges.js';
@@ -260,12 +260,7 @@ export class GceLbBackend implements LbBackend {
           requestId,
           project: this.p,
           region: this.region,
-          addressResource: {
-            name: a.name,
-            description: a.description,
-            addressType: 'EXTERNAL',
-            labels: a.labels,
-          },
+          addressResource: { name: a.name, description: a.description, addressType: 'EXTERNAL' },
         },
         o,
       ),
@@ -274,6 +269,20 @@ export class GceLbBackend implements LbBackend {
       g.addresses.get({ project: this.p, region: this.region, address: a.name }, o),
     );
     if (!got.address) throw new Error(`address ${a.name} has no IP after it was reserved`);
+    // Labels of an address "can only be added or modified by the setLabels method": insert ignores them.
+    if (Object.keys(a.labels).length)
+      await g.mutate(`labelling address ${a.name}`, (o, requestId) =>
+        g.addresses.setLabels(
+          {
+            requestId,
+            project: this.p,
+            region: this.region,
+            resource: a.name,
+            regionSetLabelsRequestResource: { labels: a.labels, labelFingerprint: got.labelFingerprint },
+          },
+          o,
+        ),
+      );
     return got.address;
   }
 
@@ -470,12 +479,30 @@ export class GceLbBackend implements LbBackend {
             portRange: portRange(r.range),
             target: g.url(`regions/${this.region}/targetPools/${r.pool}`),
             loadBalancingScheme: 'EXTERNAL',
-            labels: r.labels,
           },
         },
         o,
       ),
     );
+    // Labels of a forwarding rule "can only be added or modified by the setLabels method": insert
+    // ignores them, so they are set once the rule exists (with the fingerprint it has then).
+    if (Object.keys(r.labels).length) {
+      const rule = await g.call(`reading forwarding rule ${r.name}`, (o) =>
+        g.forwardingRules.get({ project: this.p, region: this.region, forwardingRule: r.name }, o),
+      );
+      await g.mutate(`labelling forwarding rule ${r.name}`, (o, requestId) =>
+        g.forwardingRules.setLabels(
+          {
+            requestId,
+            project: this.p,
+            region: this.region,
+            resource: r.name,
+            regionSetLabelsRequestResource: { labels: r.labels, labelFingerprint: rule.labelFingerprint },
+          },
+          o,
+        ),
+      );
+    }
   }
 
   async deleteRule(name: string): Promise<void> {

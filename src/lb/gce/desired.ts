@@ -1,7 +1,6 @@
 /** What the cluster's GCE load balancer should be, from the swarm's listeners (pure). */
-import { gceName, ownerTag } from '../../../drivers/google/firewall.js';
-import { ownerDescription, resourceLabels, type Owner } from '../../../drivers/google/labels.js';
-import { networkUrl } from '../../../drivers/google/settings.js';
+import { gceName, ownerDescription, ownerTag, resourceLabels, type Owner } from '../../cloud/gce/labels.js';
+import { networkUrl } from '../../cloud/gce/api.js';
 import { UserError } from '../../errors.js';
 import type { Listener } from '../model.js';
 import type { PlanSkip } from '../plan.js';
@@ -59,6 +58,8 @@ export interface LbInputs {
   /** `--google-labels` and the cluster's labels (`--label`, `swarmup.expires`), as on its instances. */
   labels?: { user?: Record<string, string>; membership?: Record<string, string> };
   health?: { image: string; port: number };
+  /** Network tags of the instances the firewall rules let traffic in to (default: the cluster's). */
+  targetTags?: string[];
 }
 
 export interface DesiredResult {
@@ -114,7 +115,7 @@ export function desiredLb(i: LbInputs, present = true): DesiredResult {
       portServices,
     };
   }
-  const tag = ownerTag(owner);
+  const tags = i.targetTags?.length ? [...new Set(i.targetTags)].sort() : [ownerTag(owner)];
   const network = networkUrl(i);
   // Published ports, collapsed into ranges per protocol; more than 100 entries → more rules.
   const entries: Array<{ protocol: LbProtocol; port: string }> = [];
@@ -129,7 +130,7 @@ export function desiredLb(i: LbInputs, present = true): DesiredResult {
       .map((p) => ({ IPProtocol: p, ports: c.filter((e) => e.protocol === p).map((e) => e.port) }))
       .filter((a) => a.ports.length > 0),
     sourceRanges: ['0.0.0.0/0', ...HEALTH_CHECK_RANGES],
-    targetTags: [tag],
+    targetTags: tags,
   }));
   firewalls.push({
     name: names.healthFirewall,
@@ -137,7 +138,7 @@ export function desiredLb(i: LbInputs, present = true): DesiredResult {
     network,
     allowed: [{ IPProtocol: 'tcp', ports: [String(health.port)] }],
     sourceRanges: [...HEALTH_CHECK_RANGES],
-    targetTags: [tag],
+    targetTags: tags,
   });
   return {
     desired: {

@@ -1,5 +1,5 @@
 /** Removing a cluster's GCE load balancer: rules → pool → health check → firewalls → address. */
-import type { Gce } from '../../../drivers/google/api.js';
+import type { Gce } from '../../cloud/gce/api.js';
 import { desiredLb } from './desired.js';
 import { GceLbBackend, readLb } from './backend.js';
 import { applyLb, planLb } from './plan.js';

@@ -449,9 +449,10 @@ export async function verifyLocal(
 }
 
 /** Remove the cluster's LB container; false when there was none. */
-export async function removeLocal(docker: Docker, cluster: string): Promise<boolean> {
+export async function removeLocal(docker: Docker, cluster: string, before?: () => void): Promise<boolean> {
   const c = await findLbContainer(docker, cluster);
   if (!c) return false;
+  before?.();
   await docker.getContainer(c.id).remove({ force: true });
   return true;
 }

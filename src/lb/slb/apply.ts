@@ -4,8 +4,8 @@
  * started), then updates. Calls on one SLB go one at a time: it answers concurrent changes with
  * ServiceIsConfiguring, which the client retries anyway.
  */
-import { clientToken, type AliyunClient } from '../../../drivers/aliyunecs/client.js';
-import { authorizeSecurityGroup, revokeSecurityGroup, type Rule } from '../../../drivers/aliyunecs/ecs.js';
+import { clientToken, type AliyunClient } from '../../cloud/aliyun/client.js';
+import { authorizeSecurityGroup, revokeSecurityGroup, type Rule } from '../../cloud/aliyun/ecs.js';
 import {
   addBackendServers,
   batches,
@@ -16,8 +16,8 @@ import {
   removeBackendServers,
   setListenerAttribute,
   startListener,
-} from '../../../drivers/aliyunecs/slb.js';
-import { resourceTags, type Tags } from '../../../drivers/aliyunecs/tags.js';
+} from '../../cloud/aliyun/slb.js';
+import { resourceTags, type Tags } from '../../cloud/aliyun/tags.js';
 import {
   PUBLIC_CIDR,
   ruleDescription,

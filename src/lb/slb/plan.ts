@@ -4,12 +4,7 @@
  * never touched), the cluster's Ready and Active nodes as backend servers, and security-group rules
  * that let clients reach the published ports (a layer-4 SLB keeps the client's address).
  */
-import type {
-  HealthCheck,
-  ListenerConfig,
-  ListenerInfo,
-  SlbProtocol,
-} from '../../../drivers/aliyunecs/slb.js';
+import type { HealthCheck, ListenerConfig, ListenerInfo, SlbProtocol } from '../../cloud/aliyun/slb.js';
 import { compareListeners, listenerKey } from '../desired.js';
 import type { Listener, SwarmNodeInfo } from '../model.js';
 import { diffByKey, diffSteps, orderSteps, type Plan, type PlanSkip, type PlanStep } from '../plan.js';

@@ -1,21 +1,15 @@
 /** Reading what the cluster has on Aliyun now: its SLB, listeners, backends, instances and rules. Reads only. */
-import type { AliyunClient } from '../../../drivers/aliyunecs/client.js';
-import {
-  describeInstances,
-  describeSecurityGroupRules,
-  privateIpOf,
-} from '../../../drivers/aliyunecs/ecs.js';
-import { findGroup } from '../../../drivers/aliyunecs/firewall.js';
+import type { AliyunClient } from '../../cloud/aliyun/client.js';
+import { describeInstances, describeSecurityGroupRules, privateIpOf } from '../../cloud/aliyun/ecs.js';
+import { findGroup } from '../../cloud/aliyun/firewall.js';
 import {
   describeListeners,
   describeLoadBalancerAttribute,
   describeLoadBalancers,
   type LoadBalancerAttribute,
   type SlbProtocol,
-} from '../../../drivers/aliyunecs/slb.js';
-import { securityGroupName } from '../../../drivers/aliyunecs/settings.js';
-import { TAG } from '../../../drivers/aliyunecs/tags.js';
-import type { FlagValues } from '../../driver/contract.js';
+} from '../../cloud/aliyun/slb.js';
+import { TAG, tagsOf } from '../../cloud/aliyun/tags.js';
 import { UserError } from '../../errors.js';
 import {
   PUBLIC_CIDR,
@@ -33,20 +27,6 @@ export interface SlbScope {
   adoptId?: string;
   /** Name and VPC of the cluster's security group. */
   securityGroup: { name: string; vpcId?: string };
-}
-
-/** Where the SLB and the group of a cluster are, from its driver flags. */
-export function scopeOf(cluster: string, flags: FlagValues): SlbScope {
-  const str = (k: string) =>
-    flags[k] === undefined || flags[k] === '' ? undefined : String(flags[k]).trim();
-  return {
-    cluster,
-    adoptId: str('aliyunecs-slb-id'),
-    securityGroup: {
-      name: securityGroupName({ securityGroup: str('aliyunecs-security-group') }, cluster, cluster),
-      vpcId: str('aliyunecs-vpc-id'),
-    },
-  };
 }
 
 export interface FoundLoadBalancers {
@@ -71,8 +51,9 @@ export async function findLoadBalancers(
       `the load balancer ${s.adoptId} (--aliyunecs-slb-id) does not exist in ${c.regionId}`,
     );
   }
+  // The server's tag filter is not trusted: only what carries the cluster's tag is ours.
   const own = tagged
-    .filter((lb) => lb.LoadBalancerId !== s.adoptId)
+    .filter((lb) => tagsOf(lb)[TAG.cluster] === s.cluster && lb.LoadBalancerId !== s.adoptId)
     .sort(
       (a, b) =>
         Number(a.CreateTimeStamp ?? 0) - Number(b.CreateTimeStamp ?? 0) ||
@@ -99,11 +80,13 @@ export async function findLoadBalancers(
 }
 
 export async function clusterInstances(c: AliyunClient, cluster: string): Promise<ClusterInstance[]> {
-  return (await describeInstances(c, { tag: { key: TAG.cluster, value: cluster } })).map((i) => ({
-    id: i.InstanceId,
-    name: i.InstanceName ?? i.InstanceId,
-    privateIp: privateIpOf(i),
-  }));
+  return (await describeInstances(c, { tag: { key: TAG.cluster, value: cluster } }))
+    .filter((i) => tagsOf(i)[TAG.cluster] === cluster)
+    .map((i) => ({
+      id: i.InstanceId,
+      name: i.InstanceName ?? i.InstanceId,
+      privateIp: privateIpOf(i),
+    }));
 }
 
 /** Our published-port rules in the cluster's security group (by their Description). */

@@ -3,16 +3,16 @@
  * is deleted with its listeners. An adopted SLB (--aliyunecs-slb-id) stays: only our listeners (by
  * Description) and the cluster's instances as backends leave it. Our published-port rules go too.
  */
-import type { AliyunClient } from '../../../drivers/aliyunecs/client.js';
-import { revokeSecurityGroup } from '../../../drivers/aliyunecs/ecs.js';
-import { findGroup } from '../../../drivers/aliyunecs/firewall.js';
+import type { AliyunClient } from '../../cloud/aliyun/client.js';
+import { revokeSecurityGroup } from '../../cloud/aliyun/ecs.js';
+import { findGroup } from '../../cloud/aliyun/firewall.js';
 import {
   batches,
   deleteListener,
   deleteLoadBalancer,
   describeListeners,
   removeBackendServers,
-} from '../../../drivers/aliyunecs/slb.js';
+} from '../../cloud/aliyun/slb.js';
 import { portRule } from './apply.js';
 import { isOwned, portRuleName } from './plan.js';
 import { clusterInstances, findLoadBalancers, readPortRules, type SlbScope } from './read.js';
@@ -26,6 +26,8 @@ export async function removeClusterLoadBalancer(
   s: SlbScope,
   log: (msg: string) => void,
   keepRules = false,
+  /** Instance ids of the swarm's machines (default: the instances tagged with the cluster). */
+  instances?: string[],
 ): Promise<string[]> {
   const gone: string[] = [];
   const { used, stale } = await findLoadBalancers(c, s, false);
@@ -42,7 +44,7 @@ export async function removeClusterLoadBalancer(
       await deleteListener(c, id, l.port, l.protocol);
       gone.push(`listener ${l.protocol}/${l.port} of ${id}`);
     }
-    const ours = new Set((await clusterInstances(c, s.cluster)).map((i) => i.id));
+    const ours = new Set(instances ?? (await clusterInstances(c, s.cluster)).map((i) => i.id));
     const backends = (used.attr.BackendServers?.BackendServer ?? [])
       .map((b) => b.ServerId)
       .filter((b) => ours.has(b));

@@ -5,7 +5,7 @@ import { ecsTime, resourceId } from './ids.js';
 import { IMAGES, type Image } from './images.js';
 import { launchOptions } from './ecs-launch.js';
 import type { EcsState, Instance, InstanceStatus } from './ecs-state.js';
-import { matchesTags, mergeTags, paginate, type Params, tagList, wildcard } from './params.js';
+import { matchesTags, mergeTags, paginate, pageOrToken, type Params, tagList, wildcard } from './params.js';
 
 interface TokenEntry {
   fingerprint: string;
@@ -142,7 +142,8 @@ export class EcsInstances {
       );
     }
     const vSwitchId = p.str('VSwitchId') ?? '';
-    const vpcId = vSwitchId ? (p.str('VpcId') ?? (sgIds[0] ? this.s.groups.get(sgIds[0])!.vpcId : '')) : '';
+    // Neither CreateInstance nor RunInstances takes a VpcId: the vswitch's VPC is the security group's.
+    const vpcId = vSwitchId && sgIds[0] ? this.s.groups.get(sgIds[0])!.vpcId || 'vpc-default' : '';
     const unique = p.bool('UniqueSuffix') && amount > 1;
     const out: Instance[] = [];
     for (let n = 1; n <= amount; n++) {
@@ -400,7 +401,7 @@ export class EcsInstances {
       (!privateIps || privateIps.includes(i.privateIp ?? '')) &&
       matchesTags(i.tags, tags);
     const all = [...this.s.instances.values()].filter(match);
-    const { page, ...rest } = paginate(p, all, 100);
+    const { page, ...rest } = pageOrToken(p, all, 100);
     return { Instances: { Instance: page.map((i) => this.view(i)) }, ...rest };
   }
 

@@ -27,6 +27,23 @@ export interface LaunchOptions {
   dataDisks: Disk[];
   /** PrivateIpAddress: the machine's address in the vSwitch, instead of one picked for it. */
   privateIp?: string;
+  /** Whether a root password was set (Password); like the cloud, never shown again. */
+  passwordSet: boolean;
+}
+
+/**
+ * Password as ECS checks it: 8 to 30 characters from letters, digits and ()`~!@#$%^&*-_+=|{}[]:;'<>,.?/,
+ * with three of upper case, lower case, digits and those specials.
+ */
+function password(p: Params): boolean {
+  const pw = p.str('Password');
+  if (pw === undefined) return false;
+  const allowed = /^[A-Za-z0-9()`~!@#$%^&*\-_+=|{}[\]:;'<>,.?/]{8,30}$/;
+  const kinds = [/[A-Z]/, /[a-z]/, /\d/, /[^A-Za-z0-9]/].filter((re) => re.test(pw)).length;
+  if (!allowed.test(pw) || kinds < 3) {
+    throw new ApiError('InvalidPassword.Malformed', 'The specified parameter "Password" is not valid.');
+  }
+  return true;
 }
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -115,5 +132,12 @@ export function launchOptions(
       throw new ApiError('InvalidPrivateIpAddress.Duplicated', 'Specified private IP address is duplicated.');
     }
   }
-  return { description, internetChargeType: charge, systemDisk, dataDisks, privateIp };
+  return {
+    description,
+    internetChargeType: charge,
+    systemDisk,
+    dataDisks,
+    privateIp,
+    passwordSet: password(p),
+  };
 }

@@ -3,7 +3,7 @@ import type { Context, Handler } from './context.js';
 import { ApiError, invalid, missing } from './errors.js';
 import { resourceId, slbTime } from './ids.js';
 import type { EcsState, Rule, SecurityGroup } from './ecs-state.js';
-import { matchesTags, mergeTags, paginate, type Params, tagList, wildcard } from './params.js';
+import { matchesTags, mergeTags, pageOrToken, type Params, tagList, wildcard } from './params.js';
 
 export class SecurityGroups {
   constructor(
@@ -59,7 +59,7 @@ export class SecurityGroups {
         (!p.str('VpcId') || g.vpcId === p.str('VpcId')) &&
         matchesTags(g.tags, tags),
     );
-    const { page, ...rest } = paginate(p, all, 50);
+    const { page, ...rest } = pageOrToken(p, all, 100);
     return {
       RegionId: region,
       SecurityGroups: {

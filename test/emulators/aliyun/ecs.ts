@@ -89,6 +89,7 @@ export class Ecs {
         Vm: i.vm,
         SystemDisk: { ...i.launch.systemDisk },
         DataDisks: i.launch.dataDisks.map((d) => ({ ...d })),
+        PasswordSet: i.launch.passwordSet,
       })),
       securityGroups: [...this.s.groups.values()].map((g) => ({
         id: g.id,

@@ -11,6 +11,7 @@ import { newAccessKey, requestId } from './ids.js';
 import { callParams, Params } from './params.js';
 import { parseForm, parseTimestamp, signatureMatches, stringToSign } from './signature.js';
 import { Slb } from './slb.js';
+import { record } from '../../conformance/recorder.js';
 
 export interface RequestLogEntry {
   at: number;
@@ -199,7 +200,11 @@ export async function startAliyunEmulator(opts: AliyunEmulatorOptions = {}): Pro
     let status = 200;
     let body: Record<string, unknown>;
     let params: Record<string, string> = {};
-    const entry = () => ({
+    const entry = () => {
+      record({ cloud: 'aliyun', method, params: { ...params }, status });
+      return logEntry();
+    };
+    const logEntry = () => ({
       at: Date.now(),
       method,
       path: action,

@@ -182,6 +182,24 @@ export function paginate<T>(
   return { page: items.slice(start, start + PageSize), TotalCount: items.length, PageNumber, PageSize };
 }
 
+/**
+ * DescribeInstances / DescribeSecurityGroups: `NextToken` + `MaxResults` (the current form) when
+ * either is given, else PageNumber/PageSize. A token names where the next page starts; '' ends.
+ */
+export function pageOrToken<T>(p: Params, items: T[], maxSize: number): { page: T[]; [k: string]: unknown } {
+  if (p.str('NextToken') === undefined && p.str('MaxResults') === undefined)
+    return paginate(p, items, maxSize);
+  if (p.str('PageNumber') !== undefined)
+    throw new ApiError('InvalidParameter', 'NextToken/MaxResults and PageNumber cannot be used together.');
+  const token = p.str('NextToken');
+  const start = token === undefined ? 0 : Number.parseInt(Buffer.from(token, 'base64url').toString(), 10);
+  if (!Number.isInteger(start) || start < 0 || start > items.length) throw invalid('NextToken');
+  const max = p.int('MaxResults', 10, 1, maxSize);
+  const page = items.slice(start, start + max);
+  const next = start + max < items.length ? Buffer.from(String(start + max)).toString('base64url') : '';
+  return { page, NextToken: next, TotalCount: items.length, MaxResults: max };
+}
+
 /** `*` wildcard match, as name filters accept. */
 export function wildcard(pattern: string, value: string): boolean {
   if (!pattern.includes('*')) return pattern === value;

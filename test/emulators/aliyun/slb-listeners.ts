@@ -48,7 +48,13 @@ export class SlbListeners {
     return hits[0];
   }
 
-  private readHealth(p: Params, l: Listener): void {
+  /**
+   * The health-check parameters, spelt as each action's definition spells them: the interval is
+   * `healthCheckInterval` on Create{TCP,UDP}Listener and `HealthCheckInterval` on
+   * Set{TCP,UDP}ListenerAttribute; the UDP probe is `healthCheckReq`/`healthCheckExp` on both. The
+   * other form is an unknown name, which the gateway ignores: so does the emulator.
+   */
+  private readHealth(p: Params, l: Listener, creating: boolean): void {
     l.healthCheck = p.oneOf('HealthCheckSwitch', ['on', 'off'] as const, l.healthCheck);
     l.hcType = p.oneOf('HealthCheckType', ['tcp', 'http'] as const, l.hcType);
     const hcPort = p.str('HealthCheckConnectPort');
@@ -65,12 +71,11 @@ export class SlbListeners {
       l.hcHttpCode = codes;
     }
     if (l.protocol === 'udp') {
-      // The API names them healthCheckReq/healthCheckExp; pop-core upper-cases the first letter.
       for (const [field, name] of [
-        ['hcReq', 'HealthCheckReq'],
-        ['hcExp', 'HealthCheckExp'],
+        ['hcReq', 'healthCheckReq'],
+        ['hcExp', 'healthCheckExp'],
       ] as const) {
-        const v = p.str(name) ?? p.str(`h${name.slice(1)}`);
+        const v = p.str(name);
         if (v === undefined) continue;
         if (!/^[A-Za-z0-9]{1,500}$/.test(v)) throw invalid(name, 'allows 1 to 500 letters and digits');
         l[field] = v;
@@ -79,7 +84,7 @@ export class SlbListeners {
     l.healthy = p.int('HealthyThreshold', l.healthy, 2, 10);
     l.unhealthy = p.int('UnhealthyThreshold', l.unhealthy, 2, 10);
     l.hcTimeout = p.int('HealthCheckConnectTimeout', l.hcTimeout, 1, 300);
-    l.hcInterval = p.int('HealthCheckInterval', l.hcInterval, 1, 50);
+    l.hcInterval = p.int(creating ? 'healthCheckInterval' : 'HealthCheckInterval', l.hcInterval, 1, 50);
     l.persistence = p.int('PersistenceTimeout', l.persistence, 0, 3600);
     l.established = p.int('EstablishedTimeout', l.established, 10, 900);
     l.scheduler = p.oneOf('Scheduler', ['wrr', 'wlc', 'rr', 'sch', 'tch'] as const, l.scheduler as 'wrr');
@@ -121,7 +126,7 @@ export class SlbListeners {
       persistence: 0,
       established: 900,
     };
-    this.readHealth(p, l);
+    this.readHealth(p, l, true);
     if (lb.listeners.has(lkey(protocol, port))) {
       throw new ApiError('ListenerAlreadyExists', 'The specified listener already exists.');
     }
@@ -132,14 +137,8 @@ export class SlbListeners {
   private setListener(p: Params, protocol: Protocol): Record<string, unknown> {
     const lb = this.find(p);
     const l = this.listener(lb, p, protocol);
-    const bsp = p.str('BackendServerPort');
-    if (bsp !== undefined && Number(bsp) !== l.backendPort) {
-      throw new ApiError(
-        'InvalidParameter',
-        'The BackendServerPort of a listener cannot be modified; delete and recreate the listener.',
-      );
-    }
-    this.readHealth(p, l);
+    // BackendServerPort is not a parameter of Set…ListenerAttribute: ignored, as the gateway does.
+    this.readHealth(p, l, false);
     l.forwarder?.resetHealth();
     return {};
   }

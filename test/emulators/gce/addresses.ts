@@ -13,7 +13,7 @@ import type { AddressRec, Lb } from './lb.js';
 import { aggregatedResponse } from './list.js';
 import type { Router } from './router.js';
 import { projectPath } from './urls.js';
-import { checkLabels, checkName } from './validate.js';
+import { checkName } from './validate.js';
 
 export function renderAddress(rec: AddressRec): Record<string, unknown> {
   const users = (rec.json.users as string[] | undefined) ?? [];
@@ -36,7 +36,9 @@ export function registerAddresses(router: Router, lb: Lb): void {
     const tier = String(r.networkTier ?? 'PREMIUM');
     if (tier !== 'PREMIUM' && tier !== 'STANDARD')
       throw invalidField('resource.networkTier', tier, 'Must be PREMIUM or STANDARD.');
-    const labels = checkLabels(r.labels);
+    // Labels "can only be added or modified by the setLabels method" (the definition): insert
+    // ignores them, as the API does.
+    const labels: Record<string, string> = {};
     state.quota('addresses', lb.addresses.inScope(scope).length, params.region);
     const selfLink = lb.addresses.url(scope, name);
     let ip: string | undefined;

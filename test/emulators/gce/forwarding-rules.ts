@@ -8,7 +8,7 @@ import { ruleBackends, type AddressRec, type Lb, type RuleRec } from './lb.js';
 import { aggregatedResponse } from './list.js';
 import type { Router } from './router.js';
 import { parseRef, type Scope } from './urls.js';
-import { checkLabels, checkName, parsePortRange } from './validate.js';
+import { checkName, parsePortRange } from './validate.js';
 
 const PROTOCOLS = ['TCP', 'UDP'];
 
@@ -95,7 +95,9 @@ export function registerForwardingRules(router: Router, lb: Lb): void {
         spec,
         `GCE emulator: a forwarding rule may span at most ${state.settings.maxPortRange} ports (got ${width}).`,
       );
-    const labels = checkLabels(r.labels);
+    // Labels "can only be added or modified by the setLabels method" (the definition): insert
+    // ignores them, as the API does.
+    const labels: Record<string, string> = {};
     const address = resolveAddress(lb, scope, r.IPAddress);
     const ip = address?.ip;
     if (ip) {

@@ -1,33 +1,15 @@
 // Legacy global HTTP health checks (`global/httpHealthChecks`): REST only, the Node library has no
-// client for them. Bodies are checked field by field like the API (unknown names are refused).
+// client for them. Bodies are checked field by field like the API (unknown names are refused by
+// strict.ts, from the API's definition).
 import { checkNew, deleteResource, insertResource, listResource } from './crud.js';
-import { inUse, invalidField, parseError } from './errors.js';
+import { inUse, invalidField } from './errors.js';
 import { newId, timestamp } from './ids.js';
 import { sameRef, type Lb } from './lb.js';
 import type { Router } from './router.js';
 import type { Stored } from './state.js';
 import { checkInt, checkName } from './validate.js';
 
-const FIELDS = [
-  'kind',
-  'id',
-  'creationTimestamp',
-  'selfLink',
-  'name',
-  'description',
-  'host',
-  'requestPath',
-  'port',
-  'checkIntervalSec',
-  'timeoutSec',
-  'healthyThreshold',
-  'unhealthyThreshold',
-];
-
 function build(lb: Lb, r: Record<string, unknown>, prev?: Stored): Stored['json'] {
-  for (const k of Object.keys(r))
-    if (!FIELDS.includes(k))
-      throw parseError(`Unknown name "${k}" at 'http_health_check_resource': Cannot find field.`);
   const name = checkName(r.name);
   const requestPath = String(r.requestPath ?? '/');
   if (!requestPath.startsWith('/'))

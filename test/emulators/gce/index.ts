@@ -21,7 +21,10 @@ import { API_PREFIX, Router } from './router.js';
 import { State, type Settings } from './state.js';
 import { registerTargetPools } from './target-pools.js';
 import { Links, regionOfZone } from './urls.js';
+import { gceApi } from '../../conformance/gce-definitions.js';
+import { checkKnownNames } from './strict.js';
 import { checkRequestId } from './validate.js';
+import { record } from '../../conformance/recorder.js';
 
 export type { GceFault } from './faults.js';
 export { backingVmName } from './guest.js';
@@ -37,6 +40,8 @@ export interface RequestLogEntry {
   query?: string;
   /** Served (a mutation: accepted), then the answer was lost by an injected `lostResponse` fault. */
   lostResponse?: true;
+  /** The request body as sent, when there was one. */
+  body?: string;
 }
 
 export interface GceEmulatorOptions {
@@ -122,6 +127,8 @@ function readBody(req: http.IncomingMessage): Promise<string> {
 
 export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<GceEmulator> {
   const settings = settingsFrom(opts);
+  // The API's definitions (strict.ts) are parsed now, not during the first request (~1 s once a process).
+  gceApi();
   const faults = new Faults();
   const linkBase = opts.linkBase ?? 'https://www.googleapis.com/compute/v1/';
   const ops = new Operations(
@@ -166,6 +173,7 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
         throw parseError((err as Error).message);
       }
     }
+    checkKnownNames(method, path, query, body);
     const requestId = method !== 'GET' ? query.get('requestId') : null;
     if (requestId) {
       const seen = byRequestId.get(checkRequestId(requestId));
@@ -234,8 +242,12 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
       return;
     }
     let lost: LostResponse | undefined;
+    let body = '';
     void readBody(req)
-      .then((raw) => serve(method, path, url.searchParams, raw))
+      .then((raw) => {
+        body = raw;
+        return serve(method, path, url.searchParams, raw);
+      })
       .then(
         (out) => [200, out ?? {}] as const,
         (err: unknown) => {
@@ -263,7 +275,9 @@ export async function startGceEmulator(opts: GceEmulatorOptions = {}): Promise<G
           mutating: isMutating(method, path),
           ...(q ? { query: q } : {}),
           ...(lost ? { lostResponse: true as const } : {}),
+          ...(body ? { body } : {}),
         });
+        record({ cloud: 'gce', method, path, ...(q ? { query: q } : {}), ...(body ? { body } : {}), status });
         if (log.length > MAX_LOG) log.splice(0, log.length - MAX_LOG);
         if (status === 0) {
           req.socket.destroy();

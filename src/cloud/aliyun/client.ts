@@ -4,10 +4,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type RPCClient from '@alicloud/pop-core';
-import type { FlagValues } from '../../src/driver/contract.js';
-import { UserError } from '../../src/errors.js';
-import { delay } from '../../src/util/async.js';
-import { debug } from '../../src/util/log.js';
+import type { FlagValues } from '../../driver/contract.js';
+import { UserError } from '../../errors.js';
+import { delay } from '../../util/async.js';
+import { apiAnswerMs } from '../../util/deadlines.js';
+import { debug } from '../../util/log.js';
 
 export const ECS_VERSION = '2014-05-26';
 export const SLB_VERSION = '2014-05-15';
@@ -84,6 +85,13 @@ export function redact(text: string, creds?: Credentials): string {
   return out
     .replace(/AccessKeyId=[^&\s]+/g, 'AccessKeyId=***')
     .replace(/Signature=[^&\s]+/g, 'Signature=***');
+}
+
+/** Call parameters for debug output: passwords and secrets replaced by ***. */
+export function redactParams(params: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(params).map(([k, v]) => [k, /password|secret/i.test(k) ? '***' : v]),
+  );
 }
 
 /** A failed Aliyun call: one line, its code and request id, no credentials. */
@@ -171,12 +179,15 @@ export class AliyunClient {
     o: CallOptions,
   ): Promise<T> {
     const body = withoutUndefined(params);
+    debug(`${action} ${JSON.stringify(redactParams(body))}`);
     let wait = this.retry.baseMs;
     for (let attempt = 1; ; attempt++) {
       this.counts.set(action, (this.counts.get(action) ?? 0) + 1);
       try {
-        // POST keeps long parameter lists (tags, server lists) out of the URL.
-        return await this.rpc[service].request<T>(action, body, { method: 'POST' });
+        // POST keeps long parameter lists (tags, server lists) out of the URL. Names go on the wire
+        // as written: pop-core would upper-case the first letter of each (formatParams), and some
+        // actions spell a parameter with a lower-case one (healthCheckInterval on Create…Listener).
+        return await this.rpc[service].request<T>(action, body, { method: 'POST', formatParams: false });
       } catch (raw) {
         const err = this.describe(service, action, raw);
         const code = err.code;
@@ -184,7 +195,9 @@ export class AliyunClient {
           isRetryableCode(code) ||
           (o.retryCodes ?? []).some((c) => code === c || code.startsWith(`${c}.`)) ||
           (NETWORK_CODES.has(code) && (o.idempotent || isRead(action) || code === 'ECONNREFUSED'));
-        if (!again || attempt >= this.retry.attempts) throw err;
+        // A silent endpoint (no answer within the request timeout) gets one more try, not eleven.
+        const silentAgain = code !== 'ETIMEDOUT' || attempt < 2;
+        if (!again || !silentAgain || attempt >= this.retry.attempts) throw err;
         debug(`${action}: ${code}; retry ${attempt} in ${wait} ms`);
         await this.retry.sleep(wait + Math.floor(Math.random() * 100));
         wait = Math.min(Math.round(wait * 1.5), this.retry.maxMs);
@@ -244,7 +257,7 @@ export async function popTransports(
       ...creds,
       endpoint: target.endpoint ?? `https://${service}.${target.regionId}.aliyuncs.com`,
       apiVersion,
-      opts: { timeout: 15_000 },
+      opts: { timeout: process.env.SWARMUP_API_TIMEOUT ? apiAnswerMs() : 15_000 },
     } as RPCClient.Config) as unknown as RpcTransport;
   return { ecs: make('ecs', ECS_VERSION), slb: make('slb', SLB_VERSION) };
 }

@@ -112,7 +112,7 @@ async function ensure(c: AliyunClient, r: GroupRequest): Promise<string> {
     });
   }
   const missing = missingRules(wantedRules(id, r.adminCidrs), await describeSecurityGroupRules(c, id));
-  for (const rule of missing) await authorizeSecurityGroup(c, id, rule);
+  if (missing.length) await authorizeSecurityGroup(c, id, missing);
   if (missing.length) r.log(`Security group ${r.name}: ${missing.length} rule(s) added`);
   return id;
 }

@@ -3,8 +3,8 @@
  * `Tag.N.Key`/`Tag.N.Value` (pop-core flattens `Tag: [{Key, Value}]`), SLB's DescribeLoadBalancers a
  * JSON `Tags` list, and both return `Tags.Tag[{TagKey, TagValue}]`.
  */
-import type { ClusterMembership } from '../../src/driver/contract.js';
-import { UserError } from '../../src/errors.js';
+import type { ClusterMembership } from '../../driver/contract.js';
+import { UserError } from '../../errors.js';
 
 export type Tags = Record<string, string>;
 

@@ -3,7 +3,8 @@
  * swarmup's own labels (`swarmup.cluster`, `swarmup.expires`, ...) use `-` instead of `.`, and the
  * expiry (an ISO time) becomes unix seconds, so that `prune` can read it back from GCE alone.
  */
-import { UserError } from '../../src/errors.js';
+import { createHash } from 'node:crypto';
+import { UserError } from '../../errors.js';
 
 export const LABEL = {
   managed: 'swarmup-managed',
@@ -136,3 +137,16 @@ export function ownedBy(description: string | null | undefined, owner: Owner): b
   const p = parseOwner(description);
   return !!p && p.owner.kind === owner.kind && p.owner.name === owner.name;
 }
+
+/** A GCE name (`[a-z]([-a-z0-9]{0,61}[a-z0-9])?`) from parts; too long → shortened with a hash. */
+export function gceName(...parts: string[]): string {
+  const name = parts.join('-');
+  if (name.length <= 63) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  return `${name.slice(0, 54).replace(/-+$/, '')}-${hash}`;
+}
+
+/** The resource-name prefix and the network tag every instance of the owner carries. */
+export const ownerPrefix = (o: Owner) =>
+  o.kind === 'cluster' ? `swarmup-${o.name}` : gceName('swarmup-m', o.name);
+export const ownerTag = ownerPrefix;

@@ -6,9 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import type * as Compute from '@google-cloud/compute';
 import type { protos } from '@google-cloud/compute';
-import { UserError } from '../../src/errors.js';
-import { delay } from '../../src/util/async.js';
-import { debug } from '../../src/util/log.js';
+import { apiAnswerMs } from '../../util/deadlines.js';
+import { UserError } from '../../errors.js';
+import { delay } from '../../util/async.js';
+import { debug } from '../../util/log.js';
 import { ApiError, OperationError, describeApiError, isNotFound, isRetryable } from './errors.js';
 
 export type Operation = protos.google.cloud.compute.v1.IOperation;
@@ -90,6 +91,46 @@ export const DEFAULT_TIMING: Timing = {
 
 type AuthLike = { request: (o: Record<string, unknown>) => Promise<{ data: unknown }> };
 
+/** Deadline of one operation wait request (a long poll). */
+const WAIT_POLL_MS = 150_000;
+
+type Fetch = (url: unknown, init?: { signal?: AbortSignal } & Record<string, unknown>) => Promise<unknown>;
+
+/**
+ * The SDK's REST transport ignores the per-call timeout, so a silent endpoint would hang a call for
+ * ever: every request made through the auth client gets our deadline as an abort signal, whose
+ * reason names the endpoint (ETIMEDOUT, so the retry rule treats it as a silent endpoint).
+ */
+function withRequestDeadline(auth: AuthLike, ms: number, endpoint: Endpoint): AuthLike {
+  const a = auth as AuthLike & { fetch?: Fetch };
+  const fetch = a.fetch?.bind(a);
+  if (!fetch) return auth;
+  a.fetch = (url, init = {}) => {
+    // An operation's wait is a long poll the server holds for up to two minutes.
+    const limit = /\/wait(\?|$)/.test(String(url)) ? Math.max(ms, WAIT_POLL_MS) : ms;
+    const timer = new AbortController();
+    const t = setTimeout(() => {
+      const e = new Error(
+        `no answer from ${endpoint.base} within ${limit / 1000} s`,
+      ) as NodeJS.ErrnoException;
+      e.code = 'ETIMEDOUT';
+      timer.abort(e);
+    }, limit);
+    const signal = init.signal ? AbortSignal.any([init.signal, timer.signal]) : timer.signal;
+    return fetch(url, { ...init, signal }).then(
+      (r) => {
+        clearTimeout(t);
+        return r;
+      },
+      (err: unknown) => {
+        clearTimeout(t);
+        throw timer.signal.aborted ? timer.signal.reason : err;
+      },
+    );
+  };
+  return a;
+}
+
 /** The SDK module, loaded in `connect`. */
 type Sdk = typeof Compute;
 
@@ -104,7 +145,10 @@ export async function withRetry<T>(what: string, fn: () => Promise<T>, timing: T
       if (err instanceof UserError || err instanceof OperationError) throw err;
       const f = describeApiError(err);
       const jittered = Math.round(wait * (0.75 + Math.random() * 0.5));
-      if (!isRetryable(f) || Date.now() + jittered > end) throw new ApiError(what, f);
+      // A silent endpoint (no answer within the request timeout) gets one more try, not three minutes.
+      const silent = f.network === 'ETIMEDOUT' || /timeout|timed out/i.test(f.message);
+      if (!isRetryable(f) || (silent && attempt >= 2) || Date.now() + jittered > end)
+        throw new ApiError(what, f);
       debug(`${what}: ${f.status ?? f.network} ${f.message}; retry ${attempt} in ${jittered} ms`);
       await delay(jittered);
       wait = Math.min(wait * 2, timing.retryMaxMs);
@@ -145,7 +189,9 @@ export class Gce {
         );
       }
     }
-    return new Gce(o.project, endpoint, sdk, auth, { ...DEFAULT_TIMING, ...o.timing });
+    const requestMs = process.env.SWARMUP_API_TIMEOUT ? { requestMs: apiAnswerMs() } : {};
+    const timing = { ...DEFAULT_TIMING, ...requestMs, ...o.timing };
+    return new Gce(o.project, endpoint, sdk, withRequestDeadline(auth, timing.requestMs, endpoint), timing);
   }
 
   private client<T>(name: keyof Sdk): T {
@@ -251,7 +297,7 @@ export class Gce {
       }
       const t0 = Date.now();
       const name = String(cur.name);
-      const o = { ...this.opts, timeout: Math.max(this.timing.requestMs, 150_000) };
+      const o = { ...this.opts, timeout: Math.max(this.timing.requestMs, WAIT_POLL_MS) };
       if (cur.zone) {
         [cur] = await withRetry(
           what,
@@ -359,3 +405,7 @@ export function resourcePath(url: string | null | undefined): string {
 }
 
 export const lastSegment = last;
+
+/** A network path or URL as given; a bare name is a network of the project. */
+export const networkUrl = (s: { network: string }) =>
+  s.network.includes('/') ? s.network : `global/networks/${s.network}`;

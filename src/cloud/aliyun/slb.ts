@@ -158,7 +158,16 @@ export async function removeBackendServers(
   });
 }
 
-function listenerParams(c: AliyunClient, lbId: string, l: ListenerConfig): Record<string, unknown> {
+/**
+ * The parameters of a listener. The health-check interval is spelt as each action's definition spells
+ * it: `healthCheckInterval` on Create{TCP,UDP}Listener, `HealthCheckInterval` on Set…ListenerAttribute.
+ */
+function listenerParams(
+  c: AliyunClient,
+  lbId: string,
+  l: ListenerConfig,
+  intervalName: 'healthCheckInterval' | 'HealthCheckInterval',
+): Record<string, unknown> {
   const h = l.healthCheck;
   return {
     RegionId: c.regionId,
@@ -172,21 +181,24 @@ function listenerParams(c: AliyunClient, lbId: string, l: ListenerConfig): Recor
     HealthyThreshold: h.healthy,
     UnhealthyThreshold: h.unhealthy,
     HealthCheckConnectTimeout: h.timeoutS,
-    HealthCheckInterval: h.intervalS,
+    [intervalName]: h.intervalS,
   };
 }
 
 /** Create{TCP,UDP}Listener: the listener exists stopped until StartLoadBalancerListener. */
 export async function createListener(c: AliyunClient, lbId: string, l: ListenerConfig): Promise<void> {
   await c.slb(`CreateLoadBalancer${upper(l.protocol)}Listener`, {
-    ...listenerParams(c, lbId, l),
+    ...listenerParams(c, lbId, l, 'healthCheckInterval'),
     BackendServerPort: l.backendPort,
   });
 }
 
 /** Set{TCP,UDP}ListenerAttribute: everything but the backend port (that needs delete and create). */
 export async function setListenerAttribute(c: AliyunClient, lbId: string, l: ListenerConfig): Promise<void> {
-  await c.slb(`SetLoadBalancer${upper(l.protocol)}ListenerAttribute`, listenerParams(c, lbId, l));
+  await c.slb(
+    `SetLoadBalancer${upper(l.protocol)}ListenerAttribute`,
+    listenerParams(c, lbId, l, 'HealthCheckInterval'),
+  );
 }
 
 const listenerId = (c: AliyunClient, lbId: string, port: number, protocol: string) => ({

@@ -3,7 +3,7 @@
  * (HTTP status, the JSON error body as message or data), a GoogleError from google-gax (gRPC code,
  * `errors[]` dropped), or a network error (`ECONNREFUSED`...). One shape, one retry rule.
  */
-import { UserError } from '../../src/errors.js';
+import { UserError } from '../../errors.js';
 
 export interface ApiFailure {
   /** HTTP status, when there was a response. */
@@ -119,7 +119,7 @@ export class ApiError extends UserError {
     readonly failure: ApiFailure,
   ) {
     const detail = failure.network
-      ? `cannot reach the Compute API (${failure.network})`
+      ? `cannot reach the Compute API (${failure.network}${/^no answer from /.test(failure.message) ? `: ${failure.message}` : ''})`
       : `${failure.status ? `${failure.status} ` : ''}${failure.message}`;
     super(`${what}: ${detail}`);
     this.name = 'ApiError';

@@ -45,6 +45,20 @@ export async function paged<T>(
   }
 }
 
+/** Every page of a Describe* list paged by NextToken (`MaxResults` per page; no token: the first page). */
+export async function tokenPaged<T>(
+  fetch: (token: string | undefined) => Promise<{ items: T[]; next?: string }>,
+): Promise<T[]> {
+  const out: T[] = [];
+  let token: string | undefined;
+  do {
+    const { items, next } = await fetch(token);
+    out.push(...items);
+    token = next || undefined;
+  } while (token);
+  return out;
+}
+
 export interface InstanceQuery {
   instanceIds?: string[];
   tag?: { key: string; value?: string };
@@ -61,20 +75,19 @@ export async function describeInstances(c: AliyunClient, q: InstanceQuery): Prom
     return out;
   }
   if (q.instanceIds && q.instanceIds.length === 0) return [];
-  return paged(PAGE, async (page) => {
-    const r = await c.ecs<{ Instances?: { Instance?: EcsInstance[] }; TotalCount?: number }>(
+  return tokenPaged(async (token) => {
+    const r = await c.ecs<{ Instances?: { Instance?: EcsInstance[] }; NextToken?: string }>(
       'DescribeInstances',
       {
         RegionId: c.regionId,
         InstanceIds: q.instanceIds ? JSON.stringify(q.instanceIds) : undefined,
         InstanceName: q.instanceName,
         ...(q.tag ? ecsTagFilter(q.tag.key, q.tag.value) : {}),
-        PageNumber: page,
-        PageSize: PAGE,
+        MaxResults: PAGE,
+        NextToken: token,
       },
     );
-    const items = r.Instances?.Instance ?? [];
-    return { items, total: Number(r.TotalCount ?? items.length) };
+    return { items: r.Instances?.Instance ?? [], next: r.NextToken };
   });
 }
 
@@ -101,6 +114,8 @@ export interface CreateInstanceParams {
   tags: Tags;
   /** Same token on every retry of this create: a lost response cannot make a second instance. */
   clientToken?: string;
+  /** The root password (--aliyunecs-ssh-password): in this call only, never kept or printed. */
+  password?: string;
 }
 
 /** CreateInstance: the instance starts Stopped, without a public address. */
@@ -116,6 +131,7 @@ export async function createInstance(c: AliyunClient, p: CreateInstanceParams): 
       InstanceName: p.instanceName,
       HostName: p.hostName,
       KeyPairName: p.keyPairName,
+      Password: p.password,
       VSwitchId: p.vswitchId,
       PrivateIpAddress: p.privateIp,
       Description: p.description,
@@ -259,20 +275,19 @@ export async function describeSecurityGroups(
   c: AliyunClient,
   q: { name?: string; vpcId?: string; tag?: { key: string; value?: string } },
 ): Promise<SecurityGroup[]> {
-  return paged(50, async (page) => {
-    const r = await c.ecs<{ SecurityGroups?: { SecurityGroup?: SecurityGroup[] }; TotalCount?: number }>(
+  return tokenPaged(async (token) => {
+    const r = await c.ecs<{ SecurityGroups?: { SecurityGroup?: SecurityGroup[] }; NextToken?: string }>(
       'DescribeSecurityGroups',
       {
         RegionId: c.regionId,
         SecurityGroupName: q.name,
         VpcId: q.vpcId,
         ...(q.tag ? ecsTagFilter(q.tag.key, q.tag.value) : {}),
-        PageNumber: page,
-        PageSize: 50,
+        MaxResults: PAGE,
+        NextToken: token,
       },
     );
-    const items = r.SecurityGroups?.SecurityGroup ?? [];
-    return { items, total: Number(r.TotalCount ?? items.length) };
+    return { items: r.SecurityGroups?.SecurityGroup ?? [], next: r.NextToken };
   });
 }
 
@@ -306,24 +321,54 @@ export interface Rule {
   description?: string;
 }
 
-const ruleParams = (c: AliyunClient, groupId: string, r: Rule) => ({
-  RegionId: c.regionId,
-  SecurityGroupId: groupId,
-  IpProtocol: r.protocol,
-  PortRange: r.portRange,
-  SourceCidrIp: r.sourceCidr,
-  SourceGroupId: r.sourceGroupId,
-  Policy: 'accept',
-  NicType: r.sourceGroupId ? 'intranet' : undefined,
-  Description: r.description,
-});
+/** One rule as a `Permissions.N` entry (the current form; the top-level rule fields are deprecated). */
+const permission = (r: Rule) =>
+  Object.fromEntries(
+    Object.entries({
+      IpProtocol: r.protocol,
+      PortRange: r.portRange,
+      SourceCidrIp: r.sourceCidr,
+      SourceGroupId: r.sourceGroupId,
+      Policy: 'accept',
+      NicType: r.sourceGroupId ? 'intranet' : undefined,
+      Description: r.description,
+    }).filter(([, v]) => v !== undefined && v !== ''),
+  );
 
-export async function authorizeSecurityGroup(c: AliyunClient, groupId: string, r: Rule): Promise<void> {
-  await c.ecs('AuthorizeSecurityGroup', ruleParams(c, groupId, r));
+/** At most this many rules per Authorize/RevokeSecurityGroup call (`Permissions.N`, N ≤ 100). */
+export const PERMISSIONS_BATCH = 100;
+
+async function changeRules(
+  c: AliyunClient,
+  action: 'AuthorizeSecurityGroup' | 'RevokeSecurityGroup',
+  groupId: string,
+  rules: readonly Rule[],
+): Promise<void> {
+  for (let i = 0; i < rules.length; i += PERMISSIONS_BATCH) {
+    await c.ecs(action, {
+      RegionId: c.regionId,
+      SecurityGroupId: groupId,
+      // pop-core flattens this to Permissions.1.IpProtocol, Permissions.1.PortRange, ...
+      Permissions: rules.slice(i, i + PERMISSIONS_BATCH).map(permission),
+    });
+  }
 }
 
-export async function revokeSecurityGroup(c: AliyunClient, groupId: string, r: Rule): Promise<void> {
-  await c.ecs('RevokeSecurityGroup', ruleParams(c, groupId, r));
+/** AuthorizeSecurityGroup for one rule or several (one call per 100). */
+export async function authorizeSecurityGroup(
+  c: AliyunClient,
+  groupId: string,
+  rules: Rule | readonly Rule[],
+): Promise<void> {
+  await changeRules(c, 'AuthorizeSecurityGroup', groupId, Array.isArray(rules) ? rules : [rules as Rule]);
+}
+
+export async function revokeSecurityGroup(
+  c: AliyunClient,
+  groupId: string,
+  rules: Rule | readonly Rule[],
+): Promise<void> {
+  await changeRules(c, 'RevokeSecurityGroup', groupId, Array.isArray(rules) ? rules : [rules as Rule]);
 }
 
 /** DeleteSecurityGroup, waiting out DependencyViolation while its instances go away. */
