@@ -4,7 +4,7 @@ set -e
 ORIGIN={{originFile}}
 if [ ! -f "$ORIGIN" ]; then
   mkdir -p "$(dirname "$ORIGIN")"
-  if [ -d {{certDir}} ]; then
+  if [ -d {{oldCertDir}} ] || [ -f {{systemdOverride}} ] || [ -f {{dockerdEnv}} ]; then
     # Provisioned by a swarmup that kept no origin: what was there before is not known.
     printf 'engine=unknown\nrunning=yes\ndaemon-json=unknown\n' >"$ORIGIN.tmp"
   else
@@ -16,6 +16,13 @@ if [ ! -f "$ORIGIN" ]; then
     else
       dj=none
     fi
+    # TLS files of the host's own (docker-machine kept them where swarmup writes its own): saved aside.
+    for f in {{certFiles}}; do
+      if [ -f "$f" ]; then
+        mkdir -p {{certsOrig}}
+        cp -p "$f" {{certsOrig}}/
+      fi
+    done
     printf 'engine=%s\nrunning=%s\ndaemon-json=%s\n' "$engine" "$running" "$dj" >"$ORIGIN.tmp"
   fi
   mv -f "$ORIGIN.tmp" "$ORIGIN"

@@ -1,5 +1,5 @@
 # Written by swarmup: give a host back ("cluster down" of a cluster of existing hosts). Removes only
-# what swarmup installed: its TLS certificates, its engine settings (systemd drop-in, or supervisor and
+# what swarmup installed: its TLS certificates (the host's own put back), its engine settings (systemd drop-in, or supervisor and
 # its environment file) and its daemon.json (the host's own is put back). The engine itself: stopped
 # when swarmup installed it; when it was there before, left as it was (running with its own
 # configuration, its images and containers kept, or stopped).
@@ -25,7 +25,10 @@ else
   stop_dockerd
   rm -f "$SUP" {{dockerdEnv}} /var/log/swarmup-dockerd.log
 fi
-rm -rf {{certDir}}
+rm -rf {{oldCertDir}}
+rm -f {{certFiles}}
+# The host's own TLS files, if it had some where swarmup wrote its own, go back.
+if [ -d {{certsOrig}} ]; then cp -p {{certsOrig}}/* {{certDir}}/; fi
 case $DAEMON_JSON in
   saved) mv -f {{daemonJsonOrig}} {{daemonJson}} ;;
   none) rm -f {{daemonJson}} ;;

@@ -1,17 +1,21 @@
 /**
  * What a host had before swarmup first provisioned it, kept on the host itself (`/etc/swarmup/origin`,
  * written once by templates/host-origin.sh): whether swarmup installed its Docker Engine or found one
- * (and whether it ran), and whether it had its own daemon.json (saved aside). `cluster down` of a
+ * (and whether it ran), and whether it had its own daemon.json and TLS files (saved aside). `cluster down` of a
  * cluster of existing hosts reads it to give each host back as it was.
  */
 import type { CommandTransport } from '../driver/contract.js';
 import { UserError } from '../errors.js';
 import { renderTemplateFile } from '../util/template.js';
-import { REMOTE, REMOTE_CERT_DIR } from './engine-config.js';
+import { OLD_REMOTE_CERT_DIR, REMOTE, REMOTE_CERT_DIR } from './engine-config.js';
 
 export const SWARMUP_DIR = '/etc/swarmup';
 export const ORIGIN_FILE = `${SWARMUP_DIR}/origin`;
 export const DAEMON_JSON_ORIG = `${SWARMUP_DIR}/daemon.json.orig`;
+/** The host's own TLS files where swarmup writes its own (a docker-machine host's), saved aside. */
+export const CERTS_ORIG = `${SWARMUP_DIR}/certs.orig`;
+/** The TLS files swarmup writes on a host (and only these go when it is given back). */
+export const CERT_FILES = ['ca.pem', 'server.pem', 'server-key.pem'].map((f) => `${REMOTE_CERT_DIR}/${f}`);
 
 export interface HostOrigin {
   /** `installed`: swarmup installed the engine; `adopted`: it was there; `unknown`: provisioned before origins were kept. */
@@ -42,7 +46,11 @@ export function parseOrigin(text: string): HostOrigin | undefined {
 
 const VALUES = {
   originFile: ORIGIN_FILE,
-  certDir: REMOTE_CERT_DIR,
+  oldCertDir: OLD_REMOTE_CERT_DIR,
+  systemdOverride: REMOTE.systemdOverride,
+  dockerdEnv: REMOTE.dockerdEnv,
+  certFiles: CERT_FILES.join(' '),
+  certsOrig: CERTS_ORIG,
   daemonJson: REMOTE.daemonJson,
   daemonJsonOrig: DAEMON_JSON_ORIG,
 };

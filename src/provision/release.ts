@@ -9,8 +9,15 @@ import { engineEndpoint, type Machine } from '../machine/machine.js';
 import { leaveSwarm } from '../swarm/membership.js';
 import { renderTemplateFile } from '../util/template.js';
 import { findSupervisor } from './engine-control.js';
-import { REMOTE, REMOTE_CERT_DIR } from './engine-config.js';
-import { DAEMON_JSON_ORIG, SWARMUP_DIR, readOrigin, type HostOrigin } from './origin.js';
+import { OLD_REMOTE_CERT_DIR, REMOTE, REMOTE_CERT_DIR } from './engine-config.js';
+import {
+  CERTS_ORIG,
+  CERT_FILES,
+  DAEMON_JSON_ORIG,
+  SWARMUP_DIR,
+  readOrigin,
+  type HostOrigin,
+} from './origin.js';
 
 /** daemon.json keys that swarmup writes (see templates/daemon.json); the host's others are its own. */
 const SWARMUP_KEYS = ['hosts', 'tls', 'tlsverify', 'tlscacert', 'tlscert', 'tlskey'];
@@ -70,6 +77,9 @@ export async function releaseHost(m: Machine): Promise<string> {
       systemdOverrideDir: REMOTE.systemdOverride.replace(/\/[^/]+$/, ''),
       dockerdEnv: REMOTE.dockerdEnv,
       certDir: REMOTE_CERT_DIR,
+      oldCertDir: OLD_REMOTE_CERT_DIR,
+      certFiles: CERT_FILES.join(' '),
+      certsOrig: CERTS_ORIG,
       daemonJson: REMOTE.daemonJson,
       daemonJsonOrig: DAEMON_JSON_ORIG,
       swarmupDir: SWARMUP_DIR,

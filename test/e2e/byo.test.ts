@@ -11,6 +11,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { labDockerHost, labImages, labUp, removeVm, startVm, vmExec } from '../lab/lab.js';
+import { containersNamed } from '../faults/harness.js';
 import { bash, eventually, expectOnlyLineError, parseEnv, run, swarmup, tempDir } from './helpers.js';
 
 const VMS = { a: 'byo-a', b: 'byo-b', c: 'byo-c', d: 'byo-d' } as const;
@@ -58,7 +59,7 @@ async function machinesOf(cluster: string): Promise<string[]> {
 async function untouched(vm: string) {
   const r = await vmExec(
     vm,
-    'test -e /etc/swarmup || test -e /etc/docker/swarmup || test -e /usr/local/sbin/swarmup-dockerd-supervise',
+    'test -e /etc/swarmup || test -e /etc/docker/swarmup || test -e /etc/docker/server-key.pem || test -e /usr/local/sbin/swarmup-dockerd-supervise',
   );
   expect(r.code, `${vm} has swarmup files`).not.toBe(0);
 }
@@ -106,6 +107,12 @@ beforeAll(async () => {
     'tar cf - --files-from /dev/null | docker import - byo/own:1 && docker create --name own byo/own:1 /none',
   );
   expect(own.code, own.stderr).toBe(0);
+  // Files of its own in /etc/docker, one where swarmup writes its CA (as on a docker-machine host).
+  const files = await vmExec(
+    VMS.a,
+    'mkdir -p /etc/docker && echo own-key >/etc/docker/key.json && echo own-ca >/etc/docker/ca.pem',
+  );
+  expect(files.code, files.stderr).toBe(0);
 }, 120_000);
 
 afterAll(async () => {
@@ -251,9 +258,11 @@ describe('cluster up byo --generic-ip-address A B C', () => {
   });
 
   it('cluster down gives the hosts back: reachable, the own Docker of byo-a running with its image and container', async () => {
-    await swarmup(store, ['lb', 'rm', '--cluster', 'byo'], env);
+    expect(await containersNamed('swarmup-lb-byo')).toEqual(['swarmup-lb-byo']);
     const r = await swarmup(store, ['cluster', 'down', 'byo'], env);
     expect(r.code, r.stderr).toBe(0);
+    // The load balancer goes with the cluster (the one table in src/lb/backends.ts), no lb rm first.
+    expect(await containersNamed('swarmup-lb-byo')).toEqual([]);
     expect(r.stderr).toContain('byo-manager-1: left the swarm');
     expect(r.stderr).toContain(
       'its own Docker Engine runs again with its own configuration, images and containers kept',
@@ -271,6 +280,10 @@ describe('cluster up byo --generic-ip-address A B C', () => {
       await untouched(vm);
     }
     await ownDockerRuns(VMS.a);
+    // Its own files in /etc/docker are there as they were; swarmup's certificate and key are gone.
+    expect((await vmExec(VMS.a, 'cat /etc/docker/key.json /etc/docker/ca.pem')).stdout).toBe(
+      'own-key\nown-ca\n',
+    );
     expect((await vmExec(VMS.b, 'pidof dockerd')).code).not.toBe(0);
     expect((await swarmup(store, ['ls', '-q'])).stdout).toBe('');
   });
@@ -332,7 +345,7 @@ ${hosts.join('\n')}
       'swarmup.machine': 'byof-worker-1',
       'swarmup.role': 'worker',
     });
-    expect((await vmExec(VMS.d, 'stat -c %U /etc/docker/swarmup/server-key.pem')).stdout.trim()).toBe('root');
+    expect((await vmExec(VMS.d, 'stat -c %U:%a /etc/docker/server-key.pem')).stdout.trim()).toBe('root:600');
   });
 
   it('a longer list adds the host; the others are left alone', async () => {

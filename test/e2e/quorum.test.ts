@@ -9,6 +9,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { labDocker, labDockerHost, labImages, labUp } from '../lab/lab.js';
+import { dockerUp } from '../faults/harness.js';
 import { bash, bin, parseEnv, swarmup, tempDir } from './helpers.js';
 
 const CLUSTER = 'e2eq';
@@ -99,23 +100,7 @@ beforeAll(async () => {
   work = await tempDir('swarmup-quorum-');
   store = join(work, 'store');
   await swarmup(store, ['cluster', 'down', CLUSTER, '--driver', 'docker'], env());
-  const r = await swarmup(
-    store,
-    [
-      'cluster',
-      'up',
-      CLUSTER,
-      '--driver',
-      'docker',
-      '--docker-image',
-      labImages.node,
-      '--managers',
-      '3',
-      '--workers',
-      '1',
-    ],
-    env(),
-  );
+  const r = await swarmup(store, dockerUp(CLUSTER, 3, 1), env());
   expect(r.code, r.stderr).toBe(0);
   const load = await swarmup(store, ['image', 'load', '--cluster', CLUSTER, labImages.httpd], env());
   expect(load.code, load.stderr).toBe(0);
