@@ -52,6 +52,26 @@ function summary(origin: HostOrigin, left: string, engine: string): string {
   return `${left}; swarmup's certificates and engine settings removed; ${own}`;
 }
 
+/** The script that gives a host back, for what it had before swarmup (templates/host-release.sh). */
+export function releaseScript(origin: HostOrigin): string {
+  return renderTemplateFile('host-release.sh', {
+    findSupervisor: findSupervisor(),
+    engine: origin.engine,
+    running: origin.running ? 'yes' : 'no',
+    daemonJsonMode: origin.daemonJson,
+    systemdOverride: REMOTE.systemdOverride,
+    systemdOverrideDir: REMOTE.systemdOverride.replace(/\/[^/]+$/, ''),
+    dockerdEnv: REMOTE.dockerdEnv,
+    certDir: REMOTE_CERT_DIR,
+    oldCertDir: OLD_REMOTE_CERT_DIR,
+    certFiles: CERT_FILES.join(' '),
+    certsOrig: CERTS_ORIG,
+    daemonJson: REMOTE.daemonJson,
+    daemonJsonOrig: DAEMON_JSON_ORIG,
+    swarmupDir: SWARMUP_DIR,
+  });
+}
+
 export async function releaseHost(m: Machine): Promise<string> {
   let left: string;
   try {
@@ -68,22 +88,7 @@ export async function releaseHost(m: Machine): Promise<string> {
       if (own) await t.writeFile(REMOTE.daemonJson, own, 0o644);
       else await t.exec(`rm -f ${REMOTE.daemonJson}`, { root: true });
     }
-    const script = renderTemplateFile('host-release.sh', {
-      findSupervisor: findSupervisor(),
-      engine: origin.engine,
-      running: origin.running ? 'yes' : 'no',
-      daemonJsonMode: origin.daemonJson,
-      systemdOverride: REMOTE.systemdOverride,
-      systemdOverrideDir: REMOTE.systemdOverride.replace(/\/[^/]+$/, ''),
-      dockerdEnv: REMOTE.dockerdEnv,
-      certDir: REMOTE_CERT_DIR,
-      oldCertDir: OLD_REMOTE_CERT_DIR,
-      certFiles: CERT_FILES.join(' '),
-      certsOrig: CERTS_ORIG,
-      daemonJson: REMOTE.daemonJson,
-      daemonJsonOrig: DAEMON_JSON_ORIG,
-      swarmupDir: SWARMUP_DIR,
-    });
+    const script = releaseScript(origin);
     const r = await t.exec(script, { root: true, timeoutMs: 120_000 });
     if (r.code !== 0)
       throw new UserError(`giving ${m.cfg.Name} back failed: ${oneLine(r.stderr || r.stdout)}`);

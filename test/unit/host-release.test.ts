@@ -1,14 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { OLD_REMOTE_CERT_DIR, REMOTE, REMOTE_CERT_DIR } from '../../src/provision/engine-config.js';
-import {
-  CERTS_ORIG,
-  CERT_FILES,
-  DAEMON_JSON_ORIG,
-  SWARMUP_DIR,
-  parseOrigin,
-} from '../../src/provision/origin.js';
-import { withoutSwarmupKeys } from '../../src/provision/release.js';
-import { renderTemplateFile } from '../../src/util/template.js';
+import { parseOrigin } from '../../src/provision/origin.js';
+import { releaseScript, withoutSwarmupKeys } from '../../src/provision/release.js';
 
 describe('what a host had before swarmup', () => {
   it('reads the origin note, and nothing else', () => {
@@ -45,23 +37,8 @@ describe('what a host had before swarmup', () => {
   });
 
   it('renders the release script for every case without a missing value', () => {
-    for (const engine of ['installed', 'adopted', 'unknown']) {
-      const script = renderTemplateFile('host-release.sh', {
-        findSupervisor: 'sup=',
-        engine,
-        running: 'yes',
-        daemonJsonMode: 'saved',
-        systemdOverride: REMOTE.systemdOverride,
-        systemdOverrideDir: '/etc/systemd/system/docker.service.d',
-        dockerdEnv: REMOTE.dockerdEnv,
-        certDir: REMOTE_CERT_DIR,
-        oldCertDir: OLD_REMOTE_CERT_DIR,
-        certFiles: CERT_FILES.join(' '),
-        certsOrig: CERTS_ORIG,
-        daemonJson: REMOTE.daemonJson,
-        daemonJsonOrig: DAEMON_JSON_ORIG,
-        swarmupDir: SWARMUP_DIR,
-      });
+    for (const engine of ['installed', 'adopted', 'unknown'] as const) {
+      const script = releaseScript({ engine, running: true, daemonJson: 'saved' });
       expect(script).toContain(`ENGINE=${engine}`);
       // Only swarmup's own TLS files go: never the host's /etc/docker (its key.json, certs.d, ...).
       expect(script).toContain('rm -f /etc/docker/ca.pem /etc/docker/server.pem /etc/docker/server-key.pem');
