@@ -110,7 +110,8 @@ beforeAll(async () => {
   // Files of its own in /etc/docker, one where swarmup writes its CA (as on a docker-machine host).
   const files = await vmExec(
     VMS.a,
-    'mkdir -p /etc/docker && echo own-key >/etc/docker/key.json && echo own-ca >/etc/docker/ca.pem',
+    // (not key.json: dockerd 20.10 refuses to start with one that is not a key)
+    'mkdir -p /etc/docker/certs.d/reg.example && echo own-reg >/etc/docker/certs.d/reg.example/ca.crt && echo own-ca >/etc/docker/ca.pem',
   );
   expect(files.code, files.stderr).toBe(0);
 }, 120_000);
@@ -281,9 +282,9 @@ describe('cluster up byo --generic-ip-address A B C', () => {
     }
     await ownDockerRuns(VMS.a);
     // Its own files in /etc/docker are there as they were; swarmup's certificate and key are gone.
-    expect((await vmExec(VMS.a, 'cat /etc/docker/key.json /etc/docker/ca.pem')).stdout).toBe(
-      'own-key\nown-ca\n',
-    );
+    expect(
+      (await vmExec(VMS.a, 'cat /etc/docker/certs.d/reg.example/ca.crt /etc/docker/ca.pem')).stdout,
+    ).toBe('own-reg\nown-ca\n');
     expect((await vmExec(VMS.b, 'pidof dockerd')).code).not.toBe(0);
     expect((await swarmup(store, ['ls', '-q'])).stdout).toBe('');
   });
