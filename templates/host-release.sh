@@ -8,13 +8,7 @@
 ENGINE={{engine}}
 RUNNING={{running}}
 DAEMON_JSON={{daemonJsonMode}}
-stop_dockerd() {
-  pids=$(pidof dockerd || true)
-  [ -z "$pids" ] && return 0
-  kill $pids
-  i=0
-  while [ -n "$(pidof dockerd || true)" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-}
+{{stopDockerd}}
 if [ -d /run/systemd/system ]; then
   rm -f {{systemdOverride}}
   rmdir {{systemdOverrideDir}} 2>/dev/null || true

@@ -7,7 +7,7 @@ import { renderTemplateFile } from '../util/template.js';
 import { installEngine } from './engine-install.js';
 import { OLD_REMOTE_CERT_DIR, REMOTE, REMOTE_CERT_DIR, renderEngineFiles } from './engine-config.js';
 import { ensureDockerGroup } from './docker-group.js';
-import { findSupervisor } from './engine-control.js';
+import { STOP_DOCKERD, findSupervisor } from './engine-control.js';
 import { recordOrigin } from './origin.js';
 import { parseOsRelease } from './os-release.js';
 import { syncFiles, type ManagedFile } from './sync-files.js';
@@ -98,7 +98,11 @@ export async function provision(m: Machine, opts: ProvisionOptions): Promise<Pro
       `rm -rf ${OLD_REMOTE_CERT_DIR}\n` +
       (systemd
         ? renderTemplateFile('engine-start-systemd.sh', { changed })
-        : renderTemplateFile('engine-start.sh', { changed, findSupervisor: findSupervisor() }));
+        : renderTemplateFile('engine-start.sh', {
+            changed,
+            findSupervisor: findSupervisor(),
+            stopDockerd: STOP_DOCKERD,
+          }));
     const r = await t.exec(script, { root: true, timeoutMs: 180_000 });
     if (r.code !== 0)
       throw new UserError(`starting the Docker Engine failed: ${(r.stderr || r.stdout).trim()}`);

@@ -8,7 +8,7 @@ import { UserError, oneLine } from '../errors.js';
 import { engineEndpoint, type Machine } from '../machine/machine.js';
 import { leaveSwarm } from '../swarm/membership.js';
 import { renderTemplateFile } from '../util/template.js';
-import { findSupervisor } from './engine-control.js';
+import { STOP_DOCKERD, findSupervisor } from './engine-control.js';
 import { OLD_REMOTE_CERT_DIR, REMOTE, REMOTE_CERT_DIR } from './engine-config.js';
 import {
   CERTS_ORIG,
@@ -56,6 +56,7 @@ function summary(origin: HostOrigin, left: string, engine: string): string {
 export function releaseScript(origin: HostOrigin): string {
   return renderTemplateFile('host-release.sh', {
     findSupervisor: findSupervisor(),
+    stopDockerd: STOP_DOCKERD,
     engine: origin.engine,
     running: origin.running ? 'yes' : 'no',
     daemonJsonMode: origin.daemonJson,
