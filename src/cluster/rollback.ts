@@ -4,6 +4,7 @@ import { loadMachine } from '../machine/machine.js';
 import type { Store } from '../store/store.js';
 import { mapBounded } from '../util/async.js';
 import { clusterMachines } from './access.js';
+import { giveBackHost } from './inventory.js';
 import { removeClusterRecord } from './record.js';
 
 /**
@@ -46,6 +47,7 @@ export class RunLedger {
         if (await store.exists(name)) {
           const m = await loadMachine(store, name);
           log(`Removing machine ${name}...`);
+          await giveBackHost(m, log);
           await m.driver.remove();
           await store.remove(name);
           last = m.driver;

@@ -162,6 +162,6 @@ export async function managerTarget(store: Store, name: string): Promise<LbTarge
     labels: {},
     storeId: () => store.id(),
     manager,
-    machines: async () => (await machines()).map(nodeMachine),
+    machines: async () => (await machines()).map((m) => nodeMachine(m)),
   };
 }
