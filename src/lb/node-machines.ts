@@ -1,6 +1,19 @@
 /** Which cluster machine each swarm node is, for load-balancer backends (never by hostname alone). */
-import type { NodeMachine } from './target.js';
+import type { DriverState } from '../driver/contract.js';
+import type { EngineEndpoint } from '../engine/api.js';
 import type { SwarmNodeInfo } from './model.js';
+
+/** A stored machine as a load balancer needs it: where it is (its driver state) and its address. */
+export interface NodeMachine {
+  name: string;
+  driver: string;
+  state: DriverState;
+  internalIp(): Promise<string>;
+  /** The swarm node ID recorded when it joined (a cluster's record), when known. */
+  nodeId?: string;
+  /** Its Engine API over TLS, when this process holds the store (not inside the cluster). */
+  engine?(): Promise<EngineEndpoint>;
+}
 
 /**
  * Which machine each node is: the node ID recorded in the store, else its `swarmup.machine` label when

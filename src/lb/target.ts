@@ -14,13 +14,12 @@ import type { DriverState, FlagValues } from '../driver/contract.js';
 import { flagsFromEnv } from '../driver/flags.js';
 import { findDriver } from '../driver/registry.js';
 import { oneLine, UserError } from '../errors.js';
-import type { EngineEndpoint } from '../engine/api.js';
 import { engineEndpoint, type Machine } from '../machine/machine.js';
 import type { Store } from '../store/store.js';
 import type { Log } from './backend.js';
 import type { ManagerEngine } from './engine.js';
 import type { SwarmSnapshot } from './model.js';
-import { mapNodesToMachines } from './node-machines.js';
+import { mapNodesToMachines, type NodeMachine } from './node-machines.js';
 import { readSwarm } from './published.js';
 
 export interface LbTarget {
@@ -43,17 +42,7 @@ export interface LbTarget {
   machines(): Promise<NodeMachine[]>;
 }
 
-/** A stored machine as a load balancer needs it: where it is (its driver state) and its address. */
-export interface NodeMachine {
-  name: string;
-  driver: string;
-  state: DriverState;
-  internalIp(): Promise<string>;
-  /** The swarm node ID recorded when it joined (a cluster's record), when known. */
-  nodeId?: string;
-  /** Its Engine API over TLS, when this process holds the store (not inside the cluster). */
-  engine?(): Promise<EngineEndpoint>;
-}
+export type { NodeMachine } from './node-machines.js';
 
 export const nodeMachine = (m: Machine, nodeId?: string): NodeMachine => ({
   name: m.cfg.Name,
