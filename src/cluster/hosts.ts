@@ -28,7 +28,7 @@ const list = (v: FlagValues[string]): string[] =>
 function portOf(v: string, flag: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 65_535)
-    throw new UserError(`--${flag} ${v}: give a port from 1 to 65535`);
+    throw new UserError(`invalid --${flag} ${v}: expected 1 to 65535`); // the words of requireDriverFlags
   return n;
 }
 

@@ -46,7 +46,7 @@ describe('host inventory from repeated flags', () => {
       '--generic-internal-ip is given 1 times for 2 hosts: give it once per --generic-ip-address',
     );
     expect(() => hostsFromFlags(inv, { ...two, 'generic-ssh-port': ['99999'] })).toThrow(
-      '--generic-ssh-port 99999: give a port from 1 to 65535',
+      'invalid --generic-ssh-port 99999: expected 1 to 65535',
     );
   });
 
