@@ -108,7 +108,9 @@ export type StaleReason = 'recorded' | 'label' | 'address' | 'hostname';
  * Split the nodes that are no machine's into leftovers that are provably the cluster's own (safe to
  * remove) and strangers (to report, never to touch). A leftover is a node whose ID the store recorded
  * for a machine, or labelled with a machine's name; labelled with the cluster and not Ready (a machine
- * removed earlier); or not Ready at a machine's address, or with a hostname only that machine has.
+ * removed earlier); at a machine's address while that machine's daemon says it is another node (one
+ * daemon per address: an entry of a join killed before it was recorded, still Ready until the leader's
+ * heartbeat says otherwise), or not Ready there; or not Ready with a hostname only that machine has.
  */
 export function classifyOthers(
   others: readonly RawNode[],
@@ -126,7 +128,7 @@ export function classifyOthers(
       : names.has(labelOf(n, MACHINE_LABEL) ?? '') ||
           (down && cluster !== undefined && labelOf(n, CLUSTER_LABEL) === cluster)
         ? 'label'
-        : down && machines.some((m) => m.address && m.address === addrOf(n))
+        : machines.some((m) => m.address && m.address === addrOf(n) && (down || typeof m.nodeId === 'string'))
           ? 'address'
           : down && host && machines.filter((m) => m.hostname === host).length === 1
             ? 'hostname'

@@ -31,12 +31,15 @@ export interface QuorumVerdict {
   lost: boolean;
 }
 
-/** Node IDs of the members whose daemons say they are active managers of the swarm `clusterId`. */
+/**
+ * Node IDs of the members whose daemons say they are active managers of the swarm `clusterId`; of any
+ * swarm when which one is not known yet (node IDs are unique: one in the raft list is that member).
+ */
 export function liveManagerIds(members: readonly QuorumMember[], clusterId: string | undefined): Set<string> {
   return new Set(
     members
       .filter((m) => m.state.state === 'active' && m.state.isManager && !m.state.busy)
-      .filter((m) => m.state.clusterId === clusterId)
+      .filter((m) => clusterId === undefined || m.state.clusterId === clusterId)
       .map((m) => m.state.nodeId!)
       .filter(Boolean),
   );

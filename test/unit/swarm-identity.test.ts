@@ -122,6 +122,11 @@ describe('node identity without hostnames', () => {
       'host:hostname',
     ]);
     expect(r.strangers.map((n) => n.ID)).toEqual(['extra', 'shared', 'stranger']);
+    // Ready at a machine's address: a leftover only when that machine's daemon said it is another node.
+    const readyAtW2 = node('early', 'w2', at('10.1.0.3'));
+    expect(classifyOthers([readyAtW2], machines, 'c').stale.map((x) => x.reason)).toEqual(['address']);
+    const unasked = machines.map((m) => (m.name === 'c-worker-2' ? { ...m, nodeId: undefined } : m));
+    expect(classifyOthers([readyAtW2], unasked, 'c').strangers).toEqual([readyAtW2]);
   });
 
   it('finds one node by ID or by a hostname exactly one node has', () => {
@@ -318,6 +323,8 @@ describe('lost quorum, decided from evidence', () => {
       { nodeId: 'n3b', addr: '10.0.0.3:2377' },
     ];
     expect(quorumFromPeers(peers, rejoined, 'C')).toMatchObject({ alive: ['n1', 'n2b', 'n3b'], lost: false });
+    // Before anybody is asked which swarm it is (the cluster ID unknown), m2's own node still counts.
+    expect(quorumFromPeers(peers, rejoined, undefined)).toMatchObject({ alive: ['n1', 'n2b', 'n3b'] });
     const nodes = [
       mgr('n1', '10.0.0.1'),
       mgr('n2b', '10.0.0.2'),
