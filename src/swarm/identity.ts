@@ -102,7 +102,29 @@ export function identifyNodes(nodes: readonly RawNode[], machines: readonly Mach
   return { nodes: found, matchedBy, others: free() };
 }
 
-export type StaleReason = 'recorded' | 'label' | 'address' | 'hostname';
+export type StaleReason = 'recorded' | 'label' | 'address' | 'hostname' | 'never registered';
+
+/** A node that has not said who it is this long after it was made never will (a join lasts seconds). */
+export const UNREGISTERED_MS = 60_000;
+
+/** What tells a join that never finished from one under way. */
+export interface JoinEvidence {
+  /** Node IDs the swarm had before this run's joins: a newer one came from one of them. */
+  before?: ReadonlySet<string>;
+  /** Now, in ms since the epoch. */
+  now?: number;
+}
+
+/**
+ * A node entry no daemon ever registered (no hostname, not Ready): made by a join this run retried,
+ * or older than any join lasts. Either way no machine, ours or not, is that node.
+ */
+function neverRegistered(n: RawNode, ev: JoinEvidence): boolean {
+  if (n.Description?.Hostname || isReadyNode(n)) return false;
+  if (ev.before && !ev.before.has(n.ID)) return true;
+  const made = Date.parse(n.CreatedAt ?? '');
+  return ev.now !== undefined && Number.isFinite(made) && ev.now - made > UNREGISTERED_MS;
+}
 
 /**
  * Split the nodes that are no machine's into leftovers that are provably the cluster's own (safe to
@@ -110,12 +132,14 @@ export type StaleReason = 'recorded' | 'label' | 'address' | 'hostname';
  * for a machine, or labelled with a machine's name; labelled with the cluster and not Ready (a machine
  * removed earlier); at a machine's address while that machine's daemon says it is another node (one
  * daemon per address: an entry of a join killed before it was recorded, still Ready until the leader's
- * heartbeat says otherwise), or not Ready there; or not Ready with a hostname only that machine has.
+ * heartbeat says otherwise), or not Ready there; or not Ready with a hostname only that machine has;
+ * or never registered by any daemon (see `neverRegistered`, with the evidence given).
  */
 export function classifyOthers(
   others: readonly RawNode[],
   machines: readonly MachineRef[],
   cluster?: string,
+  joins: JoinEvidence = {},
 ): { stale: Array<{ node: RawNode; reason: StaleReason }>; strangers: RawNode[] } {
   const names = new Set(machines.map((m) => m.name));
   const stale: Array<{ node: RawNode; reason: StaleReason }> = [];
@@ -132,7 +156,9 @@ export function classifyOthers(
           ? 'address'
           : down && host && machines.filter((m) => m.hostname === host).length === 1
             ? 'hostname'
-            : undefined;
+            : neverRegistered(n, joins)
+              ? 'never registered'
+              : undefined;
     if (reason) stale.push({ node: n, reason });
     else strangers.push(n);
   }

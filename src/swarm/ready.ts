@@ -32,7 +32,7 @@ export function machineNodes(ready: Map<string, RawNode>, machines: readonly Mac
 }
 
 function extrasError(others: RawNode[], machines: readonly MachineRef[], cluster?: string): UserError {
-  const { stale, strangers } = classifyOthers(others, machines, cluster);
+  const { stale, strangers } = classifyOthers(others, machines, cluster, { now: Date.now() });
   const parts = [
     ...stale.map((s) => `${describeNode(s.node)} is a leftover of this cluster`),
     ...strangers.map((n) => `${describeNode(n)} is not one of its machines`),

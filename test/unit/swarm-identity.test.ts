@@ -129,6 +129,34 @@ describe('node identity without hostnames', () => {
     expect(classifyOthers([readyAtW2], unasked, 'c').strangers).toEqual([readyAtW2]);
   });
 
+  it('an entry no daemon ever registered: a leftover when a join of this run made it, or when it is old', () => {
+    const machines: MachineRef[] = [{ name: 'c-manager-1', nodeId: 'm', address: '10.1.0.1' }];
+    const now = Date.parse('2026-12-07T04:40:00Z');
+    // What the leader lists for a join it accepted whose node never came to say who it is.
+    const ghost = (id: string, created: string): RawNode => ({
+      ID: id,
+      CreatedAt: created,
+      Spec: { Role: 'manager' },
+      Status: { State: 'unknown' },
+    });
+    const young = ghost('young', '2026-12-07T04:39:50Z');
+    const old = ghost('old', '2026-12-07T04:38:00Z');
+    const kinds = (ev: Parameters<typeof classifyOthers>[3]) =>
+      classifyOthers([young, old], machines, 'c', ev).stale.map((x) => `${x.node.ID}:${x.reason}`);
+    expect(kinds({ now })).toEqual(['old:never registered']);
+    expect(kinds({ now, before: new Set(['m', 'old']) })).toEqual([
+      'young:never registered',
+      'old:never registered',
+    ]);
+    // Before any join of this run it was there, and it is young: someone's join may be under way.
+    expect(kinds({ now, before: new Set(['m', 'young', 'old']) })).toEqual(['old:never registered']);
+    // No evidence at all: nothing is assumed.
+    expect(kinds({})).toEqual([]);
+    // A node that said who it is is never that.
+    const named = { ...young, Description: { Hostname: 'h' } };
+    expect(classifyOthers([named], machines, 'c', { now, before: new Set() }).stale).toEqual([]);
+  });
+
   it('finds one node by ID or by a hostname exactly one node has', () => {
     const nodes = [node('a', 'h1'), node('b', 'h2'), node('c', 'h2')];
     expect(findNode(nodes, 'a').ID).toBe('a');

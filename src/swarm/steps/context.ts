@@ -68,6 +68,8 @@ export interface SwarmContext {
   tokenCache?: Promise<JoinTokens>;
   /** A lost quorum proven before any surviving manager was asked (see inspectMembers). */
   lostQuorum?: QuorumVerdict;
+  /** The swarm's node IDs before this run's first join (an entry newer than that came from a join). */
+  beforeJoins?: ReadonlySet<string>;
 }
 
 export interface SwarmStep {

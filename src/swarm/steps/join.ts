@@ -34,6 +34,7 @@ export const joinManagers: SwarmStep = {
     for (const [i, m] of ctx.members.entries()) {
       if (i === ctx.leader || m.role !== 'manager') continue;
       const nodes = await rawNodes(ctx.control);
+      ctx.beforeJoins ??= new Set(nodes.map((n) => n.ID));
       if (alreadyIn(ctx, i, nodes)) continue;
       if (ctx.states[i].state !== 'active') ctx.change(`Joining ${m.name} as a manager`);
       if (!(await join(ctx, i, managerAddrsOf(nodes)))) continue;
@@ -55,6 +56,7 @@ export const joinWorkers: SwarmStep = {
   title: 'join the workers, concurrently',
   async run(ctx) {
     const nodes = await rawNodes(ctx.control);
+    ctx.beforeJoins ??= new Set(nodes.map((n) => n.ID));
     const todo = [...ctx.members.keys()].filter(
       (i) => i !== ctx.leader && ctx.members[i].role === 'worker' && !alreadyIn(ctx, i, nodes),
     );
