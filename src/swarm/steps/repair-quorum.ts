@@ -45,17 +45,39 @@ async function rereadBusy(ctx: SwarmContext): Promise<void> {
     if (ctx.states[i].busy) ctx.states[i] = await swarmState(m.endpoint);
 }
 
+/** How long a restarted survivor may serve node lists that name no leader before its own word counts. */
+const UNFLAGGED_LEAD_MS = 15_000;
+
 /**
  * Wait until the restarted survivor leads (usually within a second); the error says what it last
- * answered. Seen twice in ~45 quorum-lost repairs under SIGTERM (test/faults/repair-signals.test.ts):
- * it answered the node list for 60 s without any leader in it, a second restart did not help.
+ * answered. Seen about once in fifteen quorum-lost repairs under kills (test/faults/repair-signals):
+ * the survivor serves `GET /nodes` (only a leader, or a manager that reaches one, can) but no entry
+ * carries the leader flag, for minutes; a second restart does not change it. Once it has served such
+ * lists for a while, its own `GET /info` decides: an active manager with control available, answering
+ * at once (a manager without a leader holds that request), is leading its one-member raft.
  */
 async function waitForLead(ctx: SwarmContext, survivor: SwarmContext['members'][number]): Promise<void> {
   let seen = 'no answer yet';
+  let unflaggedSince: number | undefined;
   const leads = async () => {
     try {
-      if ((await readNodes(ctx.control)).some((n) => n.ManagerStatus?.Leader)) return true;
-      seen = 'a node list without a leader';
+      const nodes = await readNodes(ctx.control);
+      if (nodes.some((n) => n.ManagerStatus?.Leader)) return true;
+      const managers = nodes.filter((n) => n.ManagerStatus || n.Spec?.Role === 'manager');
+      seen =
+        `a node list without a leader (managers: ` +
+        managers
+          .map((n) => `${n.ID} ${n.Status?.Addr ?? '?'} ${JSON.stringify(n.ManagerStatus ?? {})}`)
+          .join(', ') +
+        ')';
+      unflaggedSince ??= Date.now();
+      if (Date.now() - unflaggedSince < UNFLAGGED_LEAD_MS) return false;
+      const own = await readSwarmState(survivor.endpoint);
+      seen += `; its own state: ${JSON.stringify({ ...own, raftPeers: own.raftPeers?.length })}`;
+      if (own.state === 'active' && own.isManager) {
+        debug(`swarm: ${survivor.name} leads by its own word (${seen})`);
+        return true;
+      }
     } catch (err) {
       if (!(isNoLeader(err) || isNoAnswer(err) || isTransient(err))) throw err;
       seen = oneLine(err);
