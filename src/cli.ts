@@ -125,6 +125,7 @@ export function buildProgram(argv: string[], sshWords: string[] = []): Command {
     )
     .argument(NAME)
     .argument('[file]', 'with "init": where to write the sample (default: stdout)')
+    .option('-d, --driver <driver>', 'with "init": a sample for this driver (generic: a host inventory)')
     .addOption(new Option('--swarm').hideHelp())
     .action(lazy(async () => ({ run: (await import('./commands/info.js')).config })));
 

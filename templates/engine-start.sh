@@ -2,13 +2,7 @@
 # Sets SUP, PIDF and sup (the supervisor's pid when it runs), as engine-control.ts does.
 {{findSupervisor}}
 CHANGED={{changed}}
-stop_dockerd() {
-  pids=$(pidof dockerd || true)
-  [ -z "$pids" ] && return 0
-  kill $pids
-  i=0
-  while [ -n "$(pidof dockerd || true)" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-}
+{{stopDockerd}}
 if [ -n "$sup" ]; then
   # The supervisor starts dockerd again with the new configuration.
   [ "$CHANGED" = 1 ] && stop_dockerd

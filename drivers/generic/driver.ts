@@ -64,8 +64,32 @@ export class GenericDriver implements Driver {
     return join(this.ctx.machineDir, this.state.SSHKeyPath ?? KEY_FILE);
   }
 
+  /**
+   * The key loads, the host answers SSH and takes the key, and a user other than root has
+   * passwordless sudo. Nothing is written (not even the host key pin): a cluster checks every host
+   * before it provisions any.
+   */
   async preCreateCheck(): Promise<void> {
-    if (this.keySource) await loadPrivateKey(this.keySource);
+    if (!this.keySource) return;
+    const { key } = await loadPrivateKey(this.keySource);
+    const target = this.sshTarget();
+    const t = await SshTransport.connect({
+      ...target,
+      privateKey: key,
+      connectDeadlineMs: 0,
+      readyTimeoutMs: 10_000,
+      pin: false,
+    });
+    try {
+      if (target.user === 'root') return;
+      const r = await t.exec('true', { root: true, timeoutMs: 10_000 });
+      if (r.code !== 0)
+        throw new UserError(
+          `${target.user}@${target.host} has no passwordless sudo (swarmup needs it to install and configure Docker): ${r.stderr.trim() || `exit code ${r.code}`}`,
+        );
+    } finally {
+      await t.close();
+    }
   }
 
   /** Copy the key into the store and log in once, which pins the host key. */

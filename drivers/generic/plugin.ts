@@ -49,5 +49,12 @@ export const genericPlugin: DriverPlugin = {
       description: 'address other cluster members use (default: the IP address)',
     },
   ],
+  inventory: {
+    address: 'generic-ip-address',
+    user: 'generic-ssh-user',
+    port: 'generic-ssh-port',
+    key: 'generic-ssh-key',
+    internalAddress: 'generic-internal-ip',
+  },
   load: () => import('./driver.js'),
 };

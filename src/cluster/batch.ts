@@ -28,6 +28,8 @@ export interface BatchCreatorOptions {
   plugin: DriverPlugin;
   mod: DriverModule;
   flags: FlagValues;
+  /** A machine's own flags when it is made on its own (a host of an inventory); else `flags`. */
+  flagsOf?: (name: string) => FlagValues;
   engine: EngineOptions;
   cluster: string;
   membership: (role: 'manager' | 'worker') => ClusterMembership;
@@ -86,7 +88,7 @@ export class BatchCreator {
         store: o.store,
         plugin: o.plugin,
         name,
-        flags: o.flags,
+        flags: o.flagsOf?.(name) ?? o.flags,
         engine: o.engine,
         log,
         cluster: o.membership(role),

@@ -55,6 +55,27 @@ export const clusterSchema = {
           type: 'string',
           pattern: '^([0-9]+[smhd])+$',
         },
+        hosts: {
+          description:
+            'existing hosts, one machine each (drivers of existing hosts: generic); the first "managers" are managers unless a role says otherwise',
+          type: 'array',
+          minItems: 1,
+          maxItems: 209,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['address'],
+            properties: {
+              address: { type: 'string', minLength: 1, maxLength: 253 },
+              role: { enum: ['manager', 'worker'] },
+              user: { type: 'string', pattern: '^[a-z_][a-z0-9_.-]{0,31}$' },
+              port: { type: 'integer', minimum: 1, maximum: 65535 },
+              key: { type: 'string', minLength: 1 },
+              internalAddress: { type: 'string', minLength: 1, maxLength: 253 },
+              labels: { type: 'object', additionalProperties: { type: 'string' } },
+            },
+          },
+        },
         driverOptions: {
           type: 'object',
           additionalProperties: {

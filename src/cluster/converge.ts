@@ -6,16 +6,15 @@ import { engineEndpoint, loadMachine, saveMachine, type Machine } from '../machi
 import { validateEngineOptions } from '../provision/engine-config.js';
 import { provision } from '../provision/provisioner.js';
 import type { Store } from '../store/store.js';
-import {
-  bootstrapSwarm,
-  leaveSwarm,
-  listNodes,
-  removeNode,
-  setNodeRole,
-  waitNodesReady,
-  type SwarmMember,
-  type SwarmNode,
-} from '../swarm/bootstrap.js';
+import { bootstrapSwarm } from '../swarm/bootstrap.js';
+import { listNodes } from '../swarm/calls.js';
+import type { MachineRef } from '../swarm/identity.js';
+import type { SwarmMember } from '../swarm/membership.js';
+import type { SwarmNode } from '../swarm/model.js';
+import { waitNodesReady } from '../swarm/ready.js';
+import { assignHosts, hostFlags, recordedHosts } from './hosts.js';
+import { checkNewHosts, giveBackHost, hostedMachines } from './inventory.js';
+import { machineNode, removeMachineNode } from './members.js';
 import { runPhases, type Log, type Phase } from '../ui/progress.js';
 import { clusterMachines } from './access.js';
 import { BatchCreator } from './batch.js';
@@ -24,6 +23,9 @@ import { RunLedger } from './rollback.js';
 import {
   loadClusterRecord,
   memberNames,
+  recordNodeIds,
+  recordedIds,
+  remadeSinceRecorded,
   saveClusterRecord,
   validateClusterName,
   type ClusterRecord,
@@ -75,7 +77,12 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
   validateClusterName(spec.name);
   checkSpecBounds(spec);
   const plugin = findDriver(spec.driver);
-  requireDriverFlags(plugin, spec.driverOptions);
+  const inv = plugin.inventory;
+  if (spec.hosts && !inv)
+    throw new UserError(`spec.hosts lists existing hosts: the ${spec.driver} driver makes its own machines`);
+  if (inv && spec.hosts)
+    for (const h of spec.hosts) requireDriverFlags(plugin, hostFlags(inv, spec.driverOptions, h));
+  else requireDriverFlags(plugin, spec.driverOptions);
   validateEngineOptions(spec.engine);
   const mod = await plugin.load();
   const release = await lockCluster(store, spec.name, {
@@ -108,6 +115,35 @@ async function converge(
       `Cluster "${spec.name}" exists with the ${previous.Driver} driver, not ${spec.driver}`,
     );
   }
+  // Existing hosts: which machine each is; new ones must all answer before anything is made.
+  const inv = plugin.inventory;
+  const existing = await clusterMachines(store, spec.name);
+  const assignment =
+    inv && spec.hosts
+      ? assignHosts(
+          spec.name,
+          inv,
+          spec.driverOptions,
+          spec.hosts,
+          spec.managers,
+          await hostedMachines(existing),
+        )
+      : undefined;
+  const hostOf = new Map(assignment?.desired.map((d) => [d.name, d.host]));
+  const flagsFor = (name: string) => {
+    const h = hostOf.get(name);
+    return inv && h ? hostFlags(inv, spec.driverOptions, h) : spec.driverOptions;
+  };
+  if (assignment) {
+    const had = new Set(existing.map((m) => m.cfg.Name));
+    const fresh = assignment.desired.filter((d) => !had.has(d.name));
+    await checkNewHosts(
+      store,
+      plugin,
+      fresh.map((d) => ({ name: d.name, address: d.host.address, flags: flagsFor(d.name) })),
+      spec.parallel,
+    );
+  }
   const now = new Date();
   const record: ClusterRecord = {
     ConfigVersion: 1,
@@ -123,6 +159,9 @@ async function converge(
     ExpiresAt: spec.ttl
       ? new Date(now.getTime() + parseDuration(spec.ttl)).toISOString()
       : previous?.ExpiresAt,
+    Nodes: previous?.Nodes,
+    Leader: previous?.Leader,
+    Hosts: assignment ? recordedHosts(assignment) : previous?.Hosts,
   };
   await saveClusterRecord(store, record);
   ledger.recordCreated = !previous;
@@ -139,7 +178,7 @@ async function converge(
     durations: {},
     nodes: [],
   };
-  const desired = memberNames(spec.name, spec.managers, spec.workers);
+  const desired = assignment?.desired ?? memberNames(spec.name, spec.managers, spec.workers);
   const wanted = new Set(desired.map((d) => d.name));
   const machines = new Map<string, Machine>();
   const extraLabels: Record<string, string> = { ...spec.labels };
@@ -153,6 +192,7 @@ async function converge(
     plugin,
     mod,
     flags: spec.driverOptions,
+    flagsOf: flagsFor,
     engine: spec.engine,
     cluster: spec.name,
     membership: (role): ClusterMembership => ({ name: spec.name, role, labels: extraLabels }),
@@ -202,14 +242,25 @@ async function converge(
           role: d.role,
           endpoint: await engineEndpoint(m),
           advertiseAddr: await m.driver.getInternalIP(),
+          recordedNodeIds: recordedIds(record, d.name),
+          fresh: result.created.includes(d.name) || remadeSinceRecorded(record, d.name, m.cfg.CreatedAt),
           labels: {
             'swarmup.cluster': spec.name,
             'swarmup.driver': spec.driver,
             ...(typeof m.cfg.Driver.Zone === 'string' ? { 'swarmup.zone': m.cfg.Driver.Zone } : {}),
+            ...hostOf.get(d.name)?.labels,
           },
         };
       }),
     );
+
+  let nodeIds: Record<string, string> = {};
+  const machineRef = async (name: string): Promise<MachineRef> => ({
+    name,
+    nodeId: nodeIds[name],
+    recordedIds: recordedIds(record, name),
+    address: await machines.get(name)!.driver.getInternalIP(),
+  });
 
   let extras: Machine[] = [];
   const phases: Phase[] = [
@@ -224,9 +275,21 @@ async function converge(
       key: 'swarm',
       title: 'Swarm',
       run: async (log) => {
-        const r = await bootstrapSwarm(await members(), { log, parallel: spec.parallel, repair: true });
+        const r = await bootstrapSwarm(await members(), {
+          log,
+          parallel: spec.parallel,
+          repair: true,
+          cluster: spec.name,
+          lastLeader: record.Leader,
+          // Recorded as soon as known: a run killed later still tells these nodes from leftovers.
+          onNodeIds: async (ids) => {
+            const createdAt = Object.fromEntries([...machines].map(([n, m]) => [n, m.cfg.CreatedAt]));
+            if (recordNodeIds(record, ids, createdAt)) await saveClusterRecord(store, record);
+          },
+        });
         result.initialized = r.initialized;
         result.joined = r.joined;
+        nodeIds = r.nodeIds;
       },
     },
     {
@@ -243,7 +306,7 @@ async function converge(
       title: 'Remove machines beyond the spec',
       skip: () => extras.length === 0,
       run: async (log) => {
-        result.removed = await removeMembers(extras, await managerOf(machines, desired), log);
+        result.removed = await removeMembers(extras, await managerOf(machines, desired), log, record);
       },
     },
     {
@@ -252,11 +315,21 @@ async function converge(
       skip: () => !o.wait,
       run: async (log) => {
         log(`waiting up to ${Math.round(o.timeoutMs / 1000)} s`);
-        result.nodes = await waitNodesReady(await managerOf(machines, desired), [...wanted], o.timeoutMs);
+        const refs = await Promise.all(desired.map((d) => machineRef(d.name)));
+        // Healthy only when the node list is exactly the machines: a leftover is reported, never hidden.
+        result.nodes = await waitNodesReady(await managerOf(machines, desired), refs, o.timeoutMs, {
+          exact: true,
+          cluster: spec.name,
+        });
+        const leader = result.nodes.find((n) => n.leader)?.machine;
+        if (leader && leader !== record.Leader) {
+          record.Leader = leader;
+          await saveClusterRecord(store, record);
+        }
       },
     },
   ];
-  extras = (await clusterMachines(store, spec.name)).filter((m) => !wanted.has(m.cfg.Name));
+  extras = existing.filter((m) => !wanted.has(m.cfg.Name));
   try {
     const r = await runPhases(phases, { interactive: o.interactive, signal: interrupt.signal });
     result.durations = r.durations;
@@ -300,18 +373,15 @@ export async function removeMembers(
   extras: Machine[],
   manager: Awaited<ReturnType<typeof engineEndpoint>>,
   log: Log,
+  record?: ClusterRecord,
 ) {
   const removed: string[] = [];
   for (const m of extras) {
     const name = m.cfg.Name;
     log(`removing ${name}`);
-    try {
-      if (m.cfg.Cluster?.Role === 'manager') await setNodeRole(manager, name, 'worker');
-      await leaveSwarm(await engineEndpoint(m), true).catch(() => undefined);
-    } catch (err) {
-      log(`${name}: could not leave the swarm cleanly (${oneLine(err)}); removing it anyway`);
-    }
-    await removeNode(manager, name);
+    const node = await machineNode(m, manager, recordedIds(record, name));
+    await removeMachineNode(m, manager, node, log);
+    await giveBackHost(m, log);
     await m.driver.remove();
     await m.store.remove(name);
     removed.push(name);

@@ -6,6 +6,7 @@ import type { Store } from '../store/store.js';
 import { mapBounded } from '../util/async.js';
 import { debug } from '../util/log.js';
 import { clusterMachines } from './access.js';
+import { giveBackHost } from './inventory.js';
 import { lockCluster } from './cluster-lock.js';
 import { loadClusterRecord, removeClusterRecord } from './record.js';
 import { validateName } from '../store/names.js';
@@ -58,6 +59,8 @@ async function destroyLocked(
   await mapBounded(machines, opts.parallel ?? 8, async (m) => {
     try {
       opts.log(`Removing machine ${m.cfg.Name}...`);
+      // A host that exists without swarmup is given back, not destroyed.
+      await giveBackHost(m, opts.log);
       await m.driver.remove();
       await store.remove(m.cfg.Name);
       result.machines.push(m.cfg.Name);

@@ -7,6 +7,7 @@ import type { EngineOptions } from '../store/machine-config.js';
 import type { Store } from '../store/store.js';
 import { isValidName, validateName } from '../store/names.js';
 import { readTextIfExists } from '../store/paths.js';
+import type { HostSpec } from './hosts.js';
 
 /** What `cluster up` was asked for, kept in `clusters/<name>.json` (no credentials, relative paths). */
 export interface ClusterRecord {
@@ -22,6 +23,64 @@ export interface ClusterRecord {
   Labels: Record<string, string>;
   CreatedAt: string;
   ExpiresAt?: string;
+  /**
+   * Machine name → the swarm node IDs it had, newest first (recorded at each join): how swarmup tells
+   * a machine's node, and its leftovers, without trusting hostnames.
+   */
+  Nodes?: Record<string, RecordedNodes>;
+  /** The machine that led the swarm when `cluster up` last finished. */
+  Leader?: string;
+  /** The hosts of a cluster of existing hosts (`spec.hosts`), as last given. */
+  Hosts?: HostSpec[];
+}
+
+export interface RecordedNodes {
+  /** Node IDs, newest first. */
+  IDs: string[];
+  /** When the machine that had the newest ID was created: another value means it was made again. */
+  MachineCreatedAt?: string;
+}
+
+/** How many node IDs are kept per machine. */
+const NODE_HISTORY = 4;
+
+/** The node IDs recorded for a machine, newest first. */
+export const recordedIds = (rec: ClusterRecord | undefined, machine: string): string[] =>
+  rec?.Nodes?.[machine]?.IDs ?? [];
+
+/**
+ * Was the machine made again since its node ID was recorded? Then that node is gone for sure (a new
+ * machine has no swarm state), whether or not the run that made it finished.
+ */
+export const remadeSinceRecorded = (
+  rec: ClusterRecord | undefined,
+  machine: string,
+  createdAt: string,
+): boolean => {
+  const had = rec?.Nodes?.[machine]?.MachineCreatedAt;
+  return had !== undefined && had !== createdAt;
+};
+
+/**
+ * Record each machine's current node ID first in `Nodes` (with the machine's creation time); true when
+ * that changed anything.
+ */
+export function recordNodeIds(
+  rec: ClusterRecord,
+  ids: Record<string, string>,
+  createdAt: Record<string, string>,
+): boolean {
+  const nodes = { ...(rec.Nodes ?? {}) };
+  let changed = false;
+  for (const [machine, id] of Object.entries(ids)) {
+    const had = nodes[machine];
+    if (had?.IDs[0] === id && had.MachineCreatedAt === createdAt[machine]) continue;
+    const rest = (had?.IDs ?? []).filter((x) => x !== id);
+    nodes[machine] = { IDs: [id, ...rest].slice(0, NODE_HISTORY), MachineCreatedAt: createdAt[machine] };
+    changed = true;
+  }
+  rec.Nodes = nodes;
+  return changed;
 }
 
 export { validateClusterName } from '../store/names.js';

@@ -4,6 +4,7 @@ import { loadMachine } from '../machine/machine.js';
 import type { Store } from '../store/store.js';
 import { mapBounded } from '../util/async.js';
 import { clusterMachines } from './access.js';
+import { giveBackHost } from './inventory.js';
 import { removeClusterRecord } from './record.js';
 
 /**
@@ -49,6 +50,7 @@ export class RunLedger {
           const m = await loadMachine(store, name);
           recorded.push(m.cfg.Driver);
           log(`Removing machine ${name}...`);
+          await giveBackHost(m, log);
           await m.driver.remove();
           await store.remove(name);
           last = m.driver;

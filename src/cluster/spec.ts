@@ -4,6 +4,7 @@ import { describeIoError } from '../store/paths.js';
 import type { FlagValues } from '../driver/contract.js';
 import { UserError } from '../errors.js';
 import { emptyEngineOptions, type EngineOptions } from '../store/machine-config.js';
+import type { HostSpec } from './hosts.js';
 
 /** Everything `cluster up` needs, after the file and the flags are merged (flags win). */
 export interface ClusterSpec {
@@ -16,6 +17,8 @@ export interface ClusterSpec {
   driverOptions: FlagValues;
   engine: EngineOptions;
   labels: Record<string, string>;
+  /** Existing hosts, one machine each (drivers of existing hosts: generic). */
+  hosts?: HostSpec[];
   /** The node limit for this run (--max-nodes); not saved. */
   maxNodes?: number;
 }
@@ -33,6 +36,7 @@ interface ClusterFile {
     workers?: number;
     parallel?: number;
     ttl?: string;
+    hosts?: HostSpec[];
     driverOptions?: FlagValues;
     engine?: {
       installURL?: string;
@@ -99,6 +103,7 @@ export async function loadClusterFile(path: string): Promise<SpecFromFile> {
     workers: f.spec?.workers,
     parallel: f.spec?.parallel,
     ttl: f.spec?.ttl,
+    hosts: f.spec?.hosts,
     driverOptions: f.spec?.driverOptions,
     engine: e && {
       InstallURL: e.installURL,
@@ -196,4 +201,37 @@ spec:
     opts: []             # dockerd flags, e.g. ["log-level=warn"]
     registryMirrors: []
     insecureRegistries: []
+`;
+
+/** The sample for drivers of existing hosts (`config init --driver generic`): an inventory. */
+export const SAMPLE_HOSTS_CLUSTER_FILE = `# swarmup cluster file: swarmup cluster up -f cluster.yaml
+# Your own hosts become a swarm: each host is one machine. Flags given on the command line override
+# what is written here (--generic-ip-address repeated replaces the hosts).
+apiVersion: swarmup.io/v1alpha1
+kind: Cluster
+metadata:
+  # Cluster name: lowercase letters, digits and "-". Machines are named <name>-manager-N, <name>-worker-N.
+  name: byo
+spec:
+  driver: generic
+  # The first "managers" hosts are managers (odd: 1, 3, 5), unless a host says its role.
+  managers: 1
+  hosts:
+    - address: 203.0.113.10
+    - address: 203.0.113.11
+      user: deploy               # a user other than root needs passwordless sudo
+    - address: 203.0.113.12
+      port: 2222                 # SSH port
+      internalAddress: 10.0.0.12 # the address the other hosts reach it on (default: address)
+      labels:                    # swarm node labels, for placement constraints
+        zone: b
+      # role: worker
+      # key: /home/me/.ssh/other_key  # this host's private key
+  # A host removed from the list leaves the swarm on the next "cluster up" (only what swarmup
+  # installed is removed from it); "cluster down" gives every host back the same way.
+  driverOptions:
+    generic-ssh-key: /home/me/.ssh/id_ed25519   # the private key that logs in to the hosts
+  engine:
+    labels: []           # e.g. ["tier=ci"]
+    opts: []             # dockerd flags, e.g. ["log-level=warn"]
 `;

@@ -56,6 +56,7 @@ export function registerCluster(program: Command, argv: string[]): void {
     drivers.find((d) => d.name === chosen),
     'swarmup cluster up',
     false,
+    true,
   );
 
   cluster
@@ -82,7 +83,7 @@ export function registerCluster(program: Command, argv: string[]): void {
     .option('--json', 'print JSON')
     .action(impl('status'));
 
-  cluster
+  const scale = cluster
     .command('scale')
     .description('change the number of workers (or managers, kept odd) and converge')
     .argument('<name>')
@@ -92,6 +93,13 @@ export function registerCluster(program: Command, argv: string[]): void {
     .option(WAIT_LOCK, WAIT_LOCK_HELP)
     .option('--json', 'print the result as JSON on stdout')
     .action(impl('scale'));
+  // Clusters of existing hosts grow by hosts: each one given here becomes a machine.
+  for (const d of drivers.filter((x) => x.inventory))
+    scale.option(
+      `--${d.inventory!.address} <address>`,
+      `${d.name} clusters: a host to add (repeatable; fewer --workers drops the last worker hosts)`,
+      collect,
+    );
 
   cluster
     .command('env')

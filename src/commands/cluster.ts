@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
-import { clusterMachines, reachableManager } from '../cluster/access.js';
+import { clusterMachines, clusterNodes, reachableManager } from '../cluster/access.js';
 import { clusterUp, type UpResult } from '../cluster/converge.js';
 import { destroyCluster, type DestroyResult } from '../cluster/destroy.js';
 import { flagsFromEnv } from '../driver/flags.js';
@@ -18,12 +18,13 @@ import {
   type SpecFromFile,
 } from '../cluster/spec.js';
 import { drivers, findDriver } from '../driver/registry.js';
+import { dropWorkerHosts, inventorySpec, type HostSpec } from '../cluster/hosts.js';
 import { UserError } from '../errors.js';
 import { maxNodesFrom } from '../cluster/bounds.js';
 import { isValidName } from '../store/names.js';
 import { requireClientCertFiles } from '../machine/certs.js';
 import { machineUrl } from '../machine/machine.js';
-import { listNodes, type SwarmNode } from '../swarm/bootstrap.js';
+import { listNodes } from '../swarm/calls.js';
 import { mapBounded } from '../util/async.js';
 import { info } from '../util/log.js';
 import { storeOf } from './common.js';
@@ -117,12 +118,30 @@ async function specFrom(name: string | undefined, o: UpFlags, cmd: Command): Pro
     engine: record?.Engine ?? engineOptionsFrom(o),
     labels: record?.Labels ?? {},
   };
-  return mergeSpec(defaults, file, { ...flags, name: clusterName });
+  const inv = findDriver(driver).inventory;
+  if (!inv) return mergeSpec(defaults, file, { ...flags, name: clusterName });
+  // Existing hosts: the machine counts follow the hosts unless given.
+  const merged = mergeSpec(defaults, file, { ...flags, name: clusterName });
+  const inventory = inventorySpec(
+    inv,
+    {
+      flags: flags.driverOptions ?? {},
+      file,
+      record: record && { hosts: record.Hosts, driverOptions: record.DriverOptions },
+    },
+    merged,
+    {
+      managers: o.managers !== undefined || file.managers !== undefined,
+      workers: o.workers !== undefined || file.workers !== undefined,
+    },
+  );
+  return mergeSpec({ ...merged, ...inventory }, {}, {});
 }
 
 function printUpSummary(r: UpResult, spec: ClusterSpec, seconds: number): void {
   const ready = r.nodes.filter((n) => n.state === 'ready').length;
-  const leader = r.nodes.find((n) => n.leader)?.hostname ?? '?';
+  const lead = r.nodes.find((n) => n.leader);
+  const leader = lead?.machine ?? lead?.hostname ?? '?';
   info(
     `Cluster "${r.cluster}" is up: ${spec.managers} manager(s), ${spec.workers} worker(s), ${ready}/${r.nodes.length} Ready, leader ${leader} (${seconds.toFixed(1)} s; created ${r.created.length}, repaired ${r.repaired.length}, unchanged ${r.unchanged.length}${r.removed.length ? `, removed ${r.removed.length}` : ''}).`,
   );
@@ -167,14 +186,25 @@ export async function up(name: string | undefined, o: UpFlags, cmd: Command): Pr
 
 export async function scale(
   name: string,
-  o: { workers?: number; managers?: number; maxNodes?: number; waitLock?: string | boolean; json?: boolean },
+  o: {
+    workers?: number;
+    managers?: number;
+    maxNodes?: number;
+    waitLock?: string | boolean;
+    json?: boolean;
+    [k: string]: unknown;
+  },
   cmd: Command,
 ): Promise<void> {
   const store = storeOf(cmd);
   validateClusterName(name);
   const rec = await requireClusterRecord(store, name);
-  if (o.workers === undefined && o.managers === undefined)
-    throw new UserError('give --workers and/or --managers');
+  const inv = findDriver(rec.Driver).inventory;
+  const added = inv ? hostsToAdd(inv.address, o) : [];
+  if (o.workers === undefined && o.managers === undefined && !added.length)
+    throw new UserError(
+      `give --workers and/or --managers${inv ? ` (or --${inv.address} for each host to add)` : ''}`,
+    );
   const spec = mergeSpec(
     {
       name,
@@ -194,7 +224,30 @@ export async function scale(
     {},
     { managers: o.managers, workers: o.workers, maxNodes: maxNodesFrom(o.maxNodes) },
   );
+  if (inv && (rec.Hosts?.length || added.length)) {
+    // Hosts given here are added; fewer workers drop the last worker hosts of the list.
+    let hosts: HostSpec[] = [...(rec.Hosts ?? []), ...added.map((address) => ({ address }))];
+    const workerHosts = Math.max(0, hosts.length - spec.managers);
+    if (o.workers !== undefined && o.workers < workerHosts)
+      hosts = dropWorkerHosts(hosts, spec.managers, workerHosts - o.workers);
+    const fitted = inventorySpec(inv, { flags: {}, record: { hosts } }, spec, {
+      managers: o.managers !== undefined,
+      workers: o.workers !== undefined,
+    });
+    await runUp(store, mergeSpec({ ...spec, ...fitted }, {}, {}), {
+      timeout: '5m',
+      json: o.json,
+      waitLock: o.waitLock,
+    });
+    return;
+  }
   await runUp(store, spec, { timeout: '5m', json: o.json, waitLock: o.waitLock });
+}
+
+/** The hosts `cluster scale` adds: its repeated host address flag. */
+function hostsToAdd(flag: string, o: Record<string, unknown>): string[] {
+  const v = o[flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase())];
+  return (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String);
 }
 
 export async function down(
@@ -276,25 +329,24 @@ export async function ls(o: { json?: boolean }, cmd: Command): Promise<void> {
 
 export async function status(name: string, o: { json?: boolean }, cmd: Command): Promise<void> {
   const store = storeOf(cmd);
-  const { machine, endpoint } = await reachableManager(store, name);
-  const nodes: SwarmNode[] = await listNodes(endpoint);
+  const { via, nodes } = await clusterNodes(store, name);
   if (o.json) {
-    process.stdout.write(JSON.stringify({ cluster: name, via: machine.cfg.Name, nodes }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ cluster: name, via: via.cfg.Name, nodes }, null, 2) + '\n');
     return;
   }
+  // MACHINE "-": a node that is none of the cluster's machines (a leftover "cluster up" removes).
   const table = [
-    ['HOSTNAME', 'ROLE', 'LEADER', 'AVAILABILITY', 'STATE', 'ENGINE', 'ADDRESS'],
-    ...nodes
-      .sort((a, b) => a.hostname.localeCompare(b.hostname, undefined, { numeric: true }))
-      .map((n) => [
-        n.hostname,
-        n.role,
-        n.leader ? 'Leader' : n.role === 'manager' ? 'Reachable' : '-',
-        n.availability,
-        n.state,
-        n.engineVersion,
-        n.addr,
-      ]),
+    ['MACHINE', 'HOSTNAME', 'ROLE', 'LEADER', 'AVAILABILITY', 'STATE', 'ENGINE', 'ADDRESS'],
+    ...nodes.map((n) => [
+      n.machine ?? '-',
+      n.hostname,
+      n.role,
+      n.leader ? 'Leader' : n.role === 'manager' ? 'Reachable' : '-',
+      n.availability,
+      n.state,
+      n.engineVersion,
+      n.addr,
+    ]),
   ];
   process.stdout.write(formatColumns(table));
 }

@@ -16,11 +16,22 @@ export function driverFromArgv(argv: string[]): string | undefined {
   return process.env.SWARMUP_DRIVER || process.env.MACHINE_DRIVER || undefined;
 }
 
-/** A commander option for a driver flag; `withDefault: false` leaves defaults to a later merge. */
-export function flagOption(f: FlagSpec, withDefault = true): Option {
+/** commander's attribute name for a flag: `generic-ip-address` → `genericIpAddress`. */
+export const attrName = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * A commander option for a driver flag; `withDefault: false` leaves defaults to a later merge. A
+ * `repeatable` flag collects its values (one per host of a cluster's inventory), checked later.
+ */
+export function flagOption(f: FlagSpec, withDefault = true, repeatable?: string): Option {
   const arg = f.type === 'boolean' ? '' : f.type === 'number' ? ' <n>' : ' <value>';
-  const o = new Option(`--${f.name}${arg}`, f.description + (f.required ? ' (required)' : ''));
+  const what = f.description + (f.required ? ' (required)' : '');
+  const o = new Option(`--${f.name}${arg}`, repeatable ? `${what}; ${repeatable}` : what);
   if (f.env) o.env(f.env);
+  if (repeatable) {
+    o.argParser(collect);
+    return o;
+  }
   if (f.type === 'number') {
     o.argParser((v: string) => {
       const n = Number(v);
@@ -106,16 +117,27 @@ export function addDriverOptions(
   plugin: DriverPlugin | undefined,
   usage: string,
   withDefaults: boolean,
+  perHost = false,
 ): void {
+  // A cluster of existing hosts: these flags repeat, the N-th value for the N-th machine.
+  const repeat = (p: DriverPlugin, f: FlagSpec): string | undefined => {
+    const inv = perHost ? p.inventory : undefined;
+    if (!inv) return undefined;
+    if ([inv.address, inv.internalAddress].includes(f.name))
+      return 'repeat it, one per host (managers first)';
+    if ([inv.user, inv.port].includes(f.name)) return 'once for every host, or repeated one per host';
+    return undefined;
+  };
   if (plugin) {
-    for (const f of plugin.flags) cmd.addOption(flagOption(f, withDefaults));
+    for (const f of plugin.flags) cmd.addOption(flagOption(f, withDefaults, repeat(plugin, f)));
     cmd.addHelpText(
       'after',
       `\nThe ${plugin.name} driver: ${plugin.description}. Its flags are listed above.`,
     );
     return;
   }
-  for (const d of drivers) for (const f of d.flags) cmd.addOption(flagOption(f, withDefaults).hideHelp());
+  for (const d of drivers)
+    for (const f of d.flags) cmd.addOption(flagOption(f, withDefaults, repeat(d, f)).hideHelp());
   const list = drivers.map((d) => `  ${d.name.padEnd(12)} ${d.description}`).join('\n');
   cmd.addHelpText('after', `\nDrivers:\n${list}\n\nDriver flags: ${usage} --driver <name> --help`);
 }

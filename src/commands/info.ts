@@ -37,15 +37,18 @@ export async function status(name: string | undefined, _o: unknown, cmd: Command
 export async function config(
   name: string | undefined,
   file: string | undefined,
-  opts: { swarm?: boolean },
+  o: { driver?: string; swarm?: boolean },
   cmd: Command,
 ): Promise<void> {
-  if (opts.swarm) throw classicSwarm('--swarm', 'config');
+  if (o.swarm) throw classicSwarm('--swarm', 'config');
   // "config init" and "config schema" are about cluster files, unless a machine has that name.
   if ((name === 'init' || name === 'schema') && !(await storeOf(cmd).exists(name))) {
-    const { SAMPLE_CLUSTER_FILE } = await import('../cluster/spec.js');
+    const { SAMPLE_CLUSTER_FILE, SAMPLE_HOSTS_CLUSTER_FILE } = await import('../cluster/spec.js');
     const { clusterSchema } = await import('../cluster/cluster-schema.js');
-    const text = name === 'init' ? SAMPLE_CLUSTER_FILE : JSON.stringify(clusterSchema, null, 2) + '\n';
+    const { findDriver } = await import('../driver/registry.js');
+    const hosts = o.driver !== undefined && findDriver(o.driver).inventory !== undefined;
+    const sample = hosts ? SAMPLE_HOSTS_CLUSTER_FILE : SAMPLE_CLUSTER_FILE;
+    const text = name === 'init' ? sample : JSON.stringify(clusterSchema, null, 2) + '\n';
     if (!file || file === '-') {
       process.stdout.write(text);
       return;

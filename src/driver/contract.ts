@@ -220,11 +220,30 @@ export interface DriverModule {
    */
 }
 
+/**
+ * For drivers whose machines are existing hosts: which driver flag takes each part of a host of a
+ * cluster's inventory (`spec.hosts`, or those flags repeated on `cluster up`: the N-th value to the
+ * N-th machine). Only `address` is required.
+ */
+export interface HostInventory {
+  address: string;
+  user?: string;
+  port?: string;
+  key?: string;
+  internalAddress?: string;
+}
+
 /** What the CLI knows about a driver without loading its implementation (and any SDK it needs). */
 export interface DriverPlugin {
   name: string;
   description: string;
   flags: FlagSpec[];
+  /**
+   * Set for drivers whose machines are hosts that exist without swarmup (generic): clusters take them
+   * from an inventory, and `cluster down` gives them back (leaves the swarm, removes only what swarmup
+   * installed) instead of destroying them.
+   */
+  inventory?: HostInventory;
   load(): Promise<DriverModule>;
 }
 

@@ -28,12 +28,16 @@ export function sameListener(a: Listener, b: Listener): boolean {
   );
 }
 
-/** Backend name per node: its hostname, made unique with the node ID when two nodes share one. */
+/**
+ * Backend name per node: the machine it is, else its hostname; made unique with the node ID when two
+ * nodes share one (hosts are often all called `ubuntu`).
+ */
 function backendNames(nodes: SwarmNodeInfo[]): Map<string, string> {
+  const base = (n: SwarmNodeInfo) => n.machine ?? n.hostname;
   const count = new Map<string, number>();
-  for (const n of nodes) count.set(n.hostname, (count.get(n.hostname) ?? 0) + 1);
+  for (const n of nodes) count.set(base(n), (count.get(base(n)) ?? 0) + 1);
   return new Map(
-    nodes.map((n) => [n.id, count.get(n.hostname)! > 1 ? `${n.hostname}-${n.id.slice(0, 12)}` : n.hostname]),
+    nodes.map((n) => [n.id, count.get(base(n))! > 1 ? `${base(n)}-${n.id.slice(0, 12)}` : base(n)]),
   );
 }
 

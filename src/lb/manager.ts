@@ -163,7 +163,7 @@ export async function managerTarget(store: Store, name: string): Promise<LbTarge
     labels: {},
     storeId: () => store.id(),
     manager,
-    machines: async () => (await machines()).map(nodeMachine),
+    machines: async () => (await machines()).map((m) => nodeMachine(m)),
     hostEngine: async () => hostEngine({ storeRoot: store.root, recorded: [machine.cfg.Driver] }),
   };
 }

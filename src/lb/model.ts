@@ -24,6 +24,8 @@ export interface SwarmService {
 export interface SwarmNodeInfo {
   id: string;
   hostname: string;
+  /** The cluster machine this node is, when known (hosts may share a hostname). */
+  machine?: string;
   role: 'manager' | 'worker';
   /** Status.State is `ready`. */
   ready: boolean;

@@ -24,7 +24,7 @@ interface RawService {
 interface RawNode {
   ID: string;
   Description?: { Hostname?: string };
-  Spec?: { Role?: string; Availability?: string };
+  Spec?: { Role?: string; Availability?: string; Labels?: Record<string, string> | null };
   Status?: { State?: string; Addr?: string };
   ManagerStatus?: { Addr?: string };
 }
@@ -86,9 +86,11 @@ export function parseNodes(
     const addr = [n.Status?.Addr, hostOf(n.ManagerStatus?.Addr), fallback(hostname)].find(usable);
     const ready = n.Status?.State === 'ready';
     if (!addr && ready) warnings.push(`node ${hostname} has no usable address; it gets no traffic`);
+    const machine = n.Spec?.Labels?.['swarmup.machine'];
     return {
       id: n.ID,
       hostname,
+      ...(machine ? { machine } : {}),
       role: n.Spec?.Role === 'manager' ? 'manager' : 'worker',
       ready: ready && !!addr,
       active: (n.Spec?.Availability ?? 'active') === 'active',

@@ -4,18 +4,23 @@
  * load balancer is named after the target and its resources carry that name as their owner.
  */
 import { clusterMachines, reachableManager } from '../cluster/access.js';
-import { loadClusterRecord, requireClusterRecord, validateClusterName } from '../cluster/record.js';
+import {
+  loadClusterRecord,
+  recordedIds,
+  requireClusterRecord,
+  validateClusterName,
+} from '../cluster/record.js';
 import type { DriverState, FlagValues } from '../driver/contract.js';
 import { flagsFromEnv } from '../driver/flags.js';
 import { findDriver } from '../driver/registry.js';
 import { oneLine, UserError } from '../errors.js';
-import type { EngineEndpoint } from '../engine/api.js';
 import { hostEngine, type EngineAddress } from '../engine/host.js';
 import { engineEndpoint, type Machine } from '../machine/machine.js';
 import type { Store } from '../store/store.js';
 import type { Log } from './backend.js';
 import type { ManagerEngine } from './engine.js';
 import type { SwarmSnapshot } from './model.js';
+import { mapNodesToMachines, type NodeMachine } from './node-machines.js';
 import { readSwarm } from './published.js';
 
 export interface LbTarget {
@@ -43,18 +48,11 @@ export interface LbTarget {
   hostEngine(): Promise<EngineAddress>;
 }
 
-/** A stored machine as a load balancer needs it: where it is (its driver state) and its address. */
-export interface NodeMachine {
-  name: string;
-  driver: string;
-  state: DriverState;
-  internalIp(): Promise<string>;
-  /** Its Engine API over TLS, when this process holds the store (not inside the cluster). */
-  engine?(): Promise<EngineEndpoint>;
-}
+export type { NodeMachine } from './node-machines.js';
 
-export const nodeMachine = (m: Machine): NodeMachine => ({
+export const nodeMachine = (m: Machine, nodeId?: string): NodeMachine => ({
   name: m.cfg.Name,
+  ...(nodeId ? { nodeId } : {}),
   driver: m.cfg.DriverName,
   state: m.cfg.Driver,
   internalIp: () => m.driver.getInternalIP(),
@@ -79,7 +77,12 @@ export async function clusterTarget(store: Store, cluster: string): Promise<LbTa
       const { machine, endpoint } = await reachableManager(store, cluster);
       return { name: machine.cfg.Name, endpoint };
     },
-    machines: async () => (await clusterMachines(store, cluster)).map(nodeMachine),
+    machines: async () => {
+      const ids = await loadClusterRecord(store, cluster);
+      return (await clusterMachines(store, cluster)).map((m) =>
+        nodeMachine(m, recordedIds(ids, m.cfg.Name)[0]),
+      );
+    },
     hostEngine: async () =>
       hostEngine({
         storeRoot: store.root,
@@ -115,16 +118,19 @@ export async function teardownTarget(
 }
 
 /**
- * The swarm as a load balancer sees it, read from a manager. Nodes without a usable swarm address get
+ * The swarm as a load balancer sees it, read from a manager, each node mapped to the machine it is (by
+ * recorded node ID, `swarmup.machine` label, then address). Nodes without a usable swarm address get
  * the internal IP of the stored machine of that hostname.
  */
 export async function readTargetSwarm(t: LbTarget, log?: Log): Promise<SwarmSnapshot> {
   const m = await t.manager();
   log?.(`Reading services, nodes and tasks from ${m.name}...`);
+  const machines = await t.machines();
+  let snap: SwarmSnapshot;
   try {
-    return await readSwarm(m.endpoint, async (hostnames) => {
+    snap = await readSwarm(m.endpoint, async (hostnames) => {
       const out = new Map<string, string>();
-      for (const machine of await t.machines()) {
+      for (const machine of machines) {
         if (hostnames.includes(machine.name)) out.set(machine.name, await machine.internalIp());
       }
       return out;
@@ -132,4 +138,5 @@ export async function readTargetSwarm(t: LbTarget, log?: Log): Promise<SwarmSnap
   } catch (err) {
     throw new UserError(`cannot read the swarm from ${m.name}: ${oneLine(err)}`);
   }
+  return { ...snap, nodes: await mapNodesToMachines(snap.nodes, machines) };
 }

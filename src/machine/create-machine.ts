@@ -46,6 +46,31 @@ function unlessAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promi
   });
 }
 
+async function runPreCreateCheck(driver: Driver): Promise<void> {
+  try {
+    await driver.preCreateCheck?.();
+  } catch (err) {
+    throw new UserError(`Error with pre-create check: ${oneLine(err)}`, 3);
+  }
+}
+
+/**
+ * The driver's pre-create checks for a machine that does not exist yet, making nothing: a cluster
+ * runs them for every new machine before it creates any.
+ */
+export async function checkBeforeCreate(
+  req: Pick<CreateRequest, 'store' | 'plugin' | 'name' | 'flags' | 'log' | 'cluster'>,
+): Promise<void> {
+  const mod = await req.plugin.load();
+  const ctx = {
+    ...driverContext(req.store, req.name),
+    log: req.log,
+    cluster: req.cluster,
+    storeId: await req.store.id(),
+  };
+  await runPreCreateCheck(await mod.fromFlags(ctx, req.flags));
+}
+
 /**
  * Create a machine and provision it. A failure before the driver made anything leaves nothing behind;
  * a failure after it keeps the machine record so that `provision` or `rm` can finish the job.
@@ -63,11 +88,7 @@ export async function createMachine(req: CreateRequest): Promise<Machine> {
     driver = req.prepared ?? (await mod.fromFlags(ctx, req.flags));
     if (!req.prepared) {
       log('Running pre-create checks...');
-      try {
-        await driver.preCreateCheck?.();
-      } catch (err) {
-        throw new UserError(`Error with pre-create check: ${oneLine(err)}`, 3);
-      }
+      await runPreCreateCheck(driver);
     }
     checkAborted(req.signal);
     log('Creating machine...');

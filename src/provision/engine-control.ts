@@ -33,6 +33,15 @@ fi`;
 }
 const FIND_SUPERVISOR = findSupervisor();
 
+/** A shell function `stop_dockerd`: stop every dockerd and wait (at most 60 s) until none is left. */
+export const STOP_DOCKERD = `stop_dockerd() {
+  pids=$(pidof dockerd || true)
+  [ -z "$pids" ] && return 0
+  kill $pids
+  i=0
+  while [ -n "$(pidof dockerd || true)" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+}`;
+
 /**
  * After the container (re)boots only the keepalive runs. If the machine was provisioned, start
  * dockerd again under its supervisor and wait until it listens, so `start && docker ps` works.

@@ -1,3 +1,4 @@
+import { findDriver } from '../driver/registry.js';
 import { UserError } from '../errors.js';
 import { waitForEngine } from '../engine/api.js';
 import { ensureServerCert, ensureStoreCerts } from '../machine/certs.js';
@@ -6,7 +7,8 @@ import { renderTemplateFile } from '../util/template.js';
 import { installEngine } from './engine-install.js';
 import { OLD_REMOTE_CERT_DIR, REMOTE, REMOTE_CERT_DIR, renderEngineFiles } from './engine-config.js';
 import { ensureDockerGroup } from './docker-group.js';
-import { findSupervisor } from './engine-control.js';
+import { STOP_DOCKERD, findSupervisor } from './engine-control.js';
+import { recordOrigin } from './origin.js';
 import { parseOsRelease } from './os-release.js';
 import { syncFiles, type ManagedFile } from './sync-files.js';
 
@@ -49,6 +51,8 @@ export async function provision(m: Machine, opts: ProvisionOptions): Promise<Pro
     log('Detecting operating system of the machine...');
     const os = parseOsRelease((await t.exec('cat /etc/os-release')).stdout);
     log(`Provisioning with ${os.PRETTY_NAME}...`);
+    // A host swarmup does not own: before anything changes, note what it had, to give it back.
+    if (findDriver(m.cfg.DriverName).inventory) await recordOrigin(t);
     const installed = await installEngine(t, os, eng.InstallURL, log);
     // A login user who is not root runs docker without sudo, as docker-machine set it up.
     const groupMade = await ensureDockerGroup(t, m.driver.sshTarget?.().user);
@@ -94,7 +98,11 @@ export async function provision(m: Machine, opts: ProvisionOptions): Promise<Pro
       `rm -rf ${OLD_REMOTE_CERT_DIR}\n` +
       (systemd
         ? renderTemplateFile('engine-start-systemd.sh', { changed })
-        : renderTemplateFile('engine-start.sh', { changed, findSupervisor: findSupervisor() }));
+        : renderTemplateFile('engine-start.sh', {
+            changed,
+            findSupervisor: findSupervisor(),
+            stopDockerd: STOP_DOCKERD,
+          }));
     const r = await t.exec(script, { root: true, timeoutMs: 180_000 });
     if (r.code !== 0)
       throw new UserError(`starting the Docker Engine failed: ${(r.stderr || r.stdout).trim()}`);

@@ -15,6 +15,8 @@ export interface SshOptions {
   /** Keep retrying refused or timed-out connections this long (a booting VM). */
   connectDeadlineMs?: number;
   readyTimeoutMs?: number;
+  /** Pin the host key on first use (default); false only checks it against a pin already there. */
+  pin?: boolean;
 }
 
 class HostKeyError extends Error {
@@ -104,7 +106,7 @@ export class SshTransport implements CommandTransport {
     } catch (err) {
       throw describe(err, opts);
     }
-    if (conn.hostKey && !kh.has(opts.host, opts.port)) {
+    if (opts.pin !== false && conn.hostKey && !kh.has(opts.host, opts.port)) {
       await kh.pin(opts.host, opts.port, conn.hostKey);
       debug(`pinned SSH host key of ${opts.host}:${opts.port}`);
     }

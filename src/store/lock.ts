@@ -7,9 +7,21 @@ async function readOwner(path: string): Promise<Owner | undefined> {
   return parseOwner(await readFile(path, 'utf8').catch(() => ''));
 }
 
-/** True when the lock file names a process on this host that no longer exists. */
+/**
+ * A lock file with no owner line this long after it was made was left by a process killed between
+ * creating it and writing its line (microseconds apart): nobody holds it.
+ */
+const OWNERLESS_STALE_MS = 5_000;
+
+/** True when the lock file names a process on this host that no longer exists, or names nobody. */
 async function isStale(path: string): Promise<boolean> {
-  return ownerGone(await readOwner(path));
+  const owner = await readOwner(path);
+  if (owner) return ownerGone(owner);
+  const age = await stat(path).then(
+    (s) => Date.now() - s.mtimeMs,
+    () => 0,
+  );
+  return age > OWNERLESS_STALE_MS;
 }
 
 /** A breaker older than this belongs to a process that died in the moment it held it. */

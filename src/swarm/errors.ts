@@ -71,6 +71,7 @@ const TRANSIENT = [
   /Timeout was reached before node joined/i,
   /transport is closing|error reading from server|connection error/i,
   /connection refused|connection reset|i\/o timeout|TLS handshake timeout|socket hang up/i,
+  /no answer from \S+ within \d+ ms/,
   /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN/,
 ];
 
@@ -83,6 +84,16 @@ export function isTransient(err: unknown): boolean {
   if (status === 502 || status === 504) return true;
   const text = detailOf(err);
   return TRANSIENT.some((re) => re.test(text)) || isOutOfSequence(err);
+}
+
+/** The swarm has no raft leader right now (an election, or a lost quorum). */
+export function isNoLeader(err: unknown): boolean {
+  return /does not have a leader/i.test(detailOf(err));
+}
+
+/** The call got no answer in time (a manager holding requests while its raft has no leader). */
+export function isNoAnswer(err: unknown): boolean {
+  return /no answer from \S+ within \d+ ms|code = DeadlineExceeded|deadline exceeded/i.test(detailOf(err));
 }
 
 /** A node update lost a race with another update: re-read the version and try again. */

@@ -1,6 +1,6 @@
 /**
  * Pure parts of the swarm bootstrap: Engine API JSON → swarmup types, and the decisions taken from
- * them (which member leads, which node a hostname means). No network here.
+ * them (which member leads). Which node is which machine is in identity.ts. No network here.
  */
 import { UserError } from '../errors.js';
 
@@ -8,6 +8,27 @@ import { UserError } from '../errors.js';
 export const SWARM_PORT = 2377;
 
 export type SwarmRole = 'manager' | 'worker';
+
+/** A swarm node as swarmup reports it. */
+export interface SwarmNode {
+  id: string;
+  hostname: string;
+  role: SwarmRole;
+  leader: boolean;
+  availability: string;
+  state: string;
+  engineVersion: string;
+  addr: string;
+  labels: Record<string, string>;
+  /** The machine this node is, when swarmup could tell (see identity.ts). */
+  machine?: string;
+}
+
+/** A raft member as a manager's own daemon knows it (`GET /info`, Swarm.RemoteManagers). */
+export interface RaftPeer {
+  nodeId: string;
+  addr: string;
+}
 export type LocalNodeState = 'inactive' | 'pending' | 'active' | 'error' | 'locked';
 
 /** What `GET /info` says about a daemon's place in a swarm. */
@@ -20,16 +41,32 @@ export interface LocalSwarmState {
   error?: string;
   /** Managers this node talks to (`host:port`), as the daemon reports them. */
   remoteManagers?: string[];
+  /** The same managers with their node IDs: for a manager, the raft membership it knows. */
+  raftPeers?: RaftPeer[];
+  /** The host's own hostname (`GET /info` Name). */
+  hostname?: string;
+  /**
+   * Its daemon holds every swarm request unanswered: a manager whose raft has no leader (it waits up to
+   * ~30 s for one before it says so). It says nothing else: no node ID, no cluster.
+   */
+  busy?: boolean;
 }
 
 /** A node as the `GET /nodes` endpoint returns it (only the fields swarmup reads). */
 export interface RawNode {
   ID: string;
   Version?: { Index?: number };
+  CreatedAt?: string;
   Spec?: { Name?: string; Role?: string; Availability?: string; Labels?: Record<string, string> | null };
   Description?: { Hostname?: string; Engine?: { EngineVersion?: string } };
   Status?: { State?: string; Message?: string; Addr?: string };
   ManagerStatus?: { Leader?: boolean; Reachability?: string; Addr?: string };
+}
+
+/** The parts of `GET /info` swarmup reads. */
+export interface RawInfo {
+  Name?: string;
+  Swarm?: RawInfoSwarm;
 }
 
 /** The `Swarm` part of `GET /info`. */
@@ -42,19 +79,7 @@ export interface RawInfoSwarm {
   Cluster?: { ID?: string } | null;
 }
 
-export interface SwarmNode {
-  id: string;
-  hostname: string;
-  role: 'manager' | 'worker';
-  leader: boolean;
-  availability: string;
-  state: string;
-  engineVersion: string;
-  addr: string;
-  labels: Record<string, string>;
-}
-
-const hostOf = (addr: string): string => {
+export const hostOf = (addr: string): string => {
   const m = /^\[?([^\]]*?)\]?(?::\d+)?$/.exec(addr);
   return m ? m[1] : addr;
 };
@@ -79,7 +104,7 @@ export function toSwarmNode(raw: RawNode): SwarmNode {
   };
 }
 
-export function toLocalSwarmState(raw: RawInfoSwarm | undefined | null): LocalSwarmState {
+export function toLocalSwarmState(raw: RawInfoSwarm | undefined | null, name?: string): LocalSwarmState {
   const s = raw?.LocalNodeState;
   const state: LocalNodeState =
     s === 'pending' || s === 'active' || s === 'error' || s === 'locked' ? s : 'inactive';
@@ -89,6 +114,11 @@ export function toLocalSwarmState(raw: RawInfoSwarm | undefined | null): LocalSw
   if (raw?.Error) out.error = raw.Error;
   const rm = (raw?.RemoteManagers ?? []).map((r) => r.Addr ?? '').filter(Boolean);
   if (rm.length) out.remoteManagers = rm;
+  const peers = (raw?.RemoteManagers ?? [])
+    .filter((r) => r.NodeID && r.Addr)
+    .map((r) => ({ nodeId: r.NodeID!, addr: r.Addr! }));
+  if (peers.length) out.raftPeers = peers;
+  if (name) out.hostname = name;
   return out;
 }
 
@@ -108,27 +138,6 @@ export function managerAddrsOf(nodes: readonly RawNode[]): string[] {
     .sort((a, b) => rank(a) - rank(b))
     .map((n) => withSwarmPort(n.ManagerStatus!.Addr!));
   return [...new Set(addrs)];
-}
-
-/** Nodes a reference means: an exact node ID, or every node with that hostname. */
-export function matchNodes(nodes: readonly RawNode[], ref: string): RawNode[] {
-  const byId = nodes.filter((n) => n.ID === ref);
-  return byId.length ? byId : nodes.filter((n) => n.Description?.Hostname === ref);
-}
-
-/**
- * The one node a hostname (or ID) means. A machine that left and joined again leaves a `down` entry
- * with the same hostname behind; the live entry wins over such leftovers.
- */
-export function pickNode(nodes: readonly RawNode[], ref: string): RawNode {
-  const all = matchNodes(nodes, ref);
-  if (all.length === 1) return all[0];
-  if (all.length === 0) throw new UserError(`no swarm node is named "${ref}"`);
-  const live = all.filter((n) => n.Status?.State !== 'down');
-  if (live.length === 1) return live[0];
-  throw new UserError(
-    `${all.length} swarm nodes are named "${ref}" (${all.map((n) => `${n.ID} ${n.Status?.State ?? '?'}`).join(', ')}): use a node ID`,
-  );
 }
 
 export interface MemberLike {
@@ -160,14 +169,17 @@ export function chooseBootstrapManager(
   });
   const managers = states.map((s, i) => ({ s, i })).filter(({ s }) => s.state === 'active' && s.isManager);
   if (managers.length) {
-    const clusters = [...new Set(managers.map(({ s }) => s.clusterId ?? '?'))];
+    // A busy manager cannot say which swarm it is in: the others speak for the cluster, and lead.
+    const answering = managers.filter(({ s }) => !s.busy);
+    const clusters = [...new Set(answering.map(({ s }) => s.clusterId ?? '?'))];
     if (clusters.length > 1)
       throw new UserError(
         `the machines are managers of different swarms: ${managers
           .map(({ s, i }) => `${members[i].name} (cluster ${s.clusterId ?? '?'})`)
           .join(', ')}`,
       );
-    const declared = managers.find(({ i }) => members[i].role === 'manager') ?? managers[0];
+    const pool = answering.length ? answering : managers;
+    const declared = pool.find(({ i }) => members[i].role === 'manager') ?? pool[0];
     return { index: declared.i, init: false, orphans: [] };
   }
   const orphans = states.flatMap((s, i) => (s.state === 'active' ? [i] : []));
@@ -189,59 +201,4 @@ export function mergeLabels(
   const current = have ?? {};
   if (Object.entries(want).every(([k, v]) => current[k] === v)) return undefined;
   return { ...current, ...want };
-}
-
-const isReady = (n: RawNode) => n.Status?.State === 'ready' && n.Spec?.Availability === 'active';
-
-/**
- * Which of `hostnames` have a Ready, active node, and for the others a description of why not, e.g.
- * `w2 (down, active: heartbeat failure)` or `w3 (not in the swarm)`.
- */
-export function nodeReadiness(
-  nodes: readonly RawNode[],
-  hostnames: readonly string[],
-): { ready: RawNode[]; notReady: string[] } {
-  const ready: RawNode[] = [];
-  const notReady: string[] = [];
-  for (const h of hostnames) {
-    const all = matchNodes(nodes, h);
-    const ok = all.find(isReady);
-    if (ok) {
-      ready.push(ok);
-      continue;
-    }
-    if (!all.length) {
-      notReady.push(`${h} (not in the swarm)`);
-      continue;
-    }
-    const n = all.find((x) => x.Status?.State !== 'down') ?? all[0];
-    const msg = n.Status?.Message ? `: ${n.Status.Message}` : '';
-    notReady.push(`${h} (${n.Status?.State ?? 'unknown'}, ${n.Spec?.Availability ?? 'unknown'}${msg})`);
-  }
-  return { ready, notReady };
-}
-
-/**
- * Leftover entries of machines that left the swarm and joined again under a new node ID: same hostname
- * as a member's current node, and either `down` or at the same address (one daemon per address, so the
- * old entry cannot be alive; a stale manager even shows as "reachable" there, through the new node).
- * Members in `remade` (machines made again with no swarm state: their old daemon is gone for sure)
- * leave every other entry of their hostname stale, whatever it shows: after `--force-new-cluster` an
- * old manager's entry says "unknown" at another address until the heartbeat timeout.
- */
-export function staleNodes(
-  nodes: readonly RawNode[],
-  memberIds: readonly string[],
-  remade: readonly string[] = [],
-): RawNode[] {
-  const current = nodes.filter((n) => memberIds.includes(n.ID)).map(toSwarmNode);
-  return nodes.filter((n) => {
-    if (memberIds.includes(n.ID)) return false;
-    const view = toSwarmNode(n);
-    return current.some(
-      (c) =>
-        c.hostname === view.hostname &&
-        (remade.includes(c.hostname) || view.state === 'down' || (c.addr !== '' && c.addr === view.addr)),
-    );
-  });
 }

@@ -107,6 +107,7 @@ describe('cluster up --driver docker --managers 3 --workers 2', () => {
     const text = await swarmup(store, ['cluster', 'status', CLUSTER], env());
     const rows = text.stdout.trim().split('\n');
     expect(rows[0].split(/\s+/)).toEqual([
+      'MACHINE',
       'HOSTNAME',
       'ROLE',
       'LEADER',
@@ -115,15 +116,23 @@ describe('cluster up --driver docker --managers 3 --workers 2', () => {
       'ENGINE',
       'ADDRESS',
     ]);
-    expect(rows.filter((l) => /^e2ec-manager-\d\s+manager\s+Leader\s+active\s+ready\s/.test(l))).toHaveLength(
-      1,
-    );
+    // The machine each node is, then its hostname (the same with the docker driver).
     expect(
-      rows.filter((l) => /^e2ec-manager-\d\s+manager\s+Reachable\s+active\s+ready\s/.test(l)),
+      rows.filter((l) => /^(e2ec-manager-\d)\s+\1\s+manager\s+Leader\s+active\s+ready\s/.test(l)),
+    ).toHaveLength(1);
+    expect(
+      rows.filter((l) => /^(e2ec-manager-\d)\s+\1\s+manager\s+Reachable\s+active\s+ready\s/.test(l)),
     ).toHaveLength(2);
     expect(
-      rows.filter((l) => /^e2ec-worker-\d\s+worker\s+-\s+active\s+ready\s+\S+\s+172\./.test(l)),
+      rows.filter((l) => /^(e2ec-worker-\d)\s+\1\s+worker\s+-\s+active\s+ready\s+\S+\s+172\./.test(l)),
     ).toHaveLength(2);
+    expect(st.nodes.map((n: { machine: string }) => n.machine)).toEqual([
+      'e2ec-manager-1',
+      'e2ec-manager-2',
+      'e2ec-manager-3',
+      'e2ec-worker-1',
+      'e2ec-worker-2',
+    ]);
   });
 
   it('cluster env --docker-context makes a docker context that reaches the swarm', async () => {

@@ -186,6 +186,49 @@ export async function expectConverged(store: string, cluster: string, desired: s
   return off;
 }
 
+/**
+ * The swarm's node list, by node ID, is exactly the machines: `docker node ls` on a manager lists the
+ * node ID each machine's own daemon reports and nothing else (whatever hostname a stale entry has),
+ * every node Ready, `managers` of them managers with one leader. Returns how many entries were off.
+ */
+export async function expectNodeIdsAreMachines(desired: string[], managers: number): Promise<number> {
+  const own: string[] = [];
+  for (const m of desired) {
+    const r = await labDocker(['exec', `swarmup-${m}`, 'docker', 'info', '--format', '{{.Swarm.NodeID}}']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim(), `${m} is in no swarm`).not.toBe('');
+    own.push(r.stdout.trim());
+  }
+  const ls = await labDocker([
+    'exec',
+    `swarmup-${desired[0]}`,
+    'docker',
+    'node',
+    'ls',
+    '--format',
+    '{{.ID}} {{.Status}} {{.ManagerStatus}}',
+  ]);
+  expect(ls.code, ls.stderr).toBe(0);
+  const rows = lines(ls.stdout).map((l) => l.trim().split(/\s+/));
+  const listed = rows.map((r) => r[0]);
+  const off =
+    listed.filter((id) => !own.includes(id)).length + own.filter((id) => !listed.includes(id)).length;
+  expect(listed.sort(), ls.stdout).toEqual([...own].sort());
+  expect(
+    rows.filter((r) => r[1] !== 'Ready'),
+    ls.stdout,
+  ).toEqual([]);
+  expect(
+    rows.filter((r) => r[2] === 'Leader' || r[2] === 'Reachable'),
+    ls.stdout,
+  ).toHaveLength(managers);
+  expect(
+    rows.filter((r) => r[2] === 'Leader'),
+    ls.stdout,
+  ).toHaveLength(1);
+  return off;
+}
+
 /** Remove the cluster and count what `cluster down` left (containers, networks, volumes). */
 export async function downAndCount(
   store: string,

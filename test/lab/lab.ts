@@ -41,6 +41,19 @@ export interface StartVmOptions {
   authorizedKey?: string;
   /** Extra user with passwordless sudo and the same authorized keys. */
   user?: string;
+  /** The VM's hostname (default: its name); several VMs may share one. */
+  hostname?: string;
+  /** Start the image's dockerd at boot (the node image): a host whose own Docker already runs. */
+  dockerd?: boolean;
+}
+
+function vmArgs(opts: StartVmOptions): string[] {
+  const args = ['--image', opts.image ?? 'vm'];
+  if (opts.authorizedKey !== undefined) args.push('--authorized-key', '-');
+  if (opts.user !== undefined) args.push('--user', opts.user);
+  if (opts.hostname !== undefined) args.push('--hostname', opts.hostname);
+  if (opts.dockerd) args.push('--dockerd');
+  return args;
 }
 
 function run(file: string, args: string[], env?: NodeJS.ProcessEnv, input?: string): Promise<ExecResult> {
@@ -81,10 +94,7 @@ export async function startVm(
   name: string,
   opts: StartVmOptions = {},
 ): Promise<{ name: string; ip: string }> {
-  const args = ['vm', 'start', name, '--image', opts.image ?? 'vm'];
-  if (opts.authorizedKey !== undefined) args.push('--authorized-key', '-');
-  if (opts.user !== undefined) args.push('--user', opts.user);
-  const ip = (await lab(args, opts.authorizedKey)).trim();
+  const ip = (await lab(['vm', 'start', name, ...vmArgs(opts)], opts.authorizedKey)).trim();
   return { name, ip };
 }
 
@@ -96,9 +106,7 @@ export async function createVm(
   name: string,
   opts: StartVmOptions & { ip?: string } = {},
 ): Promise<{ name: string; ip: string }> {
-  const args = ['vm', 'create', name, '--image', opts.image ?? 'vm'];
-  if (opts.authorizedKey !== undefined) args.push('--authorized-key', '-');
-  if (opts.user !== undefined) args.push('--user', opts.user);
+  const args = ['vm', 'create', name, ...vmArgs(opts)];
   if (opts.ip !== undefined) args.push('--ip', opts.ip);
   const ip = (await lab(args, opts.authorizedKey)).trim();
   return { name, ip };

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeEach } from 'vitest';
-import { mkdtemp, readFile, readdir, stat, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, stat, utimes, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -124,6 +124,16 @@ await withLock(lock, async () => {
       );
       expect(codes, `round ${round}: 3 means two processes held the lock at once`).toEqual([0, 0, 0, 0]);
     }
+  });
+
+  it('takes over an empty lock file (its maker was killed before it wrote its line), not a fresh one', async () => {
+    const lock = join(root, '.lock');
+    await writeFile(lock, '');
+    // Just made: its maker may be writing its line right now.
+    await expect(withLock(lock, async () => 1, 300)).rejects.toThrow(/locked by another swarmup process/);
+    const old = new Date(Date.now() - 6_000);
+    await utimes(lock, old, old);
+    expect(await withLock(lock, async () => 'got it', 2_000)).toBe('got it');
   });
 
   it('times out with a clear error while a live process holds it', async () => {

@@ -2,11 +2,7 @@ import { describe, it, expect } from 'vitest';
 import {
   chooseBootstrapManager,
   managerAddrsOf,
-  matchNodes,
   mergeLabels,
-  nodeReadiness,
-  pickNode,
-  staleNodes,
   toLocalSwarmState,
   toSwarmNode,
   withSwarmPort,
@@ -25,7 +21,8 @@ import {
   wrapEngineError,
 } from '../../src/swarm/errors.js';
 import { clearEngineClients, engineClient } from '../../src/swarm/client.js';
-import { bootstrapSwarm, type SwarmMember } from '../../src/swarm/bootstrap.js';
+import { bootstrapSwarm } from '../../src/swarm/bootstrap.js';
+import type { SwarmMember } from '../../src/swarm/membership.js';
 
 /** One entry of a real `GET /nodes` answer (Docker 20.10, trimmed). */
 const manager: RawNode = {
@@ -106,7 +103,9 @@ describe('GET /info → swarm state', () => {
       clusterId: 'c1',
       isManager: true,
       remoteManagers: ['172.29.0.2:2377'],
+      raftPeers: [{ nodeId: 'n1', addr: '172.29.0.2:2377' }],
     });
+    expect(toLocalSwarmState({ LocalNodeState: 'active' }, 'ubuntu').hostname).toBe('ubuntu');
     expect(
       toLocalSwarmState({ NodeID: 'n2', LocalNodeState: 'active', ControlAvailable: false, Cluster: null }),
     ).toEqual({ state: 'active', nodeId: 'n2', isManager: false });
@@ -136,61 +135,10 @@ describe('addresses and node references', () => {
     expect(managerAddrsOf(nodes)).toEqual(['172.29.0.4:2377', '10.0.0.3:2377', '10.0.0.2:2377']);
   });
 
-  it('finds a node by ID or hostname, the live one over leftovers', () => {
-    const down = node('old', 'w1', { Status: { State: 'down' } });
-    const live = node('new', 'w1');
-    const nodes = [down, live, node('w2', 'w2')];
-    expect(matchNodes(nodes, 'w1')).toEqual([down, live]);
-    expect(matchNodes(nodes, 'old')).toEqual([down]);
-    expect(pickNode(nodes, 'w1')).toBe(live);
-    expect(pickNode(nodes, 'old')).toBe(down);
-    expect(() => pickNode(nodes, 'nope')).toThrow('no swarm node is named "nope"');
-    expect(() => pickNode([live, node('other', 'w1')], 'w1')).toThrow(
-      /2 swarm nodes are named "w1".*use a node ID/,
-    );
-  });
-
-  it('finds the leftovers of machines that joined again', () => {
-    const current = node('new', 'm1', { Status: { State: 'ready', Addr: '10.0.0.9' } });
-    const sameAddr = node('old1', 'm1', {
-      Status: { State: 'unknown', Addr: '10.0.0.9' },
-      ManagerStatus: { Reachability: 'reachable', Addr: '10.0.0.9:2377' },
-    });
-    const down = node('old2', 'm1', { Status: { State: 'down', Addr: '10.0.0.7' } });
-    const namesake = node('other', 'm1', { Status: { State: 'ready', Addr: '10.0.0.8' } });
-    const stranger = node('x', 'x', { Status: { State: 'down', Addr: '10.0.0.9' } });
-    expect(staleNodes([current, sameAddr, down, namesake, stranger], ['new'])).toEqual([sameAddr, down]);
-    expect(staleNodes([current, namesake], ['new', 'other'])).toEqual([]);
-    // A machine made again: every other entry of its name is a leftover, even one that looks alive.
-    const unknown = node('old3', 'm1', {
-      Status: { State: 'unknown', Addr: '10.0.0.5' },
-      Spec: { Role: 'manager' },
-    });
-    expect(staleNodes([current, unknown, namesake], ['new'])).toEqual([]);
-    expect(staleNodes([current, unknown, namesake], ['new'], ['m1'])).toEqual([unknown, namesake]);
-  });
-
   it('merges labels, and says when nothing needs to change', () => {
     expect(mergeLabels({ a: '1', b: '2' }, { b: '2' })).toBeUndefined();
     expect(mergeLabels(null, {})).toBeUndefined();
     expect(mergeLabels({ a: '1', b: '2' }, { b: '3', c: '4' })).toEqual({ a: '1', b: '3', c: '4' });
-  });
-
-  it('says which nodes are not Ready and why', () => {
-    const nodes = [
-      node('a', 'ok'),
-      node('b', 'gone', { Status: { State: 'down', Message: 'heartbeat failure' } }),
-      node('c', 'drained', { Spec: { Role: 'worker', Availability: 'drain' } }),
-      node('d', 'again', { Status: { State: 'down' } }),
-      node('e', 'again'),
-    ];
-    const r = nodeReadiness(nodes, ['ok', 'gone', 'drained', 'again', 'missing']);
-    expect(r.ready.map((n) => n.ID)).toEqual(['a', 'e']);
-    expect(r.notReady).toEqual([
-      'gone (down, active: heartbeat failure)',
-      'drained (ready, drain)',
-      'missing (not in the swarm)',
-    ]);
   });
 });
 

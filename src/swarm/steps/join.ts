@@ -1,0 +1,89 @@
+import { UserError } from '../../errors.js';
+import { SETTLE_MS, rawNodes, swarmState, waitUntil } from '../calls.js';
+import { joinSwarm } from '../membership.js';
+import { managerAddrsOf, type RawNode } from '../model.js';
+import { settleBounded, tokensOf, type SwarmContext, type SwarmStep } from './context.js';
+
+/**
+ * Is member `i` already in the control manager's swarm? A manager knows its cluster ID; a worker does
+ * not, but its node ID is in the manager's node list.
+ */
+function alreadyIn(ctx: SwarmContext, i: number, nodes: readonly RawNode[]): boolean {
+  const st = ctx.states[i];
+  if (st.state !== 'active') return false;
+  if (st.clusterId) return st.clusterId === ctx.states[ctx.leader].clusterId;
+  return nodes.some((n) => n.ID === st.nodeId);
+}
+
+/** Join member `i` (or find it already in this swarm, or refuse it when it is in another one). */
+async function join(ctx: SwarmContext, i: number, addrs: string[]): Promise<boolean> {
+  const m = ctx.members[i];
+  const r = await joinSwarm(m, await tokensOf(ctx), addrs, { manager: ctx.control });
+  ctx.states[i] = await swarmState(m.endpoint);
+  if (r.joined) ctx.result.joined.push(m.name);
+  return r.joined;
+}
+
+/**
+ * Join the other managers one at a time: each join changes the raft membership, and the next one waits
+ * until raft counts the last as reachable.
+ */
+export const joinManagers: SwarmStep = {
+  title: 'join the other managers, one at a time',
+  async run(ctx) {
+    for (const [i, m] of ctx.members.entries()) {
+      if (i === ctx.leader || m.role !== 'manager') continue;
+      const nodes = await rawNodes(ctx.control);
+      ctx.beforeJoins ??= new Set(nodes.map((n) => n.ID));
+      if (alreadyIn(ctx, i, nodes)) continue;
+      if (ctx.states[i].state !== 'active') ctx.change(`Joining ${m.name} as a manager`);
+      if (!(await join(ctx, i, managerAddrsOf(nodes)))) continue;
+      const id = ctx.states[i].nodeId;
+      await waitUntil(
+        `${m.name} did not become a reachable manager`,
+        async () =>
+          (await rawNodes(ctx.control)).some(
+            (n) => n.ID === id && n.ManagerStatus?.Reachability === 'reachable',
+          ),
+        SETTLE_MS,
+      );
+    }
+  },
+};
+
+/** Join the workers concurrently (at most `parallel`); every failure is reported, once, together. */
+export const joinWorkers: SwarmStep = {
+  title: 'join the workers, concurrently',
+  async run(ctx) {
+    const nodes = await rawNodes(ctx.control);
+    ctx.beforeJoins ??= new Set(nodes.map((n) => n.ID));
+    const todo = [...ctx.members.keys()].filter(
+      (i) => i !== ctx.leader && ctx.members[i].role === 'worker' && !alreadyIn(ctx, i, nodes),
+    );
+    if (!todo.length) return;
+    const fresh = todo.filter((i) => ctx.states[i].state !== 'active');
+    if (fresh.length) ctx.change(`Joining ${fresh.length} worker${fresh.length === 1 ? '' : 's'}`);
+    const addrs = managerAddrsOf(nodes);
+    const results = await settleBounded(todo, ctx.parallel, (i) => join(ctx, i, addrs));
+    const failed = results.flatMap((r, k) => (r.ok ? [] : [`${ctx.members[todo[k]].name}: ${r.message}`]));
+    if (failed.length)
+      throw new UserError(`${failed.length} of ${todo.length} workers did not join: ${failed.join('; ')}`);
+    // Report joins in member order, whatever order they finished in.
+    const order = new Map(ctx.members.map((m, i) => [m.name, i]));
+    ctx.result.joined.sort((a, b) => order.get(a)! - order.get(b)!);
+  },
+};
+
+/** Every member's node ID, handed to `onNodeIds` (the store records them) before roles and labels. */
+export const recordNodeIds: SwarmStep = {
+  title: 'record every member’s node ID',
+  async run(ctx) {
+    ctx.nodeIds = ctx.members.map((m, i) => {
+      const id = ctx.states[i].state === 'active' ? ctx.states[i].nodeId : undefined;
+      if (!id) throw new UserError(`${m.name} has no swarm node ID after joining`);
+      return id;
+    });
+    ctx.result.nodeIds = Object.fromEntries(ctx.members.map((m, i) => [m.name, ctx.nodeIds[i]]));
+    await ctx.opts.onNodeIds?.(ctx.result.nodeIds);
+  },
+};
