@@ -81,7 +81,14 @@ describe('GCE emulator admin surface', () => {
     ).toHaveLength(1);
     await vi.waitFor(async () => expect((await call('GET', '/_emulator/state')).body.resourceCount).toBe(0));
     const f = await call('GET', '/_emulator/faults');
-    expect(f.body).toEqual({ status: [], lostResponse: [], failOperation: [], slowZones: {} });
+    expect(f.body).toEqual({
+      status: [],
+      lostResponse: [],
+      failOperation: [],
+      slowZones: {},
+      silence: [],
+      silent: false,
+    });
     await call('POST', '/_emulator/faults', { kind: 'slowZone', zone: 'us-central1-b', latencyMs: 500 });
     expect((await call('GET', '/_emulator/faults')).body.slowZones).toEqual({ 'us-central1-b': 500 });
     const cleared = await call('DELETE', '/_emulator/faults');
