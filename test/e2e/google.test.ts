@@ -437,6 +437,8 @@ describe('google driver + GCE load balancer (emulator, lab VMs)', () => {
       lostResponse: [],
       failOperation: [],
       slowZones: {},
+      silence: [],
+      silent: false,
     });
   });
 
