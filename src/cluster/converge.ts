@@ -281,6 +281,11 @@ async function converge(
           repair: true,
           cluster: spec.name,
           lastLeader: record.Leader,
+          raftRestartedOn: record.RaftRestartedOn,
+          onRaftRestart: async (member) => {
+            record.RaftRestartedOn = member;
+            await saveClusterRecord(store, record);
+          },
           // Recorded as soon as known: a run killed later still tells these nodes from leftovers.
           onNodeIds: async (ids) => {
             const createdAt = Object.fromEntries([...machines].map(([n, m]) => [n, m.cfg.CreatedAt]));
@@ -322,8 +327,10 @@ async function converge(
           cluster: spec.name,
         });
         const leader = result.nodes.find((n) => n.leader)?.machine;
-        if (leader && leader !== record.Leader) {
-          record.Leader = leader;
+        if ((leader && leader !== record.Leader) || record.RaftRestartedOn) {
+          if (leader) record.Leader = leader;
+          // Converged: a raft restart of this or an earlier run is done with.
+          delete record.RaftRestartedOn;
           await saveClusterRecord(store, record);
         }
       },

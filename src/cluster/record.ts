@@ -30,6 +30,12 @@ export interface ClusterRecord {
   Nodes?: Record<string, RecordedNodes>;
   /** The machine that led the swarm when `cluster up` last finished. */
   Leader?: string;
+  /**
+   * The machine raft was restarted on (`--force-new-cluster`) by a run that has not finished since:
+   * a re-run asks it before restarting raft again (a second restart of a restarted raft leaves a swarm
+   * whose node list names no leader).
+   */
+  RaftRestartedOn?: string;
   /** The hosts of a cluster of existing hosts (`spec.hosts`), as last given. */
   Hosts?: HostSpec[];
 }

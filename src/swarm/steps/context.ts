@@ -26,6 +26,10 @@ export interface SwarmOptions {
   lastLeader?: string;
   /** Told every member's node ID as soon as all are known (to record them before anything else). */
   onNodeIds?: (ids: Record<string, string>) => Promise<void>;
+  /** The member an earlier, unfinished run restarted raft on (see `onRaftRestart`). */
+  raftRestartedOn?: string;
+  /** Told the member raft is about to be restarted on, before the restart (to record it). */
+  onRaftRestart?: (member: string) => Promise<void>;
 }
 
 export interface SwarmResult {

@@ -1,6 +1,7 @@
-import { UserError } from '../../errors.js';
+import { UserError, oneLine } from '../../errors.js';
+import { debug } from '../../util/log.js';
 import { mapBounded } from '../../util/async.js';
-import { memberState } from '../calls.js';
+import { memberState, readNodes } from '../calls.js';
 import type { SwarmMember } from '../membership.js';
 import { chooseBootstrapManager, type LocalSwarmState } from '../model.js';
 import { quorumFromPeers } from '../quorum.js';
@@ -47,9 +48,31 @@ async function lostBeforeAsking(ctx: SwarmContext): Promise<boolean> {
   );
   for (const i of old) ctx.states[i] = UNASKED_MANAGER;
   const v = quorumFromPeers(reportedPeers(ctx), quorumMembers(ctx), undefined);
-  if (v.size && v.lost) ctx.lostQuorum = v;
+  if (v.size && v.lost && !(await restartedSurvivorLeads(ctx, old))) ctx.lostQuorum = v;
   return ctx.lostQuorum !== undefined;
 }
+
+/**
+ * An earlier run that did not finish restarted raft on one of these managers: the workers may not have
+ * heard yet, and a second restart of a restarted raft leaves a swarm whose node list names no leader.
+ * So that manager, and only it, is asked (one bounded `GET /nodes`): leading, the quorum is not lost.
+ */
+async function restartedSurvivorLeads(ctx: SwarmContext, old: number[]): Promise<boolean> {
+  const i = old.find((j) => ctx.members[j].name === ctx.opts.raftRestartedOn);
+  if (i === undefined) return false;
+  try {
+    const nodes = await readNodes(ctx.members[i].endpoint, RESTARTED_PROBE_MS);
+    const leads = nodes.some((n) => n.ManagerStatus?.Leader);
+    debug(`swarm: ${ctx.members[i].name}, where raft was restarted, ${leads ? 'leads' : 'names no leader'}`);
+    return leads;
+  } catch (err) {
+    debug(`swarm: ${ctx.members[i].name}, where raft was restarted, did not answer: ${oneLine(err)}`);
+    return false;
+  }
+}
+
+/** How long the manager raft was restarted on may take to list the nodes. */
+const RESTARTED_PROBE_MS = 3_000;
 
 /**
  * Read every member's swarm state (`GET /info`, waiting out a join in progress) and choose the swarm:

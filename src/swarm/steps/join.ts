@@ -15,6 +15,12 @@ function alreadyIn(ctx: SwarmContext, i: number, nodes: readonly RawNode[]): boo
   return nodes.some((n) => n.ID === st.nodeId);
 }
 
+/** The managers' addresses in the node list; when it shows none, the control manager's own. */
+function joinAddrs(ctx: SwarmContext, nodes: readonly RawNode[]): string[] {
+  const addrs = managerAddrsOf(nodes);
+  return addrs.length ? addrs : [ctx.members[ctx.leader].advertiseAddr];
+}
+
 /** Join member `i` (or find it already in this swarm, or refuse it when it is in another one). */
 async function join(ctx: SwarmContext, i: number, addrs: string[]): Promise<boolean> {
   const m = ctx.members[i];
@@ -37,7 +43,7 @@ export const joinManagers: SwarmStep = {
       ctx.beforeJoins ??= new Set(nodes.map((n) => n.ID));
       if (alreadyIn(ctx, i, nodes)) continue;
       if (ctx.states[i].state !== 'active') ctx.change(`Joining ${m.name} as a manager`);
-      if (!(await join(ctx, i, managerAddrsOf(nodes)))) continue;
+      if (!(await join(ctx, i, joinAddrs(ctx, nodes)))) continue;
       const id = ctx.states[i].nodeId;
       await waitUntil(
         `${m.name} did not become a reachable manager`,
@@ -63,7 +69,7 @@ export const joinWorkers: SwarmStep = {
     if (!todo.length) return;
     const fresh = todo.filter((i) => ctx.states[i].state !== 'active');
     if (fresh.length) ctx.change(`Joining ${fresh.length} worker${fresh.length === 1 ? '' : 's'}`);
-    const addrs = managerAddrsOf(nodes);
+    const addrs = joinAddrs(ctx, nodes);
     const results = await settleBounded(todo, ctx.parallel, (i) => join(ctx, i, addrs));
     const failed = results.flatMap((r, k) => (r.ok ? [] : [`${ctx.members[todo[k]].name}: ${r.message}`]));
     if (failed.length)

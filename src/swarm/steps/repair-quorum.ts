@@ -108,6 +108,7 @@ async function restartRaft(ctx: SwarmContext, v: QuorumVerdict, leaderNodeId: st
     `The swarm has lost its raft quorum (${counts(v)}). Restarting raft on ${survivor.name} ` +
       `(docker swarm init --force-new-cluster); services and workers are kept`,
   );
+  await ctx.opts.onRaftRestart?.(survivor.name);
   await forceNewCluster(survivor);
   debug(`swarm: raft restarted on ${survivor.name}`);
   ctx.result.quorumRestartedOn = survivor.name;
