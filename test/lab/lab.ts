@@ -56,9 +56,33 @@ function vmArgs(opts: StartVmOptions): string[] {
   return args;
 }
 
-function run(file: string, args: string[], env?: NodeJS.ProcessEnv, input?: string): Promise<ExecResult> {
+/**
+ * Every call is bounded: a lab engine that stops answering makes the call fail with a line that says
+ * so, instead of holding the test (and each later test file's `lab up`) until vitest's hook timeout.
+ */
+const CALL_LIMIT_MS = 300_000;
+/** `lab up` may build the images on a fresh machine (a few minutes). */
+const UP_LIMIT_MS = 1_800_000;
+/** Removing or stopping a container takes seconds (`stop -t 10` at most ten more). */
+const REMOVE_LIMIT_MS = 120_000;
+const removal = (args: string[]) =>
+  ['rm', 'stop', 'kill'].includes(args[0]) || args.slice(0, 2).join(' ') === 'vm rm';
+
+function run(
+  file: string,
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+  input?: string,
+  limitMs = CALL_LIMIT_MS,
+): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    const child = execFile(file, args, { env, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
+    const opts = { env, maxBuffer: 256 * 1024 * 1024, timeout: limitMs, killSignal: 'SIGKILL' as const };
+    const child = execFile(file, args, opts, (err, stdout, stderr) => {
+      if (err && err.killed && err.signal === 'SIGKILL') {
+        const what = [file, ...args].join(' ').slice(0, 200);
+        reject(new Error(`${what} did not finish within ${limitMs / 1000} s (is the lab engine wedged?)`));
+        return;
+      }
       if (err && typeof err.code !== 'number') {
         reject(err); // could not spawn, killed by a signal, or output too large
         return;
@@ -73,7 +97,13 @@ function run(file: string, args: string[], env?: NodeJS.ProcessEnv, input?: stri
 
 /** Run test/lab/lab with arguments; rejects with the script's last lines on failure. */
 export async function lab(args: string[], input?: string): Promise<string> {
-  const r = await run(labScript, args, process.env, input);
+  const r = await run(
+    labScript,
+    args,
+    process.env,
+    input,
+    args[0] === 'up' ? UP_LIMIT_MS : removal(args) ? REMOVE_LIMIT_MS : CALL_LIMIT_MS,
+  );
   if (r.code !== 0) {
     const msg = r.stderr.trim().split('\n').slice(-5).join('\n');
     throw new Error(`test/lab/lab ${args.join(' ')} failed (exit ${r.code}): ${msg}`);
@@ -86,7 +116,9 @@ export const vmContainer = (name: string): string => `swarmup-lab-${name}`;
 
 /** Start the private dockerd, network and images (idempotent; fast when cached). */
 export async function labUp(): Promise<void> {
-  await lab(['up']);
+  const out = await lab(['up']);
+  // A recovered engine is worth a line in the test output (test/lab/lab prints why on its stderr).
+  if (out.includes('restarted after a wedge')) console.warn(out.trim());
 }
 
 /** Start a VM container and wait until its sshd answers. */
@@ -118,12 +150,15 @@ export async function removeVm(name: string): Promise<void> {
 }
 
 /** Run the docker CLI against the lab engine. Never rejects on a non-zero exit code. */
-export function labDocker(args: string[]): Promise<ExecResult> {
+export function labDocker(
+  args: string[],
+  limitMs = removal(args) ? REMOVE_LIMIT_MS : CALL_LIMIT_MS,
+): Promise<ExecResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: labDockerHost };
   delete env.DOCKER_CONTEXT;
   delete env.DOCKER_TLS_VERIFY;
   delete env.DOCKER_CERT_PATH;
-  return run('docker', args, env);
+  return run('docker', args, env, undefined, limitMs);
 }
 
 /** Run a shell command (bash -lc) inside a lab VM as root. */
