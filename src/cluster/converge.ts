@@ -31,6 +31,7 @@ import {
   type ClusterRecord,
 } from './record.js';
 import { checkSpecBounds, parseDuration, type ClusterSpec } from './spec.js';
+import { debug } from '../util/log.js';
 import { interruptible, signalExitCode, type Interrupt } from '../util/interrupt.js';
 import { requireDriverFlags, storableFlags } from '../driver/flags.js';
 
@@ -285,6 +286,11 @@ async function converge(
           onRaftRestart: async (member) => {
             record.RaftRestartedOn = member;
             await saveClusterRecord(store, record);
+          },
+          // A restarted raft that names no leader: the engine, restarted through the driver, reloads it.
+          restartEngine: async (member) => {
+            await provision(machines.get(member)!, { log: (l) => debug(`${member}: ${l}`), restart: true });
+            debug(`swarm: ${member}: Docker Engine restarted`);
           },
           // Recorded as soon as known: a run killed later still tells these nodes from leftovers.
           onNodeIds: async (ids) => {

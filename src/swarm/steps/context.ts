@@ -30,6 +30,11 @@ export interface SwarmOptions {
   raftRestartedOn?: string;
   /** Told the member raft is about to be restarted on, before the restart (to record it). */
   onRaftRestart?: (member: string) => Promise<void>;
+  /**
+   * Restart a member's Docker Engine through its driver and return once the engine answers. Used when
+   * the member raft was restarted on names no leader (see steps/await-lead.ts); without it, that fails.
+   */
+  restartEngine?: (member: string) => Promise<void>;
 }
 
 export interface SwarmResult {

@@ -1,8 +1,33 @@
 import { UserError } from '../../errors.js';
+import { delay } from '../../util/async.js';
 import { SETTLE_MS, rawNodes, swarmState, waitUntil } from '../calls.js';
 import { joinSwarm } from '../membership.js';
 import { managerAddrsOf, type RawNode } from '../model.js';
+import { describeUnflagged } from './await-lead.js';
 import { settleBounded, tokensOf, type SwarmContext, type SwarmStep } from './context.js';
+
+/** How long a manager join waits for the control manager's node list to name a leader. */
+const LEADER_BEFORE_JOIN_MS = 30_000;
+/** How long one manager join may take (a worker's: joinSwarm's default). */
+const MANAGER_JOIN_MS = 120_000;
+
+/**
+ * The control manager's node list once it names a leader. A manager joining a swarm whose list names
+ * none (a restarted raft that does not lead) never finishes joining: that is refused in 30 s instead.
+ */
+async function nodesWithLeader(ctx: SwarmContext, joining: string): Promise<RawNode[]> {
+  const end = Date.now() + LEADER_BEFORE_JOIN_MS;
+  for (let wait = 500; ; wait = Math.min(wait * 2, 4_000)) {
+    const nodes = await rawNodes(ctx.control);
+    if (nodes.some((n) => n.ManagerStatus?.Leader)) return nodes;
+    if (Date.now() + wait > end)
+      throw new UserError(
+        `${joining} cannot join as a manager: ${ctx.members[ctx.leader].name} has listed the swarm's ` +
+          `nodes with no leader for ${LEADER_BEFORE_JOIN_MS / 1000} s (${describeUnflagged(nodes)})`,
+      );
+    await delay(wait);
+  }
+}
 
 /**
  * Is member `i` already in the control manager's swarm? A manager knows its cluster ID; a worker does
@@ -24,7 +49,8 @@ function joinAddrs(ctx: SwarmContext, nodes: readonly RawNode[]): string[] {
 /** Join member `i` (or find it already in this swarm, or refuse it when it is in another one). */
 async function join(ctx: SwarmContext, i: number, addrs: string[]): Promise<boolean> {
   const m = ctx.members[i];
-  const r = await joinSwarm(m, await tokensOf(ctx), addrs, { manager: ctx.control });
+  const deadlineMs = m.role === 'manager' ? MANAGER_JOIN_MS : undefined;
+  const r = await joinSwarm(m, await tokensOf(ctx), addrs, { manager: ctx.control, deadlineMs });
   ctx.states[i] = await swarmState(m.endpoint);
   if (r.joined) ctx.result.joined.push(m.name);
   return r.joined;
@@ -42,8 +68,9 @@ export const joinManagers: SwarmStep = {
       const nodes = await rawNodes(ctx.control);
       ctx.beforeJoins ??= new Set(nodes.map((n) => n.ID));
       if (alreadyIn(ctx, i, nodes)) continue;
+      const led = await nodesWithLeader(ctx, m.name);
       if (ctx.states[i].state !== 'active') ctx.change(`Joining ${m.name} as a manager`);
-      if (!(await join(ctx, i, joinAddrs(ctx, nodes)))) continue;
+      if (!(await join(ctx, i, joinAddrs(ctx, led)))) continue;
       const id = ctx.states[i].nodeId;
       await waitUntil(
         `${m.name} did not become a reachable manager`,

@@ -1,11 +1,12 @@
-import { UserError, oneLine } from '../../errors.js';
+import { UserError } from '../../errors.js';
 import { delay } from '../../util/async.js';
 import { debug } from '../../util/log.js';
-import { SETTLE_MS, readNodes, readSwarmState, settledState, swarmState, waitUntil } from '../calls.js';
+import { readNodes, readSwarmState, settledState, swarmState } from '../calls.js';
 import { isNoAnswer, isNoLeader, isTransient } from '../errors.js';
 import { forceNewCluster, leaveSwarm } from '../membership.js';
 import type { RaftPeer, RawNode } from '../model.js';
 import { chooseSurvivor, quorumFromNodes, quorumFromPeers, type QuorumVerdict } from '../quorum.js';
+import { awaitLead } from './await-lead.js';
 import type { SwarmContext, SwarmStep } from './context.js';
 import { quorumMembers, reportedPeers } from './quorum-evidence.js';
 
@@ -45,55 +46,29 @@ async function rereadBusy(ctx: SwarmContext): Promise<void> {
     if (ctx.states[i].busy) ctx.states[i] = await swarmState(m.endpoint);
 }
 
-/** How long a restarted survivor may serve node lists that name no leader before its own word counts. */
-const UNFLAGGED_LEAD_MS = 15_000;
-
 /**
- * Wait until the restarted survivor leads (usually within a second); the error says what it last
- * answered. Seen about once in fifteen quorum-lost repairs under kills (test/faults/repair-signals):
- * the survivor serves `GET /nodes` (only a leader, or a manager that reaches one, can) but no entry
- * carries the leader flag, for minutes; a second restart does not change it. Once it has served such
- * lists for a while, its own `GET /info` decides: an active manager with control available, answering
- * at once (a manager without a leader holds that request), is leading its one-member raft.
+ * Wait until member `i`, a manager whose node list is the swarm's, names a leader; when it does not
+ * within a few seconds, its Docker Engine is restarted (see await-lead.ts).
  */
-async function waitForLead(ctx: SwarmContext, survivor: SwarmContext['members'][number]): Promise<void> {
-  let seen = 'no answer yet';
-  let unflaggedSince: number | undefined;
-  const leads = async () => {
-    try {
-      const nodes = await readNodes(ctx.control);
-      if (nodes.some((n) => n.ManagerStatus?.Leader)) return true;
-      const managers = nodes.filter((n) => n.ManagerStatus || n.Spec?.Role === 'manager');
-      seen =
-        `a node list without a leader (managers: ` +
-        managers
-          .map((n) => `${n.ID} ${n.Status?.Addr ?? '?'} ${JSON.stringify(n.ManagerStatus ?? {})}`)
-          .join(', ') +
-        ')';
-      unflaggedSince ??= Date.now();
-      if (Date.now() - unflaggedSince < UNFLAGGED_LEAD_MS) return false;
-      const own = await readSwarmState(survivor.endpoint);
-      seen += `; its own state: ${JSON.stringify({ ...own, raftPeers: own.raftPeers?.length })}`;
-      if (own.state === 'active' && own.isManager) {
-        debug(`swarm: ${survivor.name} leads by its own word (${seen})`);
-        return true;
-      }
-    } catch (err) {
-      if (!(isNoLeader(err) || isNoAnswer(err) || isTransient(err))) throw err;
-      seen = oneLine(err);
-    }
-    return false;
-  };
-  try {
-    await waitUntil(`${survivor.name} did not become the leader of the restarted swarm`, leads, SETTLE_MS);
-  } catch (err) {
-    throw new UserError(`${oneLine(err)} (last seen: ${seen})`);
-  }
+async function leadOf(ctx: SwarmContext, i: number): Promise<void> {
+  const m = ctx.members[i];
+  const { engineRestarted } = await awaitLead({
+    name: m.name,
+    nodes: () => readNodes(m.endpoint),
+    restartEngine: ctx.opts.restartEngine && (() => ctx.opts.restartEngine!(m.name)),
+    onRestart: () =>
+      ctx.change(
+        `${m.name} lists the swarm's nodes with no leader: restarting its Docker Engine ` +
+          `(it reloads its raft from disk)`,
+      ),
+  });
+  debug(`swarm: ${m.name} leads${engineRestarted ? ' after its engine restart' : ''}`);
 }
 
 /**
  * Restart raft on the most up-to-date surviving manager (`swarm init --force-new-cluster`), wait until
- * it leads, and make the other surviving managers, which still hold the old raft, leave it to join again.
+ * it leads (its Docker Engine restarted when it does not, see await-lead.ts), and make the other
+ * surviving managers, which still hold the old raft, leave it to join again.
  */
 async function restartRaft(ctx: SwarmContext, v: QuorumVerdict, leaderNodeId: string | undefined) {
   const qm = quorumMembers(ctx);
@@ -115,8 +90,7 @@ async function restartRaft(ctx: SwarmContext, v: QuorumVerdict, leaderNodeId: st
   ctx.leader = i;
   ctx.control = survivor.endpoint;
   ctx.tokenCache = undefined;
-  await waitForLead(ctx, survivor);
-  debug(`swarm: ${survivor.name} leads`);
+  await leadOf(ctx, i);
   ctx.states[i] = await swarmState(survivor.endpoint);
   for (const j of others) {
     const m = ctx.members[j];
@@ -158,7 +132,11 @@ export const repairQuorum: SwarmStep = {
             ctx.states.map((st, i) => ({ m: ctx.members[i].name, ...st, raftPeers: undefined })),
           ),
       );
-      if (nodes && !v.lost) return;
+      if (nodes && !v.lost) {
+        // A node list with no leader flag (seen after a raft restart of an earlier run) is no swarm to join.
+        if (!nodes.some((n) => n.ManagerStatus?.Leader)) await leadOf(ctx, ctx.leader);
+        return;
+      }
       if (v.lost && ctx.opts.repair) {
         await restartRaft(ctx, v, nodes?.find((n) => n.ManagerStatus?.Leader)?.ID);
         return;

@@ -1,0 +1,87 @@
+/**
+ * Waiting for the manager raft was restarted on (`swarm init --force-new-cluster`) to lead. It usually
+ * does within a second. About one restart in forty under the fault suite (2026-12-07) it instead
+ * serves `GET /nodes` lists in which no entry carries the leader flag and the managers show no
+ * address, for minutes; a second `--force-new-cluster` does not change that, and a manager that joins
+ * it never finishes joining. Its Docker Engine, restarted, reloads raft from disk as a one-member
+ * cluster and leads: so after a short bound the engine is restarted (through the driver, by a callback
+ * the caller passes), and the leader flag is waited for again.
+ */
+import { UserError, oneLine } from '../../errors.js';
+import { delay } from '../../util/async.js';
+import { debug } from '../../util/log.js';
+import { isNoAnswer, isNoLeader, isTransient } from '../errors.js';
+import type { RawNode } from '../model.js';
+
+/** How long a restarted raft may go without a leader-flagged node list before its engine is restarted. */
+export const LEAD_FLAG_MS = 12_000;
+/** How long after the engine restart (which has waited until the engine answers). */
+export const LEAD_AFTER_RESTART_MS = 60_000;
+
+export interface LeadWatch {
+  /** The member raft was restarted on. */
+  name: string;
+  /** One bounded `GET /nodes` on it. */
+  nodes: () => Promise<RawNode[]>;
+  /** Restart its Docker Engine and return once the engine answers; without it, no restart is tried. */
+  restartEngine?: () => Promise<void>;
+  /** Told before the engine is restarted (a line for the user), with what was seen. */
+  onRestart?: (seen: string) => void;
+  flagMs?: number;
+  afterRestartMs?: number;
+}
+
+/** One line on a node list that names no leader: every manager entry's address and raft status. */
+export function describeUnflagged(nodes: readonly RawNode[]): string {
+  const managers = nodes.filter((n) => n.ManagerStatus || n.Spec?.Role === 'manager');
+  return (
+    `a node list of ${nodes.length} with no leader (managers: ` +
+    (managers
+      .map((n) => `${n.ID} ${n.Status?.Addr || '?'} ${JSON.stringify(n.ManagerStatus ?? {})}`)
+      .join(', ') || 'none') +
+    ')'
+  );
+}
+
+/**
+ * Resolve once the member's node list names a leader; `engineRestarted` says whether its engine had to
+ * be restarted first. Throws one UserError, naming what was last seen, when it does not lead.
+ */
+export async function awaitLead(w: LeadWatch): Promise<{ engineRestarted: boolean }> {
+  let seen = 'no answer yet';
+  const leads = async (): Promise<boolean> => {
+    try {
+      const nodes = await w.nodes();
+      if (nodes.some((n) => n.ManagerStatus?.Leader)) return true;
+      seen = describeUnflagged(nodes);
+    } catch (err) {
+      if (!(isNoLeader(err) || isNoAnswer(err) || isTransient(err))) throw err;
+      seen = oneLine(err);
+    }
+    return false;
+  };
+  const within = async (ms: number): Promise<boolean> => {
+    const end = Date.now() + ms;
+    for (let wait = 200; ; wait = Math.min(wait * 2, 2_000)) {
+      if (await leads()) return true;
+      if (Date.now() + wait > end) return false;
+      await delay(wait);
+    }
+  };
+  const flagMs = w.flagMs ?? LEAD_FLAG_MS;
+  if (await within(flagMs)) return { engineRestarted: false };
+  const what = `${w.name} did not lead the swarm restarted on it (docker swarm init --force-new-cluster)`;
+  if (!w.restartEngine)
+    throw new UserError(`${what} within ${Math.round(flagMs / 1000)} s (last seen: ${seen})`);
+  debug(`swarm: engine restart: ${w.name} after ${Math.round(flagMs / 1000)} s: ${seen}`);
+  w.onRestart?.(seen);
+  try {
+    await w.restartEngine();
+  } catch (err) {
+    throw new UserError(
+      `${what} (last seen: ${seen}), and restarting its Docker Engine failed: ${oneLine(err)}`,
+    );
+  }
+  if (await within(w.afterRestartMs ?? LEAD_AFTER_RESTART_MS)) return { engineRestarted: true };
+  throw new UserError(`${what}, not even after its Docker Engine was restarted (last seen: ${seen})`);
+}
