@@ -33,11 +33,19 @@ const desired = memberNames(CLUSTER, MANAGERS, 1);
 const managers = desired.slice(0, MANAGERS);
 /** Kills that must land mid-run, per kind of damage (about half SIGKILL, half SIGTERM). */
 const KILLS = 10;
-/** Tries per kind of damage at most: a point can come after the run is over. */
-const MAX_TRIES = 14;
+/**
+ * Tries per kind of damage at most: a point can come after the run is over (on 2026-12-07 a full run
+ * had 5 of 14 tries end before their kill, all at the last two points with offsets of 67–184 ms).
+ */
+const MAX_TRIES = 18;
+
+/** A kill point, with the most its random offset may be (default 200 ms). */
+type Point = KillPoint & { maxDelayMs?: number };
+/** The last points of a run come within a few hundred ms of its end: their offsets stay small. */
+const LATE_MS = 40;
 
 /** Points through a repairing run: the lost machines made again, the swarm repaired, readiness. */
-const REMADE: KillPoint[] = [
+const REMADE: Point[] = [
   { name: 'a lost machine found', line: /making it again/ },
   { name: 'creating a lost machine', line: /Creating machine/ },
   { name: 'provisioning', line: /Provisioning with/ },
@@ -46,10 +54,10 @@ const REMADE: KillPoint[] = [
   { name: 'engine check', line: /Checking connection to Docker/ },
   { name: 'swarm phase start', line: /Z Swarm\.\.\./ },
   { name: 'a manager joins', line: /Joining \S+ as a manager/ },
-  { name: 'stale entries removed', line: /Removing the stale node/ },
-  { name: 'nodes ready', line: /Z Nodes Ready\.\.\./ },
+  { name: 'stale entries removed', line: /Removing the stale node/, maxDelayMs: LATE_MS },
+  { name: 'nodes ready', line: /Z Nodes Ready\.\.\./, maxDelayMs: LATE_MS },
 ];
-const QUORUM: KillPoint[] = [
+const QUORUM: Point[] = [
   { name: 'raft restart', line: /Restarting raft on/ },
   { name: 'the second manager joins', line: /Joining \S+ as a manager[\s\S]*Joining \S+ as a manager/ },
 ];
@@ -86,7 +94,7 @@ interface Damage {
   name: string;
   /** Which machines to remove on try `i`. */
   lose(i: number): Promise<string[]>;
-  points: KillPoint[];
+  points: Point[];
   /** The signals sent, alternately. */
   signals: Array<'SIGKILL' | 'SIGTERM'>;
 }
@@ -151,7 +159,8 @@ afterAll(async () => {
 /** Damage the converged cluster, kill its repairing `cluster up`, re-run; true when the kill landed. */
 async function scenario(d: Damage, i: number): Promise<boolean> {
   const signal = d.signals[i % d.signals.length];
-  const point = { ...pick(d.points), delayMs: Math.floor(random() * 200) };
+  const { maxDelayMs = 200, ...picked } = pick(d.points);
+  const point = { ...picked, delayMs: Math.floor(random() * maxDelayMs) };
   const lost = await d.lose(i);
   figures.cases++;
   await removeMachines(lost);
