@@ -169,13 +169,17 @@ export async function waitUntil(
   check: () => Promise<boolean>,
   deadlineMs: number,
 ): Promise<void> {
+  if (!(await pollUntil(check, deadlineMs)))
+    throw new UserError(`${what} within ${Math.round(deadlineMs / 1000)} s`);
+}
+
+/** `check` until it holds (true) or `deadlineMs` pass (false), 200 ms apart at first, then up to 2 s. */
+export async function pollUntil(check: () => Promise<boolean>, deadlineMs: number): Promise<boolean> {
   const end = Date.now() + deadlineMs;
-  let wait = 200;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() + wait > end) throw new UserError(`${what} within ${Math.round(deadlineMs / 1000)} s`);
+  for (let wait = 200; ; wait = Math.min(wait * 2, 2_000)) {
+    if (await check()) return true;
+    if (Date.now() + wait > end) return false;
     await delay(wait);
-    wait = Math.min(wait * 2, 2_000);
   }
 }
 

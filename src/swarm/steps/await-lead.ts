@@ -8,10 +8,10 @@
  * the caller passes), and the leader flag is waited for again.
  */
 import { UserError, oneLine } from '../../errors.js';
-import { delay } from '../../util/async.js';
 import { debug } from '../../util/log.js';
+import { pollUntil } from '../calls.js';
 import { isNoAnswer, isNoLeader, isTransient } from '../errors.js';
-import type { RawNode } from '../model.js';
+import { hasLeader, type RawNode } from '../model.js';
 
 /** How long a restarted raft may go without a leader-flagged node list before its engine is restarted. */
 export const LEAD_FLAG_MS = 12_000;
@@ -52,7 +52,7 @@ export async function awaitLead(w: LeadWatch): Promise<{ engineRestarted: boolea
   const leads = async (): Promise<boolean> => {
     try {
       const nodes = await w.nodes();
-      if (nodes.some((n) => n.ManagerStatus?.Leader)) return true;
+      if (hasLeader(nodes)) return true;
       seen = describeUnflagged(nodes);
     } catch (err) {
       if (!(isNoLeader(err) || isNoAnswer(err) || isTransient(err))) throw err;
@@ -60,14 +60,7 @@ export async function awaitLead(w: LeadWatch): Promise<{ engineRestarted: boolea
     }
     return false;
   };
-  const within = async (ms: number): Promise<boolean> => {
-    const end = Date.now() + ms;
-    for (let wait = 200; ; wait = Math.min(wait * 2, 2_000)) {
-      if (await leads()) return true;
-      if (Date.now() + wait > end) return false;
-      await delay(wait);
-    }
-  };
+  const within = (ms: number) => pollUntil(leads, ms);
   const flagMs = w.flagMs ?? LEAD_FLAG_MS;
   if (await within(flagMs)) return { engineRestarted: false };
   const what = `${w.name} did not lead the swarm restarted on it (docker swarm init --force-new-cluster)`;

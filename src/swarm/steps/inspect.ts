@@ -3,7 +3,7 @@ import { debug } from '../../util/log.js';
 import { mapBounded } from '../../util/async.js';
 import { memberState, readNodes } from '../calls.js';
 import type { SwarmMember } from '../membership.js';
-import { chooseBootstrapManager, type LocalSwarmState } from '../model.js';
+import { chooseBootstrapManager, hasLeader, type LocalSwarmState } from '../model.js';
 import { quorumFromPeers } from '../quorum.js';
 import type { SwarmContext, SwarmStep } from './context.js';
 import { quorumMembers, reportedPeers } from './quorum-evidence.js';
@@ -62,7 +62,7 @@ async function restartedSurvivorLeads(ctx: SwarmContext, old: number[]): Promise
   if (i === undefined) return false;
   try {
     const nodes = await readNodes(ctx.members[i].endpoint, RESTARTED_PROBE_MS);
-    const leads = nodes.some((n) => n.ManagerStatus?.Leader);
+    const leads = hasLeader(nodes);
     debug(`swarm: ${ctx.members[i].name}, where raft was restarted, ${leads ? 'leads' : 'names no leader'}`);
     return leads;
   } catch (err) {

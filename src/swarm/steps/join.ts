@@ -1,8 +1,7 @@
 import { UserError } from '../../errors.js';
-import { delay } from '../../util/async.js';
-import { SETTLE_MS, rawNodes, swarmState, waitUntil } from '../calls.js';
+import { SETTLE_MS, pollUntil, rawNodes, swarmState, waitUntil } from '../calls.js';
 import { joinSwarm } from '../membership.js';
-import { managerAddrsOf, type RawNode } from '../model.js';
+import { hasLeader, managerAddrsOf, type RawNode } from '../model.js';
 import { describeUnflagged } from './await-lead.js';
 import { settleBounded, tokensOf, type SwarmContext, type SwarmStep } from './context.js';
 
@@ -12,21 +11,18 @@ const LEADER_BEFORE_JOIN_MS = 30_000;
 const MANAGER_JOIN_MS = 120_000;
 
 /**
- * The control manager's node list once it names a leader. A manager joining a swarm whose list names
- * none (a restarted raft that does not lead) never finishes joining: that is refused in 30 s instead.
+ * The control manager's node list once it names a leader (`nodes`, just read, when it does already).
+ * A manager joining a swarm whose list names none (a restarted raft that does not lead) never finishes
+ * joining: that is refused in 30 s instead.
  */
-async function nodesWithLeader(ctx: SwarmContext, joining: string): Promise<RawNode[]> {
-  const end = Date.now() + LEADER_BEFORE_JOIN_MS;
-  for (let wait = 500; ; wait = Math.min(wait * 2, 4_000)) {
-    const nodes = await rawNodes(ctx.control);
-    if (nodes.some((n) => n.ManagerStatus?.Leader)) return nodes;
-    if (Date.now() + wait > end)
-      throw new UserError(
-        `${joining} cannot join as a manager: ${ctx.members[ctx.leader].name} has listed the swarm's ` +
-          `nodes with no leader for ${LEADER_BEFORE_JOIN_MS / 1000} s (${describeUnflagged(nodes)})`,
-      );
-    await delay(wait);
-  }
+async function nodesWithLeader(ctx: SwarmContext, joining: string, nodes: RawNode[]): Promise<RawNode[]> {
+  let latest = nodes;
+  const led = async () => hasLeader((latest = await rawNodes(ctx.control)));
+  if (hasLeader(latest) || (await pollUntil(led, LEADER_BEFORE_JOIN_MS))) return latest;
+  throw new UserError(
+    `${joining} cannot join as a manager: ${ctx.members[ctx.leader].name} has listed the swarm's ` +
+      `nodes with no leader for ${LEADER_BEFORE_JOIN_MS / 1000} s (${describeUnflagged(latest)})`,
+  );
 }
 
 /**
@@ -68,7 +64,7 @@ export const joinManagers: SwarmStep = {
       const nodes = await rawNodes(ctx.control);
       ctx.beforeJoins ??= new Set(nodes.map((n) => n.ID));
       if (alreadyIn(ctx, i, nodes)) continue;
-      const led = await nodesWithLeader(ctx, m.name);
+      const led = await nodesWithLeader(ctx, m.name, nodes);
       if (ctx.states[i].state !== 'active') ctx.change(`Joining ${m.name} as a manager`);
       if (!(await join(ctx, i, joinAddrs(ctx, led)))) continue;
       const id = ctx.states[i].nodeId;

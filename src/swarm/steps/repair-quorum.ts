@@ -4,7 +4,7 @@ import { debug } from '../../util/log.js';
 import { readNodes, readSwarmState, settledState, swarmState } from '../calls.js';
 import { isNoAnswer, isNoLeader, isTransient } from '../errors.js';
 import { forceNewCluster, leaveSwarm } from '../membership.js';
-import type { RaftPeer, RawNode } from '../model.js';
+import { hasLeader, type RaftPeer, type RawNode } from '../model.js';
 import { chooseSurvivor, quorumFromNodes, quorumFromPeers, type QuorumVerdict } from '../quorum.js';
 import { awaitLead } from './await-lead.js';
 import type { SwarmContext, SwarmStep } from './context.js';
@@ -134,7 +134,7 @@ export const repairQuorum: SwarmStep = {
       );
       if (nodes && !v.lost) {
         // A node list with no leader flag (seen after a raft restart of an earlier run) is no swarm to join.
-        if (!nodes.some((n) => n.ManagerStatus?.Leader)) await leadOf(ctx, ctx.leader);
+        if (!hasLeader(nodes)) await leadOf(ctx, ctx.leader);
         return;
       }
       if (v.lost && ctx.opts.repair) {
