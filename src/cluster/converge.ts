@@ -23,6 +23,7 @@ import { RunLedger } from './rollback.js';
 import {
   loadClusterRecord,
   memberNames,
+  rebuildStoreOf,
   recordNodeIds,
   recordedIds,
   remadeSinceRecorded,
@@ -45,6 +46,8 @@ export interface UpOptions {
   log: Log;
   /** --wait-lock: wait this long for another run that changes the cluster (default: fail at once). */
   waitLockMs?: number;
+  /** --rebuild-swarm: a new swarm with what the old one holds (src/swarm/steps/rebuild.ts). */
+  rebuildSwarm?: boolean;
 }
 
 export interface UpResult {
@@ -85,6 +88,10 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
     for (const h of spec.hosts) requireDriverFlags(plugin, hostFlags(inv, spec.driverOptions, h));
   else requireDriverFlags(plugin, spec.driverOptions);
   validateEngineOptions(spec.engine);
+  if (o.rebuildSwarm && !(await loadClusterRecord(store, spec.name)))
+    throw new UserError(
+      `Cluster "${spec.name}" does not exist: --rebuild-swarm rebuilds the swarm of an existing cluster`,
+    );
   const mod = await plugin.load();
   const release = await lockCluster(store, spec.name, {
     what: 'cluster up',
@@ -283,6 +290,8 @@ async function converge(
           cluster: spec.name,
           lastLeader: record.Leader,
           raftRestartedOn: record.RaftRestartedOn,
+          rebuild: o.rebuildSwarm,
+          rebuildStore: rebuildStoreOf(store, spec.name),
           onRaftRestart: async (member) => {
             record.RaftRestartedOn = member;
             await saveClusterRecord(store, record);

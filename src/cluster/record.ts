@@ -7,6 +7,7 @@ import type { EngineOptions } from '../store/machine-config.js';
 import type { Store } from '../store/store.js';
 import { isValidName, validateName } from '../store/names.js';
 import { readTextIfExists } from '../store/paths.js';
+import type { RebuildStore } from '../swarm/steps/context.js';
 import type { HostSpec } from './hosts.js';
 
 /** What `cluster up` was asked for, kept in `clusters/<name>.json` (no credentials, relative paths). */
@@ -142,8 +143,34 @@ export async function saveClusterRecord(store: Store, rec: ClusterRecord): Promi
 export const clusterBatchDir = (store: Store, name: string) =>
   join(dir(store), `${validateName('cluster', name)}.batch`);
 
+/** What a swarm rebuild carries over (src/swarm/steps/rebuild.ts), kept beside the record until done. */
+const rebuildFile = (store: Store, name: string) =>
+  join(dir(store), `${validateName('cluster', name)}.swarm-rebuild`);
+
+/** The store side of a swarm rebuild for cluster `name`: its contents, 0600, written atomically. */
+export function rebuildStoreOf(store: Store, name: string): RebuildStore {
+  const path = rebuildFile(store, name);
+  return {
+    async load() {
+      const text = await readTextIfExists(path, `delete it to drop the rebuild of cluster ${name}`);
+      if (text === undefined) return undefined;
+      try {
+        return JSON.parse(text) as Awaited<ReturnType<RebuildStore['load']>>;
+      } catch (err) {
+        throw new UserError(`${path} is corrupt: ${(err as Error).message}`);
+      }
+    },
+    async save(c) {
+      await mkdir(dir(store), { recursive: true, mode: 0o700 });
+      await store.locked(() => writeFileAtomic(path, JSON.stringify(c) + '\n', 0o600));
+    },
+    clear: () => rm(path, { force: true }),
+  };
+}
+
 export async function removeClusterRecord(store: Store, name: string): Promise<void> {
   await rm(file(store, name), { force: true });
+  await rm(rebuildFile(store, name), { force: true });
   await rm(clusterBatchDir(store, name), { recursive: true, force: true });
 }
 

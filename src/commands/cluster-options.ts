@@ -42,6 +42,11 @@ export function registerCluster(program: Command, argv: string[]): void {
     .option('--timeout <duration>', 'how long to wait for Ready nodes (s, m, h)', '5m')
     .option('--retain', 'keep the machines of a failed new cluster, for debugging')
     .option(
+      '--rebuild-swarm',
+      'start a new swarm on a manager and make in it the networks, configs and services the old one ' +
+        'holds (for a swarm whose raft cannot be restarted; refused when it holds secrets)',
+    )
+    .option(
       '--ttl <duration>',
       'mark the cluster to expire after this long ("cluster prune --expired" removes it)',
     )

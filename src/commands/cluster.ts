@@ -43,6 +43,7 @@ interface UpFlags extends EngineFlagOptions {
   wait?: boolean;
   timeout: string;
   retain?: boolean;
+  rebuildSwarm?: boolean;
   ttl?: string;
   label: string[];
   maxNodes?: number;
@@ -160,6 +161,7 @@ async function runUp(
     wait?: boolean;
     timeout: string;
     retain?: boolean;
+    rebuildSwarm?: boolean;
     json?: boolean;
     waitLock?: string | boolean;
   },
@@ -172,6 +174,7 @@ async function runUp(
     wait: o.wait !== false,
     timeoutMs: parseDuration(o.timeout, '--timeout'),
     retain: !!o.retain,
+    rebuildSwarm: !!o.rebuildSwarm,
     interactive: o.json ? false : undefined,
     log: info,
   });

@@ -13,6 +13,7 @@ import { joinManagers, joinWorkers, recordNodeIds } from './steps/join.js';
 import { labelNodes } from './steps/label.js';
 import { pruneStaleNodes } from './steps/prune-stale.js';
 import { reclaimOrphans } from './steps/reclaim-orphans.js';
+import { rebuildSwarm, restoreRebuilt } from './steps/rebuild.js';
 import { repairQuorum } from './steps/repair-quorum.js';
 import { reconcileRoles } from './steps/roles.js';
 
@@ -21,6 +22,7 @@ export type { SwarmOptions, SwarmResult } from './steps/context.js';
 /** What making or converging a swarm is, in order. */
 export const SWARM_STEPS: readonly SwarmStep[] = [
   inspectMembers, // read every member's swarm state; choose the swarm (existing, or new)
+  rebuildSwarm, // --rebuild-swarm: keep what the swarm holds, every member leaves it, a new one is chosen
   reclaimOrphans, // workers whose managers are all gone leave their dead swarm
   initOrAdopt, // swarm init on the first declared manager, or use the swarm a member manages
   repairQuorum, // no raft majority: restart raft from the most up-to-date surviving manager
@@ -30,6 +32,7 @@ export const SWARM_STEPS: readonly SwarmStep[] = [
   reconcileRoles, // promote, then demote
   pruneStaleNodes, // remove the entries machines left behind, by node ID
   labelNodes, // swarmup.machine, swarmup.role and the members' labels
+  restoreRebuilt, // a rebuilt swarm gets its networks, configs, services and node labels again
 ];
 
 /**

@@ -118,6 +118,11 @@ describe('numbers', () => {
   it('--workers -1', () => refused([...up, '--workers', '-1'], /expected a whole number/));
   it('--parallel 0', () => refused([...up, '--parallel', '0'], /--parallel 0: give at least 1/));
   it('--timeout 5x', () => refused([...up, '--timeout', '5x', '--managers', '1'], /invalid --timeout "5x"/));
+  it('--rebuild-swarm of a cluster that does not exist', () =>
+    refused(
+      [...up, '--rebuild-swarm'],
+      /^Cluster "fltb" does not exist: --rebuild-swarm rebuilds the swarm/,
+    ));
   it('--ttl 3y', () => refused([...up, '--ttl', '3y'], /invalid --ttl "3y"/));
   it('--max-nodes abc', () => refused([...up, '--max-nodes', 'abc'], /expected a whole number/));
   it('--wait-lock 5q', () => refused([...up, '--wait-lock', '5q'], /invalid --wait-lock "5q"/));

@@ -122,13 +122,12 @@ const DAMAGE: Damage[] = [
   },
 ];
 /**
- * Quorum-lost damage runs only with SWARMUP_FAULT_QUORUM=1: about one repair in forty, the Docker
- * Engine's `swarm init --force-new-cluster` leaves the survivor serving node lists in which no manager
- * entry has a raft status (no leader), and restarting its engine does not change that (an open bug,
- * in docs/reliability.md); test/e2e/quorum.test.ts covers quorum repair and a SIGKILL during it in
- * every run.
+ * Both damages run. About one quorum-lost repair in forty, the raft restarted on the survivor never
+ * names a leader (its raft membership does not name it; seen when the survivor had joined seconds
+ * before the other managers were lost): the repair then rebuilds the swarm on it, and the re-run must
+ * converge all the same. Those rebuilds are counted and printed.
  */
-const RUN = DAMAGE.filter((d) => d.name !== 'quorum lost' || process.env.SWARMUP_FAULT_QUORUM === '1');
+const RUN = DAMAGE;
 const landed: Record<string, { SIGKILL: number; SIGTERM: number }> = {};
 const missed: string[] = [];
 /**
@@ -137,6 +136,9 @@ const missed: string[] = [];
  */
 let engineRestarts = 0;
 const ENGINE_RESTART = /with no leader: restarting its Docker Engine/;
+/** Repairs that had to rebuild the swarm (see above). */
+let rebuilds = 0;
+const REBUILD = /Rebuilding the swarm \(the raft restarted on/;
 
 beforeAll(async () => {
   await labUp();
@@ -152,7 +154,9 @@ afterAll(async () => {
   const left = await downAndCount(store, CLUSTER, volumes);
   figures.leftovers += left;
   addFigures('repair-signals', figures);
-  process.stderr.write(`faults/repair-signals: engine restarts after a raft restart: ${engineRestarts}\n`);
+  process.stderr.write(
+    `faults/repair-signals: engine restarts after a raft restart: ${engineRestarts}; swarms rebuilt: ${rebuilds}\n`,
+  );
   expect(left, 'what cluster down left').toBe(0);
 });
 
@@ -175,6 +179,8 @@ async function scenario(d: Damage, i: number): Promise<boolean> {
   const again = await swarmup(store, up, labEnv());
   const restarts = [k.stderr, again.stderr].filter((out) => ENGINE_RESTART.test(out)).length;
   engineRestarts += restarts;
+  const rebuilt = [k.stderr, again.stderr].filter((out) => REBUILD.test(out)).length;
+  rebuilds += rebuilt;
   expect(again.code, `${what}: ${again.stderr}`).toBe(0);
   await noteVolumes();
   figures.leftovers += await expectConverged(store, CLUSTER, desired);
@@ -182,7 +188,7 @@ async function scenario(d: Damage, i: number): Promise<boolean> {
   figures.converged++;
   process.stderr.write(
     `faults/repair-signals: ${what}: ${k.landed ? 'landed' : 'run already over'}, converged` +
-      `${restarts ? `, after ${restarts} engine restart(s)` : ''}\n`,
+      `${restarts ? `, after ${restarts} engine restart(s)` : ''}${rebuilt ? ', the swarm rebuilt' : ''}\n`,
   );
   return k.landed;
 }

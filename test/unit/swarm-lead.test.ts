@@ -9,6 +9,7 @@ import type { EngineEndpoint } from '../../src/engine/api.js';
 import { UserError } from '../../src/errors.js';
 import { EngineApiError } from '../../src/swarm/errors.js';
 import type { LocalSwarmState, RawNode } from '../../src/swarm/model.js';
+import type { SwarmOptions } from '../../src/swarm/steps/context.js';
 
 /** What the scripted swarm answers: `leads` decides whether the survivor's list flags a leader. */
 const swarm = {
@@ -16,6 +17,8 @@ const swarm = {
   nodeReads: 0,
   forced: [] as string[],
   left: [] as string[],
+  /** Rebuilds started (from which member) and swarm inits that followed. */
+  rebuilt: [] as string[],
 };
 const endpoint = (host: string): EngineEndpoint => ({ host, port: 2376, ca: '', cert: '', key: '' });
 
@@ -47,12 +50,21 @@ vi.mock('../../src/swarm/membership.js', async (orig) => ({
   },
 }));
 
+vi.mock('../../src/swarm/steps/rebuild.js', async (orig) => ({
+  ...(await orig<typeof import('../../src/swarm/steps/rebuild.js')>()),
+  startRebuild: async (ctx: { members: { name: string }[] }, from: number, why: string) =>
+    void swarm.rebuilt.push(`rebuild from ${ctx.members[from].name}: ${why}`),
+}));
+vi.mock('../../src/swarm/steps/init.js', () => ({
+  initOrAdopt: { title: 'init', run: async () => void swarm.rebuilt.push('init') },
+}));
+
 const { awaitLead } = await import('../../src/swarm/steps/await-lead.js');
 const { repairQuorum } = await import('../../src/swarm/steps/repair-quorum.js');
 const { newContext } = await import('../../src/swarm/steps/context.js');
 
 beforeEach(() => {
-  Object.assign(swarm, { leads: false, nodeReads: 0, forced: [], left: [] });
+  Object.assign(swarm, { leads: false, nodeReads: 0, forced: [], left: [], rebuilt: [] });
 });
 
 const unflagged = (): RawNode[] => [survivorNode(false)];
@@ -172,9 +184,13 @@ describe('repairQuorum: a lost quorum restarted on a survivor that names no lead
     while (!done) await vi.advanceTimersByTimeAsync(500);
     return p;
   };
-  const lostCtx = (opts: { restartEngine?: (m: string) => Promise<void> }) => {
+  const lostCtx = (opts: { restartEngine?: (m: string) => Promise<void>; rebuildStore?: object }) => {
     const log: string[] = [];
-    const ctx = newContext(members, { log: (m) => log.push(m), repair: true, ...opts });
+    const ctx = newContext(members, {
+      log: (m: string) => log.push(m),
+      repair: true,
+      ...(opts as Pick<SwarmOptions, 'restartEngine' | 'rebuildStore'>),
+    });
     ctx.states = [
       { state: 'active', isManager: true, nodeId: 'n1', clusterId: 'c1' },
       { state: 'active', isManager: true, nodeId: 'n2', clusterId: 'c1' },
@@ -210,5 +226,22 @@ describe('repairQuorum: a lost quorum restarted on a survivor that names no lead
     const { ctx } = lostCtx({});
     await expect(run(ctx)).rejects.toThrow(/^m1 did not lead the swarm restarted on it .* within 12 s/);
     expect(swarm.left).toEqual([]);
+  });
+
+  it('a restart that does not help, with a store to keep the swarm in: the swarm is rebuilt there', async () => {
+    const restartEngine = vi.fn(async () => undefined);
+    const { ctx } = lostCtx({ restartEngine, rebuildStore: {} });
+    await run(ctx);
+    expect(swarm.forced).toEqual(['m1']);
+    expect(restartEngine).toHaveBeenCalledTimes(1);
+    expect(swarm.rebuilt).toEqual(['rebuild from m1: the raft restarted on m1 never named a leader', 'init']);
+    // The rebuild made every member leave: nothing is left for the old-raft leave step.
+    expect(swarm.left).toEqual([]);
+  });
+
+  it('no rebuild without a store to keep the swarm in: the one-line error stays', async () => {
+    const { ctx } = lostCtx({ restartEngine: async () => undefined });
+    await expect(run(ctx)).rejects.toThrow(/not even after its Docker Engine was restarted/);
+    expect(swarm.rebuilt).toEqual([]);
   });
 });

@@ -1,11 +1,13 @@
 /**
  * Waiting for the manager raft was restarted on (`swarm init --force-new-cluster`) to lead. It usually
  * does within a second. About one restart in forty under the fault suite (2026-12-07) it instead
- * serves `GET /nodes` lists in which no entry carries the leader flag and the managers show no
- * address, for minutes; a second `--force-new-cluster` does not change that, and a manager that joins
- * it never finishes joining. Its Docker Engine, restarted, reloads raft from disk as a one-member
- * cluster and leads: so after a short bound the engine is restarted (through the driver, by a callback
- * the caller passes), and the leader flag is waited for again.
+ * serves `GET /nodes` lists in which no entry has a raft status (no leader flag, no manager address),
+ * for good: the raft membership it restarted with does not name the survivor's own node (its log, seen
+ * in the one case caught with logs, had the survivor join as a manager 2 s before the other managers
+ * were lost). A second `--force-new-cluster` does not change that, and a manager that joins it never
+ * finishes joining. After a short bound the Docker Engine is restarted once (through the driver, by a
+ * callback the caller passes) in case it only needs to reload its raft, and the leader flag is waited
+ * for again; when it still does not come, the caller rebuilds the swarm (steps/rebuild.ts).
  */
 import { UserError, oneLine } from '../../errors.js';
 import { debug } from '../../util/log.js';
@@ -15,8 +17,11 @@ import { hasLeader, type RawNode } from '../model.js';
 
 /** How long a restarted raft may go without a leader-flagged node list before its engine is restarted. */
 export const LEAD_FLAG_MS = 12_000;
-/** How long after the engine restart (which has waited until the engine answers). */
-export const LEAD_AFTER_RESTART_MS = 60_000;
+/**
+ * How long after the engine restart (which has waited until the engine answers): a one-member raft
+ * elects itself within seconds of loading.
+ */
+export const LEAD_AFTER_RESTART_MS = 20_000;
 
 export interface LeadWatch {
   /** The member raft was restarted on. */

@@ -8,6 +8,7 @@ import { mapBounded } from '../../util/async.js';
 import { joinTokens, type JoinTokens, type SwarmMember } from '../membership.js';
 import type { MachineRef } from '../identity.js';
 import type { QuorumVerdict } from '../quorum.js';
+import type { SwarmContents } from '../contents.js';
 import { hostOf, type LocalSwarmState } from '../model.js';
 
 export interface SwarmOptions {
@@ -35,6 +36,20 @@ export interface SwarmOptions {
    * the member raft was restarted on names no leader (see steps/await-lead.ts); without it, that fails.
    */
   restartEngine?: (member: string) => Promise<void>;
+  /** Rebuild the swarm (`--rebuild-swarm`, see steps/rebuild.ts). */
+  rebuild?: boolean;
+  /** Where a rebuild keeps what it carries over; without it, no rebuild is done or resumed. */
+  rebuildStore?: RebuildStore;
+}
+
+/** What a rebuild carries over, with the old swarm's ID (see rebuild.ts). */
+export type KeptContents = SwarmContents & { clusterId?: string };
+
+/** Where a rebuild keeps what it carries over (the swarmup store, 0600) until the new swarm holds it. */
+export interface RebuildStore {
+  load(): Promise<KeptContents | undefined>;
+  save(c: KeptContents): Promise<void>;
+  clear(): Promise<void>;
 }
 
 export interface SwarmResult {
@@ -48,6 +63,8 @@ export interface SwarmResult {
   removedNodes: string[];
   /** The member raft was restarted from (`--force-new-cluster`), if it was. */
   quorumRestartedOn?: string;
+  /** A rebuild (see steps/rebuild.ts) finished: the swarm is new, its contents made again. */
+  rebuilt?: boolean;
 }
 
 export interface SwarmContext {

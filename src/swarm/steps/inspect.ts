@@ -89,12 +89,20 @@ export const inspectMembers: SwarmStep = {
         ctx,
         [...ctx.members.keys()].filter((i) => !ctx.states[i] || ctx.states[i] === UNASKED_MANAGER),
       );
-    const { index, init, orphans } = chooseBootstrapManager(ctx.members, ctx.states, {
-      reclaimOrphans: ctx.opts.repair,
-    });
-    ctx.leader = index;
-    ctx.init = init;
-    ctx.orphans = orphans;
-    ctx.control = ctx.members[index].endpoint;
+    chooseSwarm(ctx);
   },
 };
+
+/**
+ * Choose the swarm from the members' states: the one a member manages, else a new one, made on
+ * `initOn` when given (a member index), else on the first declared manager.
+ */
+export function chooseSwarm(ctx: SwarmContext, initOn?: number): void {
+  const { index, init, orphans } = chooseBootstrapManager(ctx.members, ctx.states, {
+    reclaimOrphans: ctx.opts.repair,
+  });
+  ctx.leader = init && initOn !== undefined ? initOn : index;
+  ctx.init = init;
+  ctx.orphans = orphans;
+  ctx.control = ctx.members[ctx.leader].endpoint;
+}

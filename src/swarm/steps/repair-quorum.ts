@@ -1,4 +1,4 @@
-import { UserError } from '../../errors.js';
+import { UserError, oneLine } from '../../errors.js';
 import { delay } from '../../util/async.js';
 import { debug } from '../../util/log.js';
 import { readNodes, readSwarmState, settledState, swarmState } from '../calls.js';
@@ -8,7 +8,9 @@ import { hasLeader, type RaftPeer, type RawNode } from '../model.js';
 import { chooseSurvivor, quorumFromNodes, quorumFromPeers, type QuorumVerdict } from '../quorum.js';
 import { awaitLead } from './await-lead.js';
 import type { SwarmContext, SwarmStep } from './context.js';
+import { initOrAdopt } from './init.js';
 import { quorumMembers, reportedPeers } from './quorum-evidence.js';
+import { startRebuild } from './rebuild.js';
 
 /** How long a swarm may go without a leader while a majority of its managers is alive (an election). */
 const ELECTION_WAIT_MS = 30_000;
@@ -66,6 +68,25 @@ async function leadOf(ctx: SwarmContext, i: number): Promise<void> {
 }
 
 /**
+ * Like leadOf, but a member whose restarted raft never leads (its raft membership does not name it:
+ * seen about once in forty quorum-lost repairs, when the survivor had joined seconds before the other
+ * managers were lost; see docs/reliability.md) cannot be repaired in place: the swarm is rebuilt on it
+ * (steps/rebuild.ts), which keeps its networks, configs and services. Returns whether it was.
+ */
+async function leadOrRebuild(ctx: SwarmContext, i: number): Promise<boolean> {
+  try {
+    await leadOf(ctx, i);
+    return false;
+  } catch (err) {
+    if (!(err instanceof UserError) || !ctx.opts.rebuildStore) throw err;
+    debug(`swarm: ${ctx.members[i].name} does not lead: ${oneLine(err)}`);
+    await startRebuild(ctx, i, `the raft restarted on ${ctx.members[i].name} never named a leader`);
+    await initOrAdopt.run(ctx);
+    return true;
+  }
+}
+
+/**
  * Restart raft on the most up-to-date surviving manager (`swarm init --force-new-cluster`), wait until
  * it leads (its Docker Engine restarted when it does not, see await-lead.ts), and make the other
  * surviving managers, which still hold the old raft, leave it to join again.
@@ -90,7 +111,7 @@ async function restartRaft(ctx: SwarmContext, v: QuorumVerdict, leaderNodeId: st
   ctx.leader = i;
   ctx.control = survivor.endpoint;
   ctx.tokenCache = undefined;
-  await leadOf(ctx, i);
+  if (await leadOrRebuild(ctx, i)) return;
   ctx.states[i] = await swarmState(survivor.endpoint);
   for (const j of others) {
     const m = ctx.members[j];
@@ -134,7 +155,7 @@ export const repairQuorum: SwarmStep = {
       );
       if (nodes && !v.lost) {
         // A node list with no leader flag (seen after a raft restart of an earlier run) is no swarm to join.
-        if (!hasLeader(nodes)) await leadOf(ctx, ctx.leader);
+        if (!hasLeader(nodes)) await leadOrRebuild(ctx, ctx.leader);
         return;
       }
       if (v.lost && ctx.opts.repair) {
