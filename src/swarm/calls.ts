@@ -183,10 +183,19 @@ export async function pollUntil(check: () => Promise<boolean>, deadlineMs: numbe
   }
 }
 
+/** One bounded `GET` of a JSON body (`what` names it in errors: "reading the configs"). */
+export async function engineGetJson<T>(
+  ep: EngineEndpoint,
+  path: string,
+  what: string,
+  timeoutMs = READ_TIMEOUT_MS,
+): Promise<T> {
+  return parse<T>(ep, await engineGet(ep, path, what, timeoutMs), `GET ${path}`);
+}
+
 /** `GET /nodes` once, bounded. */
-export async function readNodes(manager: EngineEndpoint, timeoutMs = READ_TIMEOUT_MS): Promise<RawNode[]> {
-  const body = await engineGet(manager, '/nodes', 'listing swarm nodes', timeoutMs);
-  return parse<RawNode[]>(manager, body, 'GET /nodes');
+export function readNodes(manager: EngineEndpoint, timeoutMs = READ_TIMEOUT_MS): Promise<RawNode[]> {
+  return engineGetJson<RawNode[]>(manager, '/nodes', 'listing swarm nodes', timeoutMs);
 }
 
 /** `GET /nodes`, retried while the swarm settles (an election, a restarting manager). */

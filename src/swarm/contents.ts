@@ -8,7 +8,7 @@
  */
 import type { EngineEndpoint } from '../engine/api.js';
 import { UserError } from '../errors.js';
-import { call, engineGet } from './calls.js';
+import { call, engineGetJson } from './calls.js';
 
 /** A swarm-scoped network as `GET /networks` returns it (the fields carried over). */
 export interface RawNetwork {
@@ -61,23 +61,22 @@ export interface SwarmContents {
   nodeLabels: Record<string, Record<string, string>>;
 }
 
+/** A swarm holding secrets cannot be rebuilt: their data is never returned. */
+export class SecretsHeld extends UserError {}
+
 /** Options the new swarm allocates itself (an overlay's VXLAN IDs). */
 const ALLOCATED_OPTION = /^com\.docker\.network\.driver\.overlay\.vxlanid_list$/;
 
-async function getJson<T>(ep: EngineEndpoint, path: string, what: string): Promise<T> {
-  const body = await engineGet(ep, path, `reading ${what}`, 30_000);
-  try {
-    return JSON.parse(body) as T;
-  } catch {
-    throw new UserError(`${ep.host}:${ep.port} answered ${path} with something that is not JSON`);
-  }
-}
+/** The contents calls read whole lists: a store with many services takes longer than a state read. */
+const LIST_MS = 30_000;
+const getJson = <T>(ep: EngineEndpoint, path: string, what: string): Promise<T> =>
+  engineGetJson<T>(ep, path, `reading ${what}`, LIST_MS);
 
 /** Read what the swarm managed through `ep` holds; refused (nothing changed) when it holds secrets. */
 export async function readContents(ep: EngineEndpoint, from: string): Promise<SwarmContents> {
   const secrets = await getJson<Array<{ Spec?: { Name?: string } }>>(ep, '/secrets', 'the secrets');
   if (secrets.length)
-    throw new UserError(
+    throw new SecretsHeld(
       `the swarm holds ${secrets.length} secret(s) (${secrets.map((s) => s.Spec?.Name ?? '?').join(', ')}) ` +
         `whose data cannot be read back, so it cannot be rebuilt: remove them (and the services that use ` +
         `them) with "docker secret rm", or rebuild the swarm by hand`,

@@ -217,6 +217,14 @@ export async function joinSwarm(
 export async function leaveSwarm(ep: EngineEndpoint, force = false): Promise<{ left: boolean }> {
   const st = await swarmState(ep);
   if (st.state === 'inactive') return { left: false };
+  return sendLeave(ep, force);
+}
+
+/**
+ * `swarm leave` without reading the state first (a manager without a leader holds reads, not this);
+ * "not in a swarm" is `{ left: false }`.
+ */
+export async function sendLeave(ep: EngineEndpoint, force: boolean): Promise<{ left: boolean }> {
   try {
     await call(ep, 'leaving the swarm', (d) => d.swarmLeave({ force }));
   } catch (err) {

@@ -22,9 +22,9 @@ const id = (p: string) => `${p}${++nextId}`;
 
 vi.mock('../../src/swarm/calls.js', async (orig) => ({
   ...(await orig<typeof import('../../src/swarm/calls.js')>()),
-  engineGet: async (_ep: EngineEndpoint, path: string) => {
+  engineGetJson: async (_ep: EngineEndpoint, path: string) => {
     const key = path.replace(/^\//, '').replace(/\?.*$/, '') as keyof typeof state;
-    return JSON.stringify(state[key]);
+    return JSON.parse(JSON.stringify(state[key])) as unknown;
   },
   call: async (_ep: EngineEndpoint, action: string, fn: (d: unknown) => Promise<unknown>) => {
     state.created.push(action);

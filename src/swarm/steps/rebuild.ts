@@ -8,9 +8,10 @@
  */
 import { UserError, oneLine } from '../../errors.js';
 import { mapBounded } from '../../util/async.js';
-import { call, readSwarmState, swarmState, waitUntil } from '../calls.js';
-import { readContents, restoreContents, type SwarmContents } from '../contents.js';
-import { isNoAnswer, isNotInSwarm, isTransient } from '../errors.js';
+import { readSwarmState, swarmState, waitUntil } from '../calls.js';
+import { SecretsHeld, readContents, restoreContents, type SwarmContents } from '../contents.js';
+import { isNoAnswer, isTransient } from '../errors.js';
+import { sendLeave } from '../membership.js';
 import { setNodeLabels } from '../nodes.js';
 import type { KeptContents, SwarmContext, SwarmStep } from './context.js';
 import { chooseSwarm } from './inspect.js';
@@ -22,12 +23,13 @@ const count = (c: SwarmContents) =>
 async function readFrom(ctx: SwarmContext, i: number): Promise<KeptContents> {
   const m = ctx.members[i];
   const st = await swarmState(m.endpoint);
-  if (st.state !== 'active' || !st.isManager)
-    throw new UserError(`cannot rebuild the swarm: ${m.name} manages no swarm to read it from`);
+  // The old swarm's ID tells, on a re-run, the members still in it from those already in the new one.
+  if (st.state !== 'active' || !st.isManager || !st.clusterId)
+    throw new UserError(`cannot rebuild the swarm: ${m.name} manages no swarm it can name to read it from`);
   try {
     return { ...(await readContents(m.endpoint, m.name)), clusterId: st.clusterId };
   } catch (err) {
-    if (err instanceof UserError && /secret/.test(err.message)) throw err;
+    if (err instanceof SecretsHeld) throw err;
     throw new UserError(
       `cannot rebuild the swarm: reading what it holds from ${m.name} failed: ${oneLine(err)}`,
     );
@@ -37,11 +39,7 @@ async function readFrom(ctx: SwarmContext, i: number): Promise<KeptContents> {
 /** Leave with --force, then wait until the daemon says it is in no swarm. */
 async function leaveAndWait(ctx: SwarmContext, i: number): Promise<void> {
   const m = ctx.members[i];
-  try {
-    await call(m.endpoint, `${m.name} leaving the swarm`, (d) => d.swarmLeave({ force: true }));
-  } catch (err) {
-    if (!isNotInSwarm(err)) throw err;
-  }
+  await sendLeave(m.endpoint, true);
   await waitUntil(
     `${m.name} did not leave the swarm`,
     async () => {
