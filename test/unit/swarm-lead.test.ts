@@ -59,7 +59,7 @@ vi.mock('../../src/swarm/steps/init.js', () => ({
   initOrAdopt: { title: 'init', run: async () => void swarm.rebuilt.push('init') },
 }));
 
-const { awaitLead } = await import('../../src/swarm/steps/await-lead.js');
+const { NoLeadError, awaitLead } = await import('../../src/swarm/steps/await-lead.js');
 const { repairQuorum } = await import('../../src/swarm/steps/repair-quorum.js');
 const { newContext } = await import('../../src/swarm/steps/context.js');
 
@@ -106,7 +106,7 @@ describe('awaitLead: a restarted raft whose node list names no leader', () => {
     const err = await awaitLead({ name: 'm1', nodes: async () => unflagged(), restartEngine, ...fast }).catch(
       (e: unknown) => e,
     );
-    expect(err).toBeInstanceOf(UserError);
+    expect(err).toBeInstanceOf(NoLeadError);
     expect((err as Error).message).not.toContain('\n');
     expect((err as Error).message).toMatch(
       /^m1 did not lead the swarm restarted on it \(docker swarm init --force-new-cluster\), not even after its Docker Engine was restarted \(last seen: a node list of 1 with no leader \(managers: n1 0\.0\.0\.0 \{\}\)\)$/,
@@ -122,6 +122,7 @@ describe('awaitLead: a restarted raft whose node list names no leader', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(UserError);
+    expect(err).not.toBeInstanceOf(NoLeadError);
     expect((err as Error).message).toMatch(
       /^m1 did not lead .* \(last seen: a node list of 1 with no leader .*\), and restarting its Docker Engine failed: ssh: connect to host 10\.0\.0\.1 port 22: Connection refused$/,
     );
@@ -151,6 +152,8 @@ describe('awaitLead: a restarted raft whose node list names no leader', () => {
       ...fast,
     }).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/last seen: .*does not have a leader/);
+    // No node list was seen: not the restarted raft that names no member, so no rebuild follows.
+    expect(err).not.toBeInstanceOf(NoLeadError);
   });
 
   it('an error that is not about the leader is not waited out', async () => {
@@ -237,6 +240,15 @@ describe('repairQuorum: a lost quorum restarted on a survivor that names no lead
     expect(swarm.rebuilt).toEqual(['rebuild from m1: the raft restarted on m1 never named a leader', 'init']);
     // The rebuild made every member leave: nothing is left for the old-raft leave step.
     expect(swarm.left).toEqual([]);
+  });
+
+  it('no rebuild when the survivor only stopped answering: the one-line error stays', async () => {
+    const restartEngine = vi.fn(async () => {
+      throw new Error('ssh: connect to host 10.0.0.1 port 22: Connection refused');
+    });
+    const { ctx } = lostCtx({ restartEngine, rebuildStore: {} });
+    await expect(run(ctx)).rejects.toThrow(/restarting its Docker Engine failed: ssh: connect/);
+    expect(swarm.rebuilt).toEqual([]);
   });
 
   it('no rebuild without a store to keep the swarm in: the one-line error stays', async () => {

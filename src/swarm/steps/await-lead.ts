@@ -49,28 +49,39 @@ export function describeUnflagged(nodes: readonly RawNode[]): string {
 }
 
 /**
+ * The member answered with node lists and none named a leader, to the end: its raft restarted with a
+ * membership that does not name it. Only this failure may lead to a rebuild (a member that did not
+ * answer, or whose engine could not be restarted, is another matter).
+ */
+export class NoLeadError extends UserError {}
+
+/**
  * Resolve once the member's node list names a leader; `engineRestarted` says whether its engine had to
- * be restarted first. Throws one UserError, naming what was last seen, when it does not lead.
+ * be restarted first. Throws one UserError, naming what was last seen, when it does not lead: a
+ * NoLeadError when what was last seen was a node list without a leader.
  */
 export async function awaitLead(w: LeadWatch): Promise<{ engineRestarted: boolean }> {
   let seen = 'no answer yet';
+  let listed = false;
   const leads = async (): Promise<boolean> => {
     try {
       const nodes = await w.nodes();
       if (hasLeader(nodes)) return true;
       seen = describeUnflagged(nodes);
+      listed = true;
     } catch (err) {
       if (!(isNoLeader(err) || isNoAnswer(err) || isTransient(err))) throw err;
       seen = oneLine(err);
+      listed = false;
     }
     return false;
   };
+  const fail = (m: string) => (listed ? new NoLeadError(m) : new UserError(m));
   const within = (ms: number) => pollUntil(leads, ms);
   const flagMs = w.flagMs ?? LEAD_FLAG_MS;
   if (await within(flagMs)) return { engineRestarted: false };
   const what = `${w.name} did not lead the swarm restarted on it (docker swarm init --force-new-cluster)`;
-  if (!w.restartEngine)
-    throw new UserError(`${what} within ${Math.round(flagMs / 1000)} s (last seen: ${seen})`);
+  if (!w.restartEngine) throw fail(`${what} within ${Math.round(flagMs / 1000)} s (last seen: ${seen})`);
   debug(`swarm: engine restart: ${w.name} after ${Math.round(flagMs / 1000)} s: ${seen}`);
   w.onRestart?.(seen);
   try {
@@ -81,5 +92,5 @@ export async function awaitLead(w: LeadWatch): Promise<{ engineRestarted: boolea
     );
   }
   if (await within(w.afterRestartMs ?? LEAD_AFTER_RESTART_MS)) return { engineRestarted: true };
-  throw new UserError(`${what}, not even after its Docker Engine was restarted (last seen: ${seen})`);
+  throw fail(`${what}, not even after its Docker Engine was restarted (last seen: ${seen})`);
 }

@@ -6,7 +6,7 @@ import { isNoAnswer, isNoLeader, isTransient } from '../errors.js';
 import { forceNewCluster, leaveSwarm } from '../membership.js';
 import { hasLeader, type RaftPeer, type RawNode } from '../model.js';
 import { chooseSurvivor, quorumFromNodes, quorumFromPeers, type QuorumVerdict } from '../quorum.js';
-import { awaitLead } from './await-lead.js';
+import { NoLeadError, awaitLead } from './await-lead.js';
 import type { SwarmContext, SwarmStep } from './context.js';
 import { initOrAdopt } from './init.js';
 import { quorumMembers, reportedPeers } from './quorum-evidence.js';
@@ -78,7 +78,7 @@ async function leadOrRebuild(ctx: SwarmContext, i: number): Promise<boolean> {
     await leadOf(ctx, i);
     return false;
   } catch (err) {
-    if (!(err instanceof UserError) || !ctx.opts.rebuildStore) throw err;
+    if (!(err instanceof NoLeadError) || !ctx.opts.rebuildStore) throw err;
     debug(`swarm: ${ctx.members[i].name} does not lead: ${oneLine(err)}`);
     await startRebuild(ctx, i, `the raft restarted on ${ctx.members[i].name} never named a leader`);
     await initOrAdopt.run(ctx);
