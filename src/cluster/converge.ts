@@ -59,6 +59,8 @@ export interface UpResult {
   removed: string[];
   initialized: boolean;
   joined: string[];
+  /** The swarm was rebuilt (--rebuild-swarm, or a quorum repair that had to): see src/swarm/steps/rebuild.ts. */
+  swarmRebuilt: boolean;
   durations: Record<string, number>;
   nodes: SwarmNode[];
 }
@@ -182,6 +184,7 @@ async function converge(
     unchanged: [],
     removed: [],
     initialized: false,
+    swarmRebuilt: false,
     joined: [],
     durations: {},
     nodes: [],
@@ -309,6 +312,7 @@ async function converge(
         });
         result.initialized = r.initialized;
         result.joined = r.joined;
+        result.swarmRebuilt = !!r.rebuilt;
         nodeIds = r.nodeIds;
       },
     },

@@ -87,8 +87,9 @@ afterAll(async () => {
 describe('cluster up --rebuild-swarm', () => {
   it('a new swarm, the same networks, configs, services and node labels, every machine in it', async () => {
     const before = await clusterId();
-    const r = await swarmup(store, ['cluster', 'up', CLUSTER, '--rebuild-swarm'], labEnv());
+    const r = await swarmup(store, ['cluster', 'up', CLUSTER, '--rebuild-swarm', '--json'], labEnv());
     expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ swarmRebuilt: true, initialized: true });
     expect(r.stderr).toMatch(
       /Rebuilding the swarm \(--rebuild-swarm\): 1 service\(s\), 1 network\(s\), 1 config\(s\) read from e2erb-manager-1 and kept in the store/,
     );
@@ -98,9 +99,10 @@ describe('cluster up --rebuild-swarm', () => {
     await expectWorkload();
     expect(existsSync(kept()), 'the kept contents are removed once made').toBe(false);
     // Nothing left to do: the next run changes nothing.
-    const again = await swarmup(store, ['cluster', 'up', CLUSTER], labEnv());
+    const again = await swarmup(store, ['cluster', 'up', CLUSTER, '--json'], labEnv());
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toContain('The swarm is up to date');
+    expect(JSON.parse(again.stdout)).toMatchObject({ swarmRebuilt: false, initialized: false });
   });
 
   it('SIGKILL once the contents are kept: a plain cluster up finishes the rebuild', async () => {
