@@ -123,7 +123,8 @@ export function networkCreateBody(n: RawNetwork): Record<string, unknown> {
 
 /**
  * A service spec for the new swarm: network targets and config IDs (the old swarm's) become the new
- * swarm's, found by name. Throws when one cannot be found (the old store named something it lacks).
+ * swarm's, found by name; other network targets (`host`) are kept. Throws when a swarm network or a
+ * config cannot be found in the new swarm.
  */
 export function serviceSpecFor(
   spec: ServiceSpec,
@@ -132,7 +133,9 @@ export function serviceSpecFor(
   newConfigs: ReadonlyMap<string, string>,
 ): ServiceSpec {
   const net = (a: { Target: string; Aliases?: string[] }) => {
-    const name = oldNetworks.get(a.Target) ?? a.Target;
+    const name = oldNetworks.get(a.Target) ?? (newNetworks.has(a.Target) ? a.Target : undefined);
+    // Not a swarm network (`host`, or another network local to each node): its ID does not change.
+    if (name === undefined) return a;
     const id = newNetworks.get(name);
     if (!id) throw new UserError(`service ${spec.Name} uses network ${name}, which the swarm did not hold`);
     return { ...a, Target: id };

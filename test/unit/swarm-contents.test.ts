@@ -143,15 +143,34 @@ describe('making it again in a new swarm', () => {
     expect(spec.TaskTemplate?.ContainerSpec?.Configs).toEqual([{ ConfigID: 'newcfg', ConfigName: 'appcfg' }]);
   });
 
-  it('a reference to something the old store did not hold is one clear error', () => {
+  it('a swarm network or config the new swarm lacks is one clear error; `host` is kept as it is', () => {
+    const old = new Map([['oldnet', 'appnet']]);
     expect(() =>
       serviceSpecFor(
-        { Name: 'web', TaskTemplate: { Networks: [{ Target: 'gone' }] } },
-        new Map(),
+        { Name: 'web', TaskTemplate: { Networks: [{ Target: 'oldnet' }] } },
+        old,
         new Map(),
         new Map(),
       ),
-    ).toThrow(/service web uses network gone, which the swarm did not hold/);
+    ).toThrow(/service web uses network appnet, which the swarm did not hold/);
+    expect(() =>
+      serviceSpecFor(
+        {
+          Name: 'web',
+          TaskTemplate: { ContainerSpec: { Configs: [{ ConfigID: 'c', ConfigName: 'gone' }] } },
+        },
+        old,
+        new Map(),
+        new Map(),
+      ),
+    ).toThrow(/service web uses config gone, which the swarm did not hold/);
+    const hostNet = serviceSpecFor(
+      { Name: 'edge', TaskTemplate: { Networks: [{ Target: 'hostnetid' }] } },
+      old,
+      new Map([['appnet', 'newnet']]),
+      new Map(),
+    );
+    expect(hostNet.TaskTemplate?.Networks).toEqual([{ Target: 'hostnetid' }]);
   });
 
   it('everything is made once, in order, and a second restore makes nothing', async () => {
