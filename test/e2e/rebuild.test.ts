@@ -3,8 +3,9 @@
  * (docker driver, a dockerd in each node container): the swarm is started again on a manager, and its
  * overlay networks, configs, services and node labels are made in the new one; every machine joins it.
  * Then the same cut short by SIGKILL and finished by a plain `cluster up`, and a swarm holding a secret
- * (whose data the Engine never returns) refused with one line and left as it was. Also the path the
- * quorum repair takes on its own when a restarted raft never leads (see docs/reliability.md).
+ * (whose data the Engine never returns) refused with one line and left as it was. The quorum repair
+ * takes the same path on its own when a restarted raft never leads; test/faults/repair-signals.test.ts
+ * meets that case (seed 11111 does every run) and counts it (see docs/reliability.md).
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { existsSync, statSync } from 'node:fs';
