@@ -106,8 +106,10 @@ export async function clusterUp(o: UpOptions): Promise<UpResult> {
   try {
     return await converge(o, plugin, mod, interrupt);
   } finally {
-    interrupt.dispose();
+    // The handler stays until the lock is released: a signal that comes once the work is done lets the
+    // run finish (and print its result) instead of killing it halfway through the release.
     await release();
+    interrupt.dispose();
   }
 }
 
