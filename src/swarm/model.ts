@@ -129,10 +129,10 @@ export function withSwarmPort(addr: string): string {
   return `${addr}:${SWARM_PORT}`;
 }
 
-/** Addresses (`host:2377`) of the managers to join through, leader first, unreachable ones last. */
 /** Does a node list name a leader (only a manager in a raft that has one lists it so)? */
 export const hasLeader = (nodes: readonly RawNode[]): boolean => nodes.some((n) => n.ManagerStatus?.Leader);
 
+/** Addresses (`host:2377`) of the managers to join through, leader first, unreachable ones last. */
 export function managerAddrsOf(nodes: readonly RawNode[]): string[] {
   const rank = (n: RawNode) =>
     n.ManagerStatus?.Leader ? 0 : n.ManagerStatus?.Reachability === 'reachable' ? 1 : 2;
